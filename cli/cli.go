@@ -1,0 +1,230 @@
+// Package cli runs nongxun's maintenance commands. Every command that
+// changes data goes through the HTTP API: the running server's, when
+// DATA_DIR is locked by one, or else an in-process instance of the same
+// app on the stopped directory. So the write lane and every rule apply.
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"nongxun/server"
+	"nongxun/store"
+)
+
+// Builder builds the app on an open store (main's build function).
+type Builder func(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Logger) (*fiber.App, *server.Tokens, error)
+
+// Client calls the API as admin.
+type Client struct {
+	do    func(*http.Request) (*http.Response, error)
+	token string
+	base  string
+}
+
+type localToken struct {
+	Token string `json:"token"`
+	Port  int    `json:"port"`
+}
+
+// WriteLocalToken leaves an admin token for the CLI in DATA_DIR (0600):
+// whoever can read DATA_DIR can read the database anyway.
+func WriteLocalToken(path string, tokens *server.Tokens, port int) error {
+	tok, err := tokens.IssueFor(server.Principal{UserID: "cli", Role: server.RoleAdmin, Name: "命令行"}, 30*24*time.Hour)
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(localToken{Token: tok, Port: port})
+	return os.WriteFile(path, b, 0o600)
+}
+
+// Connect returns a client for DATA_DIR's running server, or an in-process
+// app on the stopped directory (close it with the returned func).
+func Connect(ctx context.Context, cfg server.Config, log *slog.Logger, build Builder) (*Client, func(), error) {
+	if cfg.MongoURI == "" && store.Locked(cfg.DataDir) {
+		b, err := os.ReadFile(filepath.Join(cfg.DataDir, "cli.token"))
+		if err != nil {
+			return nil, nil, fmt.Errorf("a server is running on %s but its CLI token is unreadable: %w", cfg.DataDir, err)
+		}
+		var lt localToken
+		if err := json.Unmarshal(b, &lt); err != nil {
+			return nil, nil, fmt.Errorf("cli.token: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "nongxun: the server is running; going through its API on port %d\n", lt.Port)
+		hc := &http.Client{Timeout: 30 * time.Minute}
+		return &Client{do: hc.Do, token: lt.Token, base: fmt.Sprintf("http://127.0.0.1:%d", lt.Port)}, func() {}, nil
+	}
+	if err := cfg.EnsureSecrets(); err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Open(ctx, store.Options{DataDir: cfg.DataDir, MongoURI: cfg.MongoURI, Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	app, tokens, err := build(ctx, cfg, st, log)
+	if err != nil {
+		_ = st.Close(ctx)
+		return nil, nil, err
+	}
+	tok, err := tokens.IssueFor(server.Principal{UserID: "cli", Role: server.RoleAdmin, Name: "命令行"}, time.Hour)
+	if err != nil {
+		return nil, nil, err
+	}
+	do := func(r *http.Request) (*http.Response, error) { return app.Test(r, -1) }
+	return &Client{do: do, token: tok, base: "http://local"}, func() { _ = st.Close(context.Background()) }, nil
+}
+
+// Call sends a JSON request and decodes the JSON answer into out.
+func (c *Client) Call(method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+"/api/v1"+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return c.send(req, out)
+}
+
+// Upload posts a file as multipart field "file" with extra form values.
+func (c *Client) Upload(path, file string, values map[string]string, out any) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		for k, v := range values {
+			_ = mw.WriteField(k, v)
+		}
+		part, err := mw.CreateFormFile("file", filepath.Base(file))
+		if err == nil {
+			_, err = io.Copy(part, f)
+		}
+		if err == nil {
+			err = mw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	req, err := http.NewRequest(http.MethodPost, c.base+"/api/v1"+path, pr)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return c.send(req, out)
+}
+
+// Stream GETs path and copies the body to w.
+func (c *Client) Stream(path string, w io.Writer) error {
+	req, err := http.NewRequest(http.MethodGet, c.base+"/api/v1"+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return apiError(resp)
+	}
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+func (c *Client) send(req *http.Request, out any) error {
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return apiError(resp)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+func apiError(resp *http.Response) error {
+	var e struct{ Error server.Error }
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if json.Unmarshal(b, &e) == nil && e.Error.Code != "" {
+		msg := e.Error.Message
+		for k, v := range e.Error.Fields {
+			msg += fmt.Sprintf("; %s: %s", k, v)
+		}
+		return fmt.Errorf("%d %s: %s", resp.StatusCode, e.Error.Code, msg)
+	}
+	return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
+}
+
+// Command is one CLI command.
+type Command struct {
+	Usage string
+	Run   func(c *Client, args []string) error
+}
+
+// Commands are the CLI commands by name; features add theirs in init.
+var Commands = map[string]Command{}
+
+// Run runs the named command and returns the exit code.
+func Run(name string, args []string, cfg server.Config, log *slog.Logger, build Builder) int {
+	cmd, ok := Commands[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "nongxun: unknown command %q\n\nusage: nongxun [serve]\n", name)
+		for n, c := range Commands {
+			fmt.Fprintf(os.Stderr, "       nongxun %s %s\n", n, c.Usage)
+		}
+		return 2
+	}
+	ctx := context.Background()
+	c, done, err := Connect(ctx, cfg, log, build)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nongxun:", err)
+		return 1
+	}
+	defer done()
+	if err := cmd.Run(c, args); err != nil {
+		fmt.Fprintln(os.Stderr, "nongxun "+name+":", err)
+		return 1
+	}
+	return 0
+}
+
+// Progress draws a one-line progress bar on stderr.
+func Progress(label string, done, total int) {
+	if total <= 0 {
+		return
+	}
+	w := 30
+	n := done * w / total
+	fmt.Fprintf(os.Stderr, "\r%s [%s%s] %d/%d", label, strings.Repeat("#", n), strings.Repeat(".", w-n), done, total)
+	if done >= total {
+		fmt.Fprintln(os.Stderr)
+	}
+}

@@ -1,0 +1,124 @@
+// Command nongxun serves the training and incubation platform of a
+// county's e-commerce-into-villages demonstration programme, and runs its
+// maintenance commands (demo, imports, recount, backup).
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"nongxun/audit"
+	"nongxun/cli"
+	"nongxun/regions"
+	"nongxun/server"
+	"nongxun/store"
+	"nongxun/users"
+	"nongxun/web"
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	cfg, err := server.LoadConfig(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nongxun: configuration:", err)
+		return 2
+	}
+	log := newLogger(cfg.LogLevel)
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	if cmd == "serve" {
+		if err := serve(cfg, log); err != nil {
+			fmt.Fprintln(os.Stderr, "nongxun:", err)
+			return 1
+		}
+		return 0
+	}
+	return cli.Run(cmd, args, cfg, log, build)
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// build wires every feature onto a new fiber app.
+func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Logger) (*fiber.App, *server.Tokens, error) {
+	tokens := server.NewTokens(cfg.JWTSecret)
+	app := server.New(log, st)
+	web.Register(app)
+
+	auditLog, err := audit.New(ctx, st)
+	if err != nil {
+		return nil, nil, err
+	}
+	regionSvc, err := regions.New(ctx, st)
+	if err != nil {
+		return nil, nil, err
+	}
+	userSvc, err := users.New(ctx, st, tokens)
+	if err != nil {
+		return nil, nil, err
+	}
+	if pw, err := userSvc.EnsureAdmin(ctx, cfg.AdminPassword); err != nil {
+		return nil, nil, err
+	} else if pw != "" {
+		fmt.Fprintf(os.Stderr, "\n  nongxun: created user admin with password %s\n  (shown once; change it after logging in)\n\n", pw)
+	}
+
+	// Every /api/v1 route needs a token but those under server.PublicAPI;
+	// each route also names its roles with server.Require.
+	api := app.Group("/api/v1", tokens.Authenticate())
+	userSvc.Register(api, regionSvc)
+	regionSvc.Register(api)
+	regionSvc.RegisterAdmin(api)
+	auditLog.Register(api)
+
+	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+	return app, tokens, nil
+}
+
+func serve(cfg server.Config, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := cfg.EnsureSecrets(); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, store.Options{DataDir: cfg.DataDir, MongoURI: cfg.MongoURI, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = st.Close(cctx)
+		log.Info("stopped")
+	}()
+	app, tokens, err := build(ctx, cfg, st, log)
+	if err != nil {
+		return err
+	}
+	if err := cli.WriteLocalToken(filepath.Join(cfg.DataDir, "cli.token"), tokens, cfg.Port); err != nil {
+		log.Warn("cannot write the CLI token", "err", err.Error())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- app.Listen(fmt.Sprintf(":%d", cfg.Port)) }()
+	log.Info("serving", "port", cfg.Port, "embedded", st.Embedded(), "data_dir", cfg.DataDir)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	return app.ShutdownWithTimeout(20 * time.Second)
+}

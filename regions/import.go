@@ -1,0 +1,178 @@
+package regions
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+	"nongxun/store"
+)
+
+//go:embed huize-townships.csv
+var townshipsCSV []byte
+
+// ImportResult reports an import row by row.
+type ImportResult struct {
+	Created int         `json:"created"`
+	Kept    int         `json:"kept"`
+	Refused []RowReason `json:"refused"`
+}
+
+// RowReason says why a row (1-based, header is row 1) was refused.
+type RowReason struct {
+	Row    int    `json:"row"`
+	Reason string `json:"reason"`
+}
+
+// ReadTable reads a CSV or the first sheet of an XLSX file into rows.
+func ReadTable(r io.Reader, name string) ([][]string, error) {
+	if strings.HasSuffix(strings.ToLower(name), ".xlsx") {
+		f, err := excelize.OpenReader(r)
+		if err != nil {
+			return nil, fmt.Errorf("无法读取 XLSX 文件: %w", err)
+		}
+		defer f.Close()
+		return f.GetRows(f.GetSheetName(0))
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // Excel's UTF-8 BOM
+	cr := csv.NewReader(bytes.NewReader(data))
+	cr.FieldsPerRecord = -1
+	return cr.ReadAll()
+}
+
+// Import adds regions from rows with the header
+// code,name,level,parent_code,poverty (level: county|township|village or
+// 县|乡镇|村). A code already present is kept as is, so re-importing the
+// same file changes nothing.
+func (s *Service) Import(ctx context.Context, rows [][]string) (*ImportResult, error) {
+	res := &ImportResult{Refused: []RowReason{}}
+	if len(rows) == 0 {
+		return res, nil
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[strings.ToLower(strings.TrimSpace(h))] = i
+	}
+	for _, need := range []string{"code", "name", "level"} {
+		if _, ok := col[need]; !ok {
+			return nil, fmt.Errorf("表头缺少 %s 列（需要 code,name,level,parent_code,poverty）", need)
+		}
+	}
+	cell := func(row []string, name string) string {
+		if i, ok := col[name]; ok && i < len(row) {
+			return strings.TrimSpace(row[i])
+		}
+		return ""
+	}
+	if err := s.reload(ctx); err != nil {
+		return nil, err
+	}
+	byCode := map[string]string{}
+	for _, r := range s.All(ctx) {
+		if r.Code != "" {
+			byCode[r.Code] = r.ID
+		}
+	}
+	for i, row := range rows[1:] {
+		n := NewRegion{Name: cell(row, "name"), Level: normLevel(cell(row, "level")), Code: cell(row, "code")}
+		p := strings.ToLower(cell(row, "poverty"))
+		n.Poverty = p == "1" || p == "true" || p == "是" || p == "yes"
+		if n.Code == "" {
+			res.Refused = append(res.Refused, RowReason{i + 2, "缺少代码"})
+			continue
+		}
+		if _, ok := byCode[n.Code]; ok {
+			res.Kept++
+			continue
+		}
+		if n.Level != LevelCounty {
+			pid, ok := byCode[cell(row, "parent_code")]
+			if !ok {
+				res.Refused = append(res.Refused, RowReason{i + 2, "上级代码不存在：" + cell(row, "parent_code")})
+				continue
+			}
+			n.ParentID = pid
+		}
+		r, err := s.Create(ctx, n)
+		if err != nil {
+			res.Refused = append(res.Refused, RowReason{i + 2, err.Error()})
+			continue
+		}
+		byCode[r.Code] = r.ID
+		res.Created++
+	}
+	return res, nil
+}
+
+func normLevel(l string) string {
+	switch strings.ToLower(l) {
+	case "县", "county":
+		return LevelCounty
+	case "乡镇", "乡", "镇", "街道", "township":
+		return LevelTownship
+	case "村", "行政村", "社区", "village":
+		return LevelVillage
+	}
+	return l
+}
+
+// villageNames give demo villages plausible but clearly invented names.
+var villageNames = []string{"红岩", "新田", "龙潭", "石桥", "大坪", "小河", "松林", "青山", "河口", "马鞍", "水塘", "梨园", "核桃", "花椒", "长坡", "黑土", "白沙"}
+
+// LoadDemo fills an empty database with the demo county: 会泽县 with its
+// 23 real townships and about 380 generated villages (a third of them
+// poverty villages), all marked demo. It does nothing when a county exists.
+func (s *Service) LoadDemo(ctx context.Context) (int, error) {
+	if err := s.reload(ctx); err != nil {
+		return 0, err
+	}
+	if len(s.ofLevel(ctx, LevelCounty)) > 0 {
+		return 0, nil
+	}
+	rows, err := csv.NewReader(bytes.NewReader(townshipsCSV)).ReadAll()
+	if err != nil {
+		return 0, err
+	}
+	now := time.Now().UTC()
+	county := Region{ID: store.NewID(), Name: "会泽县（演示）", Level: LevelCounty, Code: "530326", Demo: true, CreatedAt: now}
+	docs := []any{county}
+	k := 0
+	for i, row := range rows[1:] {
+		t := Region{ID: store.NewID(), Name: row[1], Level: LevelTownship, ParentID: county.ID, Code: row[0], Demo: true, CreatedAt: now}
+		docs = append(docs, t)
+		n := 15 + i%5 // 15-19 villages each: 380 in all
+		for v := 0; v < n; v++ {
+			k++
+			docs = append(docs, Region{ID: store.NewID(), Name: fmt.Sprintf("%s%s村（演示）", villageNames[(i+v)%len(villageNames)], cnNum(v+1)),
+				Level: LevelVillage, ParentID: t.ID, Code: fmt.Sprintf("%s%03d", row[0], v+1), Poverty: k%3 == 0, Demo: true, CreatedAt: now})
+		}
+	}
+	created, err := s.c.InsertMany(ctx, docs)
+	if err != nil {
+		return created, err
+	}
+	return created, s.reload(ctx)
+}
+
+func cnNum(n int) string {
+	d := []string{"", "一", "二", "三", "四", "五", "六", "七", "八", "九"}
+	switch {
+	case n < 10:
+		return d[n]
+	case n == 10:
+		return "十"
+	case n < 20:
+		return "十" + d[n-10]
+	}
+	return d[n/10] + "十" + d[n%10]
+}
