@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -151,7 +152,7 @@ func wantsHTML(c *fiber.Ctx) bool {
 	if len(p) >= 5 && p[:5] == "/api/" {
 		return false
 	}
-	return c.Accepts("text/html", "application/json") == "text/html"
+	return strings.Contains(c.Get(fiber.HeaderAccept), "text/html")
 }
 
 const notFoundPage = `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>未找到</title><link rel="stylesheet" href="/static/app.css"></head><body><main class="page"><h1>未找到</h1><p>您要找的页面不存在，或链接有误。</p><p><a href="/">返回首页</a></p></main></body></html>`
