@@ -11,7 +11,9 @@ import (
 )
 
 // Pinger checks the database for /readyz.
-type Pinger interface{ Ping(ctx context.Context) error }
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
 
 // New builds the fiber app with the middleware every route shares:
 // request id, panic recovery, access log, security headers, the error

@@ -31,14 +31,14 @@ type Options struct {
 
 // Store is the one handle to the database every feature package receives.
 type Store struct {
-	Client   *mongo.Client
-	DB       *mongo.Database
-	Blobs    Blobs
-	embedded bool
-	lane     *sync.Mutex // the embedded engine's write lane; nil on MongoDB
-	mongoLane sync.Mutex // Lane's in-process mutex on MongoDB
-	closers  []func(context.Context) error
-	log      *slog.Logger
+	Client    *mongo.Client
+	DB        *mongo.Database
+	Blobs     Blobs
+	embedded  bool
+	lane      *sync.Mutex // the embedded engine's write lane; nil on MongoDB
+	mongoLane sync.Mutex  // Lane's in-process mutex on MongoDB
+	closers   []func(context.Context) error
+	log       *slog.Logger
 }
 
 // Embedded reports whether the store runs on the in-process engine.
