@@ -4,7 +4,11 @@
 package courses
 
 import (
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	"nongxun/server"
 )
 
 // Course is one training course.
@@ -48,4 +52,86 @@ type Session struct {
 	CreatedBy    string     `bson:"created_by" json:"created_by"`
 	CreatedAt    time.Time  `bson:"created_at" json:"created_at"`
 	CancelledAt  *time.Time `bson:"cancelled_at,omitempty" json:"cancelled_at,omitempty"`
+}
+
+// Groups are the trainee groups a course may target (API.md, trainees).
+var Groups = []string{"poverty", "woman", "youth", "returnee_graduate", "returnee_worker", "veteran", "disabled"}
+
+// CourseInput is the body of creating (all required but description,
+// target_groups, published) or editing (any subset) a course.
+type CourseInput struct {
+	Title        *string   `json:"title"`
+	Description  *string   `json:"description"`
+	Category     *string   `json:"category"`
+	TargetGroups *[]string `json:"target_groups"`
+	Hours        *float64  `json:"hours"`
+	PassRatio    *float64  `json:"pass_ratio"`
+	Published    *bool     `json:"published"`
+}
+
+// apply copies the given fields onto c; on create, missing required fields are reported.
+func (in *CourseInput) apply(c *Course, create bool) server.Fields {
+	f := server.Fields{}
+	if create {
+		f.Add(in.Title == nil, "title", "必填")
+		f.Add(in.Category == nil, "category", "必填")
+		f.Add(in.Hours == nil, "hours", "必填")
+		f.Add(in.PassRatio == nil, "pass_ratio", "必填")
+	}
+	if in.Title != nil {
+		c.Title = strings.TrimSpace(*in.Title)
+	}
+	if in.Description != nil {
+		c.Description = strings.TrimSpace(*in.Description)
+	}
+	if in.Category != nil {
+		c.Category = strings.TrimSpace(*in.Category)
+	}
+	if in.TargetGroups != nil {
+		c.TargetGroups = dedup(*in.TargetGroups)
+	}
+	if in.Hours != nil {
+		c.Hours = *in.Hours
+	}
+	if in.PassRatio != nil {
+		c.PassRatio = *in.PassRatio
+	}
+	if in.Published != nil {
+		c.Published = *in.Published
+	}
+	return f
+}
+
+// Validate checks the fields that need no lookup (the category is looked up by the service).
+func (c *Course) Validate(f server.Fields) {
+	n := utf8.RuneCountInString(c.Title)
+	f.Add(n == 0, "title", "必填")
+	f.Add(n > 100, "title", "不超过 100 字")
+	f.Add(utf8.RuneCountInString(c.Description) > 5000, "description", "不超过 5000 字")
+	f.Add(c.Category == "", "category", "必填")
+	f.Add(c.Hours <= 0 || c.Hours > 1000, "hours", "应在 0 到 1000 学时之间")
+	f.Add(c.PassRatio < 0 || c.PassRatio > 1, "pass_ratio", "应在 0 到 1 之间")
+	for _, g := range c.TargetGroups {
+		f.Add(!contains(Groups, g), "target_groups", "未知人群："+g)
+	}
+}
+
+func dedup(xs []string) []string {
+	out := []string{}
+	for _, x := range xs {
+		x = strings.TrimSpace(x)
+		if x != "" && !contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
 }
