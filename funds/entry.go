@@ -1,0 +1,193 @@
+// Package funds keeps the programme's central fund: budget lines by
+// category, the append-only ledger of allocations, payments and reversals,
+// the rules of the fund's management measures (plan.md, 附件2) checked on
+// every write, the contractor's tranche gates and station subsidies.
+package funds
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"nongxun/server"
+)
+
+// Entry kinds.
+const (
+	KindAllocation = "allocation"
+	KindPayment    = "payment"
+	KindReversal   = "reversal"
+)
+
+// Categories of the fund (附件2 二).
+const (
+	CatUpward        = "upward"         // 农产品上行
+	CatPublicService = "public_service" // 公共服务体系
+	CatTraining      = "training"       // 培训
+	CatOther         = "other"          // 其他
+)
+
+// Categories lists every category in display order.
+var Categories = []string{CatUpward, CatPublicService, CatTraining, CatOther}
+
+// CategoryNames are the categories' Chinese names.
+var CategoryNames = map[string]string{
+	CatUpward:        "农产品上行",
+	CatPublicService: "公共服务体系",
+	CatTraining:      "培训",
+	CatOther:         "其他",
+}
+
+// UseSubsidy is the use of a station subsidy payment.
+const UseSubsidy = "station_subsidy"
+
+// ForbiddenUses may never be paid from the central fund (附件2 一(一)1).
+var ForbiddenUses = map[string]string{
+	"platform_building": "网络交易平台建设",
+	"buildings":         "楼堂馆所建设",
+	"office_expenses":   "工作经费",
+	"traffic_purchase":  "购买流量",
+}
+
+// forbiddenWords catch a forbidden purpose written out in Chinese.
+var forbiddenWords = []string{"网络交易平台", "楼堂馆所", "工作经费", "购买流量"}
+
+// Entry is one line of the ledger. Entries are never changed or deleted:
+// a correction is a new entry of kind reversal naming the one it reverses.
+type Entry struct {
+	ID        string `bson:"_id" json:"id"`
+	Seq       int64  `bson:"seq" json:"seq"`
+	Kind      string `bson:"kind" json:"kind"`
+	Category  string `bson:"category" json:"category"`
+	Use       string `bson:"use" json:"use"`
+	Purpose   string `bson:"purpose" json:"purpose"`
+	AmountFen int64  `bson:"amount_fen" json:"amount_fen"`
+	Payee     string `bson:"payee,omitempty" json:"payee,omitempty"`
+	Contract  string `bson:"contract,omitempty" json:"contract,omitempty"`
+	Approver  string `bson:"approver,omitempty" json:"approver,omitempty"`
+	Note      string `bson:"note,omitempty" json:"note,omitempty"`
+	Tranche   int    `bson:"tranche,omitempty" json:"tranche,omitempty"`
+	// Reverses is the id of the entry a reversal corrects; ReversedKind is that entry's kind.
+	Reverses     string `bson:"reverses,omitempty" json:"reverses,omitempty"`
+	ReversedKind string `bson:"reversed_kind,omitempty" json:"reversed_kind,omitempty"`
+	StationID    string `bson:"station_id,omitempty" json:"station_id,omitempty"`
+	// At is when the money moved or was planned; RecordedAt when it was entered.
+	At         time.Time `bson:"at" json:"at"`
+	RecordedAt time.Time `bson:"recorded_at" json:"recorded_at"`
+	RecordedBy string    `bson:"recorded_by" json:"recorded_by"`
+	ByName     string    `bson:"by_name,omitempty" json:"by_name,omitempty"`
+}
+
+// NewEntry is the body of POST /funds/entries.
+type NewEntry struct {
+	Kind      string `json:"kind"`
+	Category  string `json:"category"`
+	Use       string `json:"use"`
+	Purpose   string `json:"purpose"`
+	AmountFen int64  `json:"amount_fen"`
+	Payee     string `json:"payee"`
+	Contract  string `json:"contract"`
+	Approver  string `json:"approver"`
+	Note      string `json:"note"`
+	Tranche   int    `json:"tranche"`
+	Reverses  string `json:"reverses"`
+	At        string `json:"at"`
+}
+
+// normalize trims the text fields and lower-cases the codes.
+func (n *NewEntry) normalize() {
+	for _, p := range []*string{&n.Kind, &n.Category, &n.Use, &n.Purpose, &n.Payee, &n.Contract, &n.Approver, &n.Note, &n.Reverses, &n.At} {
+		*p = strings.TrimSpace(*p)
+	}
+	n.Kind, n.Category = strings.ToLower(n.Kind), strings.ToLower(n.Category)
+	n.Use = strings.ReplaceAll(strings.ToLower(n.Use), "-", "_")
+}
+
+// Validate checks the fields that need no stored state. A forbidden use
+// or purpose is refused with the rule forbidden_use.
+func (n *NewEntry) Validate() (time.Time, error) {
+	n.normalize()
+	if name, ok := ForbiddenUses[n.Use]; ok {
+		return time.Time{}, server.RuleBroken(server.CodeInvalid, RuleForbiddenUse,
+			"中央财政资金不得用于"+name+"（网络交易平台建设、楼堂馆所建设、工作经费、购买流量均不得列支）")
+	}
+	for _, w := range forbiddenWords {
+		if strings.Contains(n.Purpose, w) || strings.Contains(n.Use, w) || strings.Contains(n.Note, w) {
+			return time.Time{}, server.RuleBroken(server.CodeInvalid, RuleForbiddenUse,
+				"中央财政资金不得用于"+w+"等支出（网络交易平台建设、楼堂馆所建设、工作经费、购买流量均不得列支）")
+		}
+	}
+	f := server.Fields{}
+	switch n.Kind {
+	case KindAllocation, KindPayment:
+		f.Add(CategoryNames[n.Category] == "", "category", "应为 upward、public_service、training 或 other")
+		f.Add(n.Use == "", "use", "请填写资金用途")
+		f.Add(n.Purpose == "", "purpose", "请填写用途说明")
+		f.Add(n.AmountFen <= 0, "amount_fen", "金额应大于 0（单位：分）")
+		f.Add(n.Reverses != "", "reverses", "只有冲销分录可以填写")
+		f.Add(n.Kind == KindAllocation && n.Tranche != 0, "tranche", "预算安排不分期；分期只用于付款")
+		f.Add(n.Tranche < 0 || n.Tranche > 4, "tranche", "应为 1、2、3 或 4")
+	case KindReversal:
+		f.Add(n.Reverses == "", "reverses", "请填写被冲销分录的编号")
+		f.Add(n.AmountFen < 0, "amount_fen", "金额不能为负（不填表示全额冲销）")
+		f.Add(n.Purpose == "", "purpose", "请填写冲销原因")
+		f.Add(n.Category != "" && CategoryNames[n.Category] == "", "category", "应为 upward、public_service、training 或 other")
+	default:
+		f.Add(true, "kind", "应为 allocation、payment 或 reversal")
+	}
+	f.Add(n.Use != "" && (len(n.Use) > 64 || !utf8.ValidString(n.Use)), "use", "过长")
+	f.Add(utf8.RuneCountInString(n.Purpose) > 500, "purpose", "不超过 500 字")
+	for name, v := range map[string]string{"payee": n.Payee, "contract": n.Contract, "approver": n.Approver} {
+		f.Add(utf8.RuneCountInString(v) > 200, name, "不超过 200 字")
+	}
+	f.Add(utf8.RuneCountInString(n.Note) > 1000, "note", "不超过 1000 字")
+	at, err := parseTime(n.At)
+	f.Add(err != nil, "at", "应为日期（2019-05-01）或 RFC 3339 时间")
+	if err == nil && at.After(time.Now().Add(24*time.Hour)) {
+		f.Add(true, "at", "不能是未来的日期")
+	}
+	return at, f.Err()
+}
+
+// shanghai is Asia/Shanghai (no daylight saving), without needing tzdata.
+var shanghai = time.FixedZone("CST", 8*3600)
+
+// parseTime reads an RFC 3339 time or a date (Asia/Shanghai); "" is now.
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Now().UTC(), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	t, err := time.ParseInLocation("2006-01-02", s, shanghai)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
+}
+
+// monthOf is the "YYYY-MM" of t in Asia/Shanghai.
+func monthOf(t time.Time) string { return t.In(shanghai).Format("2006-01") }
+
+// yuan formats fen as yuan with thousands separators: 1,234,567.89.
+func yuan(fen int64) string {
+	neg := fen < 0
+	if neg {
+		fen = -fen
+	}
+	s := fmt.Sprintf("%d", fen/100)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	out := fmt.Sprintf("%s.%02d", b.String(), fen%100)
+	if neg {
+		out = "-" + out
+	}
+	return out + " 元"
+}
