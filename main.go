@@ -15,6 +15,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"nongxun/audit"
+	"nongxun/backup"
 	"nongxun/cli"
 	"nongxun/regions"
 	"nongxun/server"
@@ -83,6 +84,7 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	regionSvc.Register(api)
 	regionSvc.RegisterAdmin(api)
 	auditLog.Register(api)
+	backup.New(st, filepath.Join(cfg.DataDir, "tmp"), auditLog).Register(api)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app, tokens, nil

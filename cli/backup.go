@@ -1,0 +1,48 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+)
+
+func init() {
+	Commands["backup"] = Command{Usage: "FILE.tar.gz (a consistent copy of the database and files, while serving)", Run: func(c *Client, args []string) error {
+		if len(args) != 1 {
+			return fmt.Errorf("usage: nongxun backup FILE.tar.gz")
+		}
+		tmp := args[0] + ".part"
+		f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		err = c.Stream("/admin/backup", f)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		if err := os.Rename(tmp, args[0]); err != nil {
+			return err
+		}
+		st, _ := os.Stat(args[0])
+		fmt.Printf("backup written: %s (%d bytes)\n", args[0], st.Size())
+		return nil
+	}}
+	Commands["restore"] = Command{Usage: "FILE.tar.gz (replaces ALL data with the backup)", Run: func(c *Client, args []string) error {
+		if len(args) != 1 {
+			return fmt.Errorf("usage: nongxun restore FILE.tar.gz")
+		}
+		var m json.RawMessage
+		if err := c.Upload("/admin/restore?confirm=replace-everything", args[0], nil, &m); err != nil {
+			return err
+		}
+		fmt.Printf("restored: %s\n", m)
+		return nil
+	}}
+}
