@@ -1,0 +1,322 @@
+package reports
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-analyze/charts"
+	"github.com/golang/freetype/truetype"
+	"nongxun/server"
+)
+
+// ChartNames lists the dashboard's charts in page order.
+var ChartNames = []string{"progress", "by_month", "by_township", "by_group", "funnel", "growth", "coverage", "parcels", "funds"}
+
+// ChartTitle is each chart's Chinese title.
+var ChartTitle = map[string]string{
+	"progress": "累计培训人次与目标进度", "by_month": "每月培训人次", "by_township": "各乡镇培训人次", "by_group": "重点群体培训人次",
+	"funnel": "学员转化漏斗", "growth": "网店销售额（元）", "coverage": "服务站点覆盖率（%）", "parcels": "包裹上行与下行", "funds": "资金安排（万元）",
+}
+
+var (
+	fontOnce sync.Once
+	cjkFont  *truetype.Font
+)
+
+// chartFont loads a CJK font once, so Chinese labels are measured right;
+// without one the library's Latin font is used.
+func chartFont(path string) *truetype.Font {
+	fontOnce.Do(func() {
+		cands := []string{path}
+		if m, _ := filepath.Glob("/usr/share/fonts/truetype/lxgw*/LXGWWenKai-Regular.ttf"); len(m) > 0 {
+			cands = append(cands, m...)
+		}
+		for _, p := range cands {
+			if p == "" {
+				continue
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				continue
+			}
+			if f, err := truetype.Parse(b); err == nil {
+				cjkFont = f
+				return
+			}
+		}
+	})
+	return cjkFont
+}
+
+// clampWidth keeps a requested chart width sensible (phones to desktops).
+func clampWidth(w int) int {
+	switch {
+	case w <= 0:
+		return 640
+	case w < 280:
+		return 280
+	case w > 1200:
+		return 1200
+	}
+	return w
+}
+
+// Chart renders one named chart of d as SVG, width w pixels.
+func (s *Service) Chart(d *Dashboard, name string, w int) ([]byte, error) {
+	w = clampWidth(w)
+	small := w < 480
+	fs := 12.0
+	if small {
+		fs = 11
+	}
+	font := chartFont(s.d.Config.FontPath)
+	style := charts.FontStyle{FontSize: fs, Font: font}
+	h := w * 3 / 5
+	if h < 240 {
+		h = 240
+	}
+	p := func(height int) *charts.Painter {
+		return charts.NewPainter(charts.PainterOptions{OutputFormat: charts.ChartOutputSVG, Width: w, Height: height, Font: font})
+	}
+	noData := func() ([]byte, error) {
+		pt := p(120)
+		pt.Text("暂无数据", w/2-30, 60, 0, charts.FontStyle{FontSize: 14, Font: font, FontColor: charts.ColorGray})
+		return pt.Bytes()
+	}
+	switch name {
+	case "progress":
+		months, cum, pace := progressSeries(d)
+		if len(months) == 0 {
+			return noData()
+		}
+		opt := charts.NewLineChartOptionWithData([][]float64{cum, pace})
+		opt.XAxis.Labels = months
+		opt.XAxis.LabelFontStyle = style
+		opt.XAxis.LabelCount = labelCount(len(months), small)
+		opt.Legend = charts.LegendOption{SeriesNames: []string{"累计人次", "按期进度"}, FontStyle: style}
+		opt.YAxis = []charts.YAxisOption{{LabelFontStyle: style, Min: charts.Ptr(0.0)}}
+		opt.Symbol = charts.Symbol{Shape: charts.SymbolNone}
+		pt := p(h)
+		if err := pt.LineChart(opt); err != nil {
+			return nil, err
+		}
+		return pt.Bytes()
+	case "by_month":
+		if len(d.ByMonth) == 0 {
+			return noData()
+		}
+		labels, vals := namedSeries(d.ByMonth)
+		return s.bar(p(h), labels, [][]float64{vals}, nil, style, false, small)
+	case "by_township", "by_group":
+		list := d.ByTownship
+		if name == "by_group" {
+			list = d.ByGroup
+		}
+		if len(list) == 0 {
+			return noData()
+		}
+		labels, vals := namedSeries(list)
+		height := 40 + len(list)*22
+		if height < 160 {
+			height = 160
+		}
+		return s.bar(p(height), labels, [][]float64{vals}, nil, style, true, small)
+	case "funnel":
+		c := d.Conversion
+		if c == nil {
+			return noData()
+		}
+		vals := []float64{float64(c.Trained), float64(c.Certified), float64(c.FollowedUp), float64(c.ShopOpened), float64(c.Selling), float64(c.Incubated)}
+		names := []string{"参训", "获证", "已回访", "开店", "有销售", "孵化"}
+		for i := range names {
+			names[i] = fmt.Sprintf("%s %d", names[i], int64(vals[i]))
+		}
+		opt := charts.NewFunnelChartOptionWithData(vals)
+		opt.Legend = charts.LegendOption{SeriesNames: names, FontStyle: style}
+		for i := range opt.SeriesList {
+			opt.SeriesList[i].Name = names[i]
+		}
+		pt := p(h)
+		if err := pt.FunnelChart(opt); err != nil {
+			return nil, err
+		}
+		return pt.Bytes()
+	case "growth":
+		g := d.Growth
+		if g == nil || (len(g.ByMonth) == 0 && !g.Known) {
+			return noData()
+		}
+		if len(g.ByMonth) > 0 {
+			labels, vals := namedSeries(sortedNamed(g.ByMonth, nil, false))
+			for i := range vals {
+				vals[i] /= 100
+			}
+			return s.bar(p(h), labels, [][]float64{vals}, nil, style, false, small)
+		}
+		return s.bar(p(h), []string{"上期", "本期", "目标（+30%）"}, [][]float64{{float64(g.PreviousFen) / 100, float64(g.CurrentFen) / 100, float64(g.PreviousFen) * 1.3 / 100}}, nil, style, false, small)
+	case "coverage":
+		c := d.Coverage
+		if c == nil {
+			return noData()
+		}
+		tr := c.TargetRatio
+		if tr == 0 {
+			tr = 0.5
+		}
+		return s.bar(p(h), []string{"行政村", "贫困村"}, [][]float64{{c.Ratio * 100, c.PovertyRatio * 100}, {tr * 100, tr * 100}},
+			[]string{"实际", "目标"}, style, false, small)
+	case "parcels":
+		v := d.Parcels
+		if v == nil {
+			return noData()
+		}
+		if len(v.UpByMonth)+len(v.DownByMonth) > 0 {
+			keys := map[string]bool{}
+			for k := range v.UpByMonth {
+				keys[k] = true
+			}
+			for k := range v.DownByMonth {
+				keys[k] = true
+			}
+			var months []string
+			for k := range keys {
+				months = append(months, k)
+			}
+			sort.Strings(months)
+			up, down := make([]float64, len(months)), make([]float64, len(months))
+			for i, m := range months {
+				up[i], down[i] = float64(v.UpByMonth[m]), float64(v.DownByMonth[m])
+			}
+			return s.bar(p(h), months, [][]float64{up, down}, []string{"上行", "下行"}, style, false, small)
+		}
+		return s.bar(p(h), []string{"上行", "下行"}, [][]float64{{float64(v.Up), float64(v.Down)}}, nil, style, false, small)
+	case "funds":
+		f := d.Funds
+		if f == nil || len(f.ByCategory) == 0 {
+			return noData()
+		}
+		var labels []string
+		var vals []float64
+		for _, k := range []string{"upward", "public_service", "training", "other"} {
+			if v, ok := f.ByCategory[k]; ok {
+				labels = append(labels, CategoryLabel[k])
+				vals = append(vals, float64(v)/1e6)
+			}
+		}
+		for k, v := range f.ByCategory {
+			if CategoryLabel[k] == "" {
+				labels = append(labels, k)
+				vals = append(vals, float64(v)/1e6)
+			}
+		}
+		return s.bar(p(h), labels, [][]float64{vals}, nil, style, true, small)
+	}
+	return nil, server.NotFound("没有这个图表")
+}
+
+// bar draws a vertical or horizontal bar chart with value labels.
+func (s *Service) bar(pt *charts.Painter, labels []string, vals [][]float64, names []string, style charts.FontStyle, horizontal, small bool) ([]byte, error) {
+	opt := charts.NewBarChartOptionWithData(vals)
+	opt.Horizontal = horizontal
+	opt.CategoryAxis.Labels = labels
+	opt.CategoryAxis.LabelFontStyle = style
+	if !horizontal {
+		opt.CategoryAxis.LabelCount = labelCount(len(labels), small)
+	}
+	opt.ValueAxis = []charts.ValueAxisOption{{LabelFontStyle: style, Min: charts.Ptr(0.0)}}
+	if names != nil {
+		opt.Legend = charts.LegendOption{SeriesNames: names, FontStyle: style}
+	}
+	if len(labels) <= 24 {
+		for i := range opt.SeriesList {
+			opt.SeriesList[i].Label = charts.SeriesLabel{Show: charts.Ptr(true), FontStyle: style,
+				ValueFormatter: func(f float64) string { return trimFloat(f) }}
+		}
+	}
+	if horizontal {
+		opt.SeriesLabelPosition = "right"
+		opt.Padding = charts.NewBox(10, 10, 40, 10)
+	}
+	if err := pt.BarChart(opt); err != nil {
+		return nil, err
+	}
+	return pt.Bytes()
+}
+
+func trimFloat(f float64) string {
+	s := fmt.Sprintf("%.1f", f)
+	return strings.TrimSuffix(s, ".0")
+}
+
+func labelCount(n int, small bool) int {
+	max := 12
+	if small {
+		max = 6
+	}
+	if n < max {
+		return n
+	}
+	return max
+}
+
+func namedSeries(list []Named) ([]string, []float64) {
+	labels := make([]string, len(list))
+	vals := make([]float64, len(list))
+	for i, n := range list {
+		labels[i], vals[i] = n.Label, float64(n.Value)
+	}
+	return labels, vals
+}
+
+// progressSeries is cumulative person-times by month from the programme
+// start to the later of the deadline and now, and the straight pace line.
+func progressSeries(d *Dashboard) ([]string, []float64, []float64) {
+	start, end := d.Settings.window()
+	last := end.AddDate(0, 0, -1)
+	if now := d.GeneratedAt; now.After(last) {
+		last = now
+	}
+	// months before the start that have figures are folded into the first month.
+	first := time.Date(start.Year(), start.Month(), 1, 0, 0, 0, 0, shanghai)
+	var months []string
+	for m := first; !m.After(last) && len(months) < 240; m = m.AddDate(0, 1, 0) {
+		months = append(months, m.Format("2006-01"))
+	}
+	by := map[string]int64{}
+	var before int64
+	for _, n := range d.ByMonth {
+		if len(months) > 0 && n.Key < months[0] {
+			before += n.Value
+		} else {
+			by[n.Key] += n.Value
+		}
+	}
+	cum := make([]float64, len(months))
+	pace := make([]float64, len(months))
+	total := end.Sub(start).Hours()
+	run := before
+	cur := d.GeneratedAt.In(shanghai).Format("2006-01")
+	for i, m := range months {
+		run += by[m]
+		cum[i] = float64(run)
+		if m > cur {
+			cum[i] = charts.GetNullValue()
+		}
+		t, _ := time.ParseInLocation("2006-01", m, shanghai)
+		endOfMonth := t.AddDate(0, 1, 0)
+		f := endOfMonth.Sub(start).Hours() / total
+		if f > 1 {
+			f = 1
+		}
+		if f < 0 {
+			f = 0
+		}
+		pace[i] = float64(d.Pace.Target) * f
+	}
+	return months, cum, pace
+}
