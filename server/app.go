@@ -20,14 +20,17 @@ type Pinger interface {
 // handler, and /healthz and /readyz.
 func New(log *slog.Logger, db Pinger) *fiber.App {
 	app := fiber.New(fiber.Config{
-		AppName:               "nongxun",
-		ErrorHandler:          ErrorHandler(log),
-		BodyLimit:             4 << 20,
-		StreamRequestBody:     true, // uploads are streamed into the blob store, never buffered whole
-		ReadTimeout:           5 * time.Minute,
-		WriteTimeout:          30 * time.Minute,
-		IdleTimeout:           2 * time.Minute,
-		DisableStartupMessage: true,
+		AppName:           "nongxun",
+		ErrorHandler:      ErrorHandler(log),
+		BodyLimit:         4 << 20,
+		StreamRequestBody: true, // uploads are streamed into the blob store, never buffered whole
+		// Without this, fasthttp reads a whole multipart body (spilling files to
+		// os.TempDir) before the handler runs, and Body() rebuilds it in memory.
+		DisablePreParseMultipartForm: true,
+		ReadTimeout:                  5 * time.Minute,
+		WriteTimeout:                 30 * time.Minute,
+		IdleTimeout:                  2 * time.Minute,
+		DisableStartupMessage:        true,
 	})
 	app.Use(requestid.New())
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
