@@ -2,8 +2,8 @@ package main
 
 // Access table for TestAuthorizationMatrix: route → who may call it.
 const (
-	public  = "public"  // no token needed
-	anyRole = "any"     // any logged-in user
+	public  = "public" // no token needed
+	anyRole = "any"    // any logged-in user
 	admin   = "admin"
 	officer = "officer"
 	trainer = "trainer"
@@ -34,22 +34,22 @@ func roles(lists ...any) []string {
 var publicPages = map[string]bool{}
 
 var access = map[string][]string{
-	"POST /api/v1/auth/login":          {public},
-	"POST /api/v1/auth/refresh":        {public},
-	"POST /api/v1/auth/logout":         {public},
-	"GET /api/v1/me":                   {anyRole},
-	"POST /api/v1/me/password":         {anyRole},
-	"POST /api/v1/users":               {admin},
-	"GET /api/v1/users":                {admin, auditor},
-	"POST /api/v1/users/:id/disable":   {admin},
-	"GET /api/v1/regions":              {anyRole},
-	"POST /api/v1/regions":             {admin},
-	"PATCH /api/v1/regions/:id":        {admin},
-	"POST /api/v1/regions/demo":        {admin},
-	"POST /api/v1/regions/import":      {admin},
-	"GET /api/v1/audit":                {admin, auditor},
-	"GET /api/v1/admin/backup":         {admin},
-	"POST /api/v1/admin/restore":       {admin},
+	"POST /api/v1/auth/login":        {public},
+	"POST /api/v1/auth/refresh":      {public},
+	"POST /api/v1/auth/logout":       {public},
+	"GET /api/v1/me":                 {anyRole},
+	"POST /api/v1/me/password":       {anyRole},
+	"POST /api/v1/users":             {admin},
+	"GET /api/v1/users":              {admin, auditor},
+	"POST /api/v1/users/:id/disable": {admin},
+	"GET /api/v1/regions":            {anyRole},
+	"POST /api/v1/regions":           {admin},
+	"PATCH /api/v1/regions/:id":      {admin},
+	"POST /api/v1/regions/demo":      {admin},
+	"POST /api/v1/regions/import":    {admin},
+	"GET /api/v1/audit":              {admin, auditor},
+	"GET /api/v1/admin/backup":       {admin},
+	"POST /api/v1/admin/restore":     {admin},
 }
 
 var _ = roles
