@@ -1,0 +1,239 @@
+// Command bench runs every benchmark the issues name on the embedded
+// engine, measures the engine's raw limits through the driver in the same
+// run, and writes one table to bench/results.md: each figure, its target,
+// and its ratio to the raw limit it depends on. Run it with `make bench`.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"nongxun/store"
+)
+
+// Raw engine limits measured through the driver.
+type raw struct {
+	InsertsPerSec      float64 // one document per call
+	BatchInsertsPerSec float64 // insertMany of 1,000
+	IDReadsPerSec      float64 // findOne by _id with 20,000 documents stored
+}
+
+func measureRaw(ctx context.Context) (raw, error) {
+	dir, err := os.MkdirTemp("", "nxraw")
+	if err != nil {
+		return raw{}, err
+	}
+	defer os.RemoveAll(dir)
+	st, err := store.Open(ctx, store.Options{DataDir: dir})
+	if err != nil {
+		return raw{}, err
+	}
+	defer st.Close(ctx)
+	var r raw
+	c := st.C("raw_single")
+	const single = 2000
+	t0 := time.Now()
+	for i := 0; i < single; i++ {
+		if err := c.InsertOne(ctx, bson.M{"_id": fmt.Sprintf("s%06d", i), "v": i, "pad": "农训基准测试文档"}); err != nil {
+			return r, err
+		}
+	}
+	r.InsertsPerSec = single / time.Since(t0).Seconds()
+
+	b := st.C("raw_batch")
+	const batches, per = 20, 1000
+	t0 = time.Now()
+	for j := 0; j < batches; j++ {
+		docs := make([]any, per)
+		for i := range docs {
+			docs[i] = bson.M{"_id": fmt.Sprintf("b%03d-%04d", j, i), "v": i, "pad": "农训基准测试文档"}
+		}
+		if _, err := b.InsertMany(ctx, docs); err != nil {
+			return r, err
+		}
+	}
+	r.BatchInsertsPerSec = batches * per / time.Since(t0).Seconds()
+
+	const reads = 300
+	t0 = time.Now()
+	for i := 0; i < reads; i++ {
+		var out bson.M
+		id := fmt.Sprintf("b%03d-%04d", (i*7)%batches, (i*131)%per)
+		if err := b.FindOne(ctx, bson.M{"_id": id}, &out); err != nil {
+			return r, err
+		}
+	}
+	r.IDReadsPerSec = reads / time.Since(t0).Seconds()
+	return r, nil
+}
+
+// result is one benchmark line: its name and every metric it reported.
+type result struct {
+	Pkg, Name string
+	Metrics   map[string]float64 // unit → value (ns/op, B/op, and custom ones)
+}
+
+var lineRe = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+(.*)$`)
+
+func runBenchmarks(pkgs []string, benchtime string) ([]result, error) {
+	var out []result
+	for _, pkg := range pkgs {
+		args := []string{"test", "-run", "^$", "-bench", ".", "-benchtime", benchtime, "-timeout", "30m", pkg}
+		fmt.Fprintf(os.Stderr, "go %s\n", strings.Join(args, " "))
+		cmd := exec.Command("go", args...)
+		cmd.Stderr = os.Stderr
+		pipe, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, err
+		}
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(os.Stderr, line)
+			m := lineRe.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			r := result{Pkg: strings.TrimPrefix(pkg, "./"), Name: m[1], Metrics: map[string]float64{}}
+			f := strings.Fields(m[3])
+			for i := 0; i+1 < len(f); i += 2 {
+				if v, err := strconv.ParseFloat(f[i], 64); err == nil {
+					r.Metrics[f[i+1]] = v
+				}
+			}
+			out = append(out, r)
+		}
+		if err := cmd.Wait(); err != nil {
+			return out, fmt.Errorf("%s: %w", pkg, err)
+		}
+	}
+	return out, nil
+}
+
+func main() {
+	benchtime := flag.String("benchtime", "1x", "passed to go test -benchtime")
+	outPath := flag.String("out", "bench/results.md", "where the table goes")
+	flag.Parse()
+	pkgs := flag.Args()
+	if len(pkgs) == 0 {
+		pkgs = benchPackages()
+	}
+	ctx := context.Background()
+	fmt.Fprintln(os.Stderr, "measuring the embedded engine's raw limits…")
+	r, err := measureRaw(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: raw limits:", err)
+		os.Exit(1)
+	}
+	results, berr := runBenchmarks(pkgs, *benchtime)
+	table := render(r, results, berr)
+	fmt.Print(table)
+	if err := os.WriteFile(*outPath, []byte(table), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if berr != nil {
+		fmt.Fprintln(os.Stderr, "bench:", berr)
+		os.Exit(1)
+	}
+}
+
+// benchPackages lists the packages that have benchmarks.
+func benchPackages() []string {
+	out, err := exec.Command("grep", "-rl", "--include=*_test.go", "^func Benchmark", ".").Output()
+	if err != nil {
+		return nil
+	}
+	set := map[string]bool{}
+	for _, f := range strings.Fields(string(out)) {
+		d := f[:strings.LastIndex(f, "/")]
+		set[d] = true
+	}
+	var pkgs []string
+	for d := range set {
+		pkgs = append(pkgs, d)
+	}
+	sort.Strings(pkgs)
+	return pkgs
+}
+
+func render(r raw, results []result, berr error) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Benchmark results\n\nWritten by `make bench` (bench/main.go) on %s, %d cores, %s; do not edit by hand.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(&b, "## Raw limits of the embedded engine (FerretDB v1, SQLite), through the driver\n\n")
+	fmt.Fprintf(&b, "| raw limit | measured |\n|---|---|\n")
+	fmt.Fprintf(&b, "| single inserts/s | %.0f |\n| batched inserts/s (1,000 a batch) | %.0f |\n| `_id` reads/s at 20,000 documents | %.0f |\n\n", r.InsertsPerSec, r.BatchInsertsPerSec, r.IDReadsPerSec)
+	fmt.Fprintf(&b, "## Figures against their targets\n\n")
+	fmt.Fprintf(&b, "| figure | measured | target | met | ratio to raw limit |\n|---|---|---|---|---|\n")
+	used := map[string]bool{}
+	for _, tg := range targets {
+		v, ok := find(results, tg.Bench, tg.Metric)
+		if !ok {
+			fmt.Fprintf(&b, "| %s | not measured | %s | – | |\n", tg.Figure, tg.targetText())
+			continue
+		}
+		used[tg.Bench] = true
+		met := "yes"
+		if (tg.Max > 0 && v > tg.Max) || (tg.Min > 0 && v < tg.Min) {
+			met = "**no**"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", tg.Figure, fmtVal(v, tg.Metric), tg.targetText(), met, tg.ratio(v, r))
+	}
+	var rest []result
+	for _, x := range results {
+		if !used[x.Name] {
+			rest = append(rest, x)
+		}
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(&b, "\n## Other benchmarks\n\n| package | benchmark | metrics |\n|---|---|---|\n")
+		for _, x := range rest {
+			var ms []string
+			for u, v := range x.Metrics {
+				ms = append(ms, fmtVal(v, u))
+			}
+			sort.Strings(ms)
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", x.Pkg, x.Name, strings.Join(ms, ", "))
+		}
+	}
+	if berr != nil {
+		fmt.Fprintf(&b, "\n**A benchmark run failed:** %v\n", berr)
+	}
+	return b.String()
+}
+
+func find(results []result, bench, metric string) (float64, bool) {
+	for _, x := range results {
+		if x.Name == bench {
+			v, ok := x.Metrics[metric]
+			return v, ok
+		}
+	}
+	return 0, false
+}
+
+func fmtVal(v float64, unit string) string {
+	switch {
+	case unit == "ns/op":
+		return time.Duration(v).Round(time.Microsecond).String() + "/op"
+	case v >= 100:
+		return fmt.Sprintf("%.0f %s", v, unit)
+	default:
+		return fmt.Sprintf("%.2f %s", v, unit)
+	}
+}
