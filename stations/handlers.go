@@ -1,0 +1,201 @@
+package stations
+
+import (
+	"github.com/gofiber/fiber/v2"
+	"nongxun/server"
+)
+
+// viewers may read stations: everyone but trainees (station users see only their own).
+var viewers = []string{server.RoleAdmin, server.RoleOfficer, server.RoleTrainer, server.RoleAuditor, server.RoleStation}
+
+// Register adds the station and parcel routes to the authenticated API.
+func (s *Service) Register(api fiber.Router) {
+	admin := server.Require(server.RoleAdmin)
+	// Fixed paths first, so that ":id" does not swallow them.
+	api.Get("/stations/coverage", server.Require(viewers...), s.getCoverage)
+	api.Post("/stations/coverage/recount", admin, func(c *fiber.Ctx) error {
+		cv, err := s.Recount(c.UserContext(), server.Who(c))
+		if err != nil {
+			return err
+		}
+		return c.JSON(cv)
+	})
+	api.Get("/stations/checklist", server.Require(viewers...), func(c *fiber.Ctx) error {
+		items, err := s.Checklist(c.UserContext())
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"items": items})
+	})
+	api.Put("/stations/checklist", admin, func(c *fiber.Ctx) error {
+		var in struct {
+			Items []CheckItem `json:"items"`
+		}
+		if err := server.Bind(c, &in); err != nil {
+			return err
+		}
+		items, err := s.SetChecklist(c.UserContext(), server.Who(c), in.Items)
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"items": items})
+	})
+	api.Get("/stations/subsidies", server.Require(server.RoleAdmin, server.RoleAuditor, server.RoleOfficer), func(c *fiber.Ctx) error {
+		list, err := s.Subsidies(c.UserContext())
+		if err != nil {
+			return err
+		}
+		p := server.Who(c)
+		out := []Subsidy{}
+		var owed, paid int64
+		for _, x := range list {
+			if p.SeesTownship(x.TownshipID) {
+				out = append(out, x)
+				if x.Paid {
+					paid += x.AmountFen
+				} else {
+					owed += x.AmountFen
+				}
+			}
+		}
+		return c.JSON(fiber.Map{"items": out, "owed_fen": owed, "paid_fen": paid})
+	})
+	api.Get("/stations/acceptances", server.Require(server.RoleAdmin, server.RoleAuditor, server.RoleOfficer), func(c *fiber.Ctx) error {
+		list, err := s.AcceptanceRecords(c.UserContext())
+		if err != nil {
+			return err
+		}
+		p := server.Who(c)
+		out := []Acceptance{}
+		for _, x := range list {
+			if p.SeesTownship(x.TownshipID) {
+				out = append(out, x)
+			}
+		}
+		return c.JSON(fiber.Map{"items": out})
+	})
+	api.Get("/stations", server.Require(viewers...), func(c *fiber.Ctx) error {
+		items := s.List(c.UserContext(), server.Who(c), ListFilter{Kind: c.Query("kind"), Status: c.Query("status"), TownshipID: c.Query("township_id")})
+		return c.JSON(fiber.Map{"items": items})
+	})
+	api.Post("/stations", admin, func(c *fiber.Ctx) error {
+		var in NewStation
+		if err := server.Bind(c, &in); err != nil {
+			return err
+		}
+		x, err := s.Create(c.UserContext(), server.Who(c), in)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(x)
+	})
+	api.Get("/stations/:id", server.Require(viewers...), func(c *fiber.Ctx) error {
+		id, err := server.ID(c, "id")
+		if err != nil {
+			return err
+		}
+		x, err := s.visible(c.UserContext(), server.Who(c), id)
+		if err != nil {
+			return err
+		}
+		return c.JSON(x)
+	})
+	api.Patch("/stations/:id", server.Require(server.RoleAdmin, server.RoleStation), func(c *fiber.Ctx) error {
+		id, err := server.ID(c, "id")
+		if err != nil {
+			return err
+		}
+		var in StationUpdate
+		if err := server.Bind(c, &in); err != nil {
+			return err
+		}
+		x, err := s.Update(c.UserContext(), server.Who(c), id, in)
+		if err != nil {
+			return err
+		}
+		return c.JSON(x)
+	})
+	api.Post("/stations/:id/status", admin, func(c *fiber.Ctx) error {
+		id, err := server.ID(c, "id")
+		if err != nil {
+			return err
+		}
+		var in StatusChange
+		if err := server.Bind(c, &in); err != nil {
+			return err
+		}
+		x, err := s.SetStatus(c.UserContext(), server.Who(c), id, in)
+		if err != nil {
+			return err
+		}
+		return c.JSON(x)
+	})
+	api.Post("/stations/:id/acceptance", admin, func(c *fiber.Ctx) error {
+		id, err := server.ID(c, "id")
+		if err != nil {
+			return err
+		}
+		var in InspectionInput
+		if err := server.Bind(c, &in); err != nil {
+			return err
+		}
+		x, err := s.Inspect(c.UserContext(), server.Who(c), id, in)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(x)
+	})
+	api.Post("/stations/:id/services", server.Require(server.RoleAdmin, server.RoleStation), func(c *fiber.Ctx) error {
+		id, err := server.ID(c, "id")
+		if err != nil {
+			return err
+		}
+		var in NewServiceEntry
+		if err := server.Bind(c, &in); err != nil {
+			return err
+		}
+		e, already, err := s.LogService(c.UserContext(), server.Who(c), id, in)
+		if err != nil {
+			return err
+		}
+		if already {
+			return c.JSON(fiber.Map{"entry": e, "already": true})
+		}
+		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"entry": e})
+	})
+	api.Get("/stations/:id/services", server.Require(viewers...), func(c *fiber.Ctx) error {
+		id, err := server.ID(c, "id")
+		if err != nil {
+			return err
+		}
+		if _, err := s.visible(c.UserContext(), server.Who(c), id); err != nil {
+			return err
+		}
+		limit := c.QueryInt("limit", 50)
+		if limit < 1 || limit > 200 {
+			return server.Invalid("limit 应在 1 到 200 之间", "limit", "超出范围")
+		}
+		t, items, err := s.Services(c.UserContext(), id, int64(limit))
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"totals": t, "items": items})
+	})
+	s.registerParcels(api)
+}
+
+func (s *Service) getCoverage(c *fiber.Ctx) error {
+	p := server.Who(c)
+	tid := c.Query("township_id")
+	if t := p.Township(); t != "" {
+		tid = t
+	}
+	if tid != "" && !s.d.Regions.IsTownship(c.UserContext(), tid) {
+		return server.Invalid("乡镇不存在", "township_id", "乡镇不存在")
+	}
+	cv, err := s.Coverage(c.UserContext(), tid)
+	if err != nil {
+		return err
+	}
+	return c.JSON(cv)
+}

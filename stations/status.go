@@ -1,0 +1,237 @@
+package stations
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"nongxun/server"
+)
+
+// maxInspections bounds the inspections kept in a station document.
+const maxInspections = 20
+
+// StatusChange is POST /stations/:id/status. For "accepted" it also
+// carries the inspection: inspector and the checklist results.
+type StatusChange struct {
+	Status    string          `json:"status"`
+	At        string          `json:"at"`
+	Note      string          `json:"note"`
+	Inspector string          `json:"inspector"`
+	Result    string          `json:"result"`
+	Checklist map[string]bool `json:"checklist"`
+}
+
+// InspectionInput is POST /stations/:id/acceptance: one inspection,
+// passed or failed; a pass moves a built station to accepted.
+type InspectionInput struct {
+	At        string          `json:"at"`
+	Inspector string          `json:"inspector"`
+	Result    string          `json:"result"`
+	Checklist map[string]bool `json:"checklist"`
+	Note      string          `json:"note"`
+}
+
+// parseAt reads an RFC 3339 time that is not in the future.
+func parseAt(f server.Fields, field, v string, now time.Time) time.Time {
+	if v == "" {
+		f.Add(true, field, "请填写时间（RFC 3339）")
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	f.Add(err != nil, field, "时间格式应为 RFC 3339，如 2019-09-30T10:00:00+08:00")
+	f.Add(err == nil && t.After(now.Add(15*time.Minute)), field, "时间不能晚于现在")
+	return t.UTC()
+}
+
+func (in *InspectionInput) validate(now time.Time) (time.Time, error) {
+	in.Inspector = strings.TrimSpace(in.Inspector)
+	in.Note = strings.TrimSpace(in.Note)
+	f := server.Fields{}
+	at := parseAt(f, "at", in.At, now)
+	f.Add(in.Inspector == "" || len([]rune(in.Inspector)) > 40, "inspector", "请填写验收人（40 字以内）")
+	f.Add(in.Result != "pass" && in.Result != "fail", "result", "应为 pass（合格）或 fail（不合格）")
+	f.Add(len([]rune(in.Note)) > 500, "note", "备注过长（500 字以内）")
+	return at, f.Err()
+}
+
+// SetStatus moves a station one step along planned → built → accepted →
+// operating → closed. A skipped or backward step is a conflict naming the
+// rule; "accepted" needs a passed inspection; operating and closing keep
+// the coverage counters; every change goes to the audit log.
+func (s *Service) SetStatus(ctx context.Context, p *server.Principal, id string, in StatusChange) (*Station, error) {
+	in.Note = strings.TrimSpace(in.Note)
+	f := server.Fields{}
+	f.Add(in.Status != StatusBuilt && in.Status != StatusAccepted && in.Status != StatusOperating && in.Status != StatusClosed,
+		"status", "应为 built、accepted、operating 或 closed")
+	f.Add(len([]rune(in.Note)) > 500, "note", "备注过长（500 字以内）")
+	at := parseAt(f, "at", in.At, s.now())
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	if in.Status == StatusAccepted {
+		if in.Result == "" {
+			in.Result = "pass"
+		}
+		if in.Result != "pass" {
+			return nil, server.Invalid("标记为已验收须验收合格；不合格的验收请在“验收记录”中登记", "result", "应为 pass")
+		}
+		return s.Inspect(ctx, p, id, InspectionInput{At: in.At, Inspector: in.Inspector, Result: in.Result, Checklist: in.Checklist, Note: in.Note})
+	}
+	var out *Station
+	err := s.st.Lane(ctx, func(ctx context.Context) error {
+		x, err := s.Station(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := stepRule(x, in.Status, at); err != nil {
+			return err
+		}
+		out, err = s.move(ctx, p, x, Step{Status: in.Status, At: at, Note: in.Note, By: who(p)}, nil)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	_ = s.reload(ctx)
+	return out, nil
+}
+
+// stepRule refuses a skipped or backward step, or a step dated before the last.
+func stepRule(x *Station, to string, at time.Time) error {
+	from := x.Status
+	switch d := statusOrder[to] - statusOrder[from]; {
+	case d <= 0:
+		return server.RuleBroken(server.CodeConflict, "status_no_backward",
+			"站点状态不能倒退或重复：当前为「"+statusName[from]+"」，不能改为「"+statusName[to]+"」")
+	case d > 1:
+		next := statusOrderList[statusOrder[from]+1]
+		return server.RuleBroken(server.CodeConflict, "status_no_skip",
+			"站点状态不能跳步：当前为「"+statusName[from]+"」，下一步应为「"+statusName[next]+"」")
+	}
+	// The planned step is dated when the record was made; later steps may
+	// be entered after the fact, so only they are kept in order.
+	if n := len(x.History); n > 0 && x.History[n-1].Status != StatusPlanned && at.Before(x.History[n-1].At) {
+		return server.RuleBroken(server.CodeConflict, "status_time_order",
+			"时间早于上一步（"+statusName[x.History[n-1].Status]+"，"+x.History[n-1].At.In(shanghai).Format("2006-01-02 15:04")+"）")
+	}
+	return nil
+}
+
+// move writes one status step with a conditional update on the current
+// status, then the coverage counters, then the audit entry; a failure
+// undoes the earlier steps. It runs inside the lane.
+func (s *Service) move(ctx context.Context, p *server.Principal, x *Station, step Step, insp *Inspection) (*Station, error) {
+	set := bson.M{"status": step.Status}
+	if step.Status == StatusAccepted {
+		set["accepted_at"] = step.At
+	}
+	upd := bson.M{"$set": set, "$push": bson.M{"history": step}}
+	if insp != nil {
+		upd["$push"] = bson.M{"history": step, "inspections": insp}
+	}
+	res, err := s.stations.UpdateOne(ctx, bson.M{"_id": x.ID, "status": x.Status}, upd)
+	if err != nil {
+		return nil, err
+	}
+	if res.MatchedCount == 0 {
+		return nil, server.Conflict("站点状态刚被他人修改，请刷新后重试")
+	}
+	undoStatus := func() {
+		u := bson.M{"$set": bson.M{"status": x.Status}, "$pop": bson.M{"history": 1}}
+		if insp != nil {
+			u["$pop"] = bson.M{"history": 1, "inspections": 1}
+		}
+		if step.Status == StatusAccepted {
+			u["$unset"] = bson.M{"accepted_at": ""}
+		}
+		if _, err := s.stations.UpdateOne(context.WithoutCancel(ctx), bson.M{"_id": x.ID, "status": step.Status}, u); err != nil {
+			s.d.Log.Error("stations: cannot undo a status step", "station", x.ID, "err", err.Error())
+		}
+	}
+	var undoCover func()
+	switch step.Status {
+	case StatusOperating:
+		err = s.coverOn(ctx, x)
+		undoCover = func() { _ = s.coverOff(context.WithoutCancel(ctx), x) }
+	case StatusClosed:
+		err = s.coverOff(ctx, x)
+		undoCover = func() { _ = s.coverOn(context.WithoutCancel(ctx), x) }
+	}
+	if err != nil {
+		undoStatus()
+		return nil, err
+	}
+	detail := map[string]any{"from": x.Status, "to": step.Status, "at": step.At, "note": step.Note, "kind": x.Kind, "name": x.Name}
+	if insp != nil {
+		detail["inspector"], detail["result"] = insp.Inspector, insp.Result
+	}
+	if err := s.record(ctx, p, "station.status", x.ID, detail); err != nil {
+		if undoCover != nil {
+			undoCover()
+		}
+		undoStatus()
+		return nil, err
+	}
+	if step.Status == StatusClosed {
+		// A closed county centre or township station frees its place.
+		s.dropMarker(ctx, uniqueKey(x.Kind, x.RegionID), x.ID)
+	}
+	return s.Station(ctx, x.ID)
+}
+
+// Inspect records an acceptance inspection of a built station. A pass
+// needs every required checklist item met and moves the station to
+// accepted (which makes a new township station or village point's subsidy
+// due); a fail is kept as evidence and leaves the station built.
+func (s *Service) Inspect(ctx context.Context, p *server.Principal, id string, in InspectionInput) (*Station, error) {
+	at, err := in.validate(s.now())
+	if err != nil {
+		return nil, err
+	}
+	var out *Station
+	err = s.st.Lane(ctx, func(ctx context.Context) error {
+		x, err := s.Station(ctx, id)
+		if err != nil {
+			return err
+		}
+		if x.Status != StatusBuilt {
+			return server.RuleBroken(server.CodeConflict, "acceptance_after_built",
+				"只有「已建成」的站点才能验收，当前为「"+statusName[x.Status]+"」")
+		}
+		if len(x.Inspections) >= maxInspections {
+			return server.Conflict("验收记录已达上限")
+		}
+		items, err := s.judge(ctx, x.Kind, in.Checklist, in.Result == "pass")
+		if err != nil {
+			return err
+		}
+		insp := Inspection{At: at, Inspector: in.Inspector, Result: in.Result, Items: items, Note: in.Note, By: who(p)}
+		if in.Result == "pass" {
+			if err := stepRule(x, StatusAccepted, at); err != nil {
+				return err
+			}
+			out, err = s.move(ctx, p, x, Step{Status: StatusAccepted, At: at, Note: in.Note, By: who(p)}, &insp)
+			return err
+		}
+		res, err := s.stations.UpdateOne(ctx, bson.M{"_id": x.ID, "status": StatusBuilt}, bson.M{"$push": bson.M{"inspections": insp}})
+		if err != nil {
+			return err
+		}
+		if res.MatchedCount == 0 {
+			return server.Conflict("站点状态刚被他人修改，请刷新后重试")
+		}
+		if err := s.record(ctx, p, "station.inspection", x.ID, map[string]any{"result": "fail", "inspector": insp.Inspector, "at": at}); err != nil {
+			_, _ = s.stations.UpdateOne(context.WithoutCancel(ctx), bson.M{"_id": x.ID}, bson.M{"$pop": bson.M{"inspections": 1}})
+			return err
+		}
+		out, err = s.Station(ctx, x.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	_ = s.reload(ctx)
+	return out, nil
+}
