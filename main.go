@@ -17,6 +17,7 @@ import (
 	"nongxun/audit"
 	"nongxun/backup"
 	"nongxun/cli"
+	"nongxun/courses"
 	"nongxun/regions"
 	"nongxun/server"
 	"nongxun/store"
@@ -85,6 +86,17 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	regionSvc.RegisterAdmin(api)
 	auditLog.Register(api)
 	backup.New(st, filepath.Join(cfg.DataDir, "tmp"), auditLog).Register(api)
+
+	// courses: courses, sessions, materials. Enrollment sets courseSvc.Enrolled
+	// (user id, course id → enrolled) once it is wired, e.g.
+	//   courseSvc.Enrolled = func(ctx context.Context, uid, cid string) (bool, error) {
+	//       t, err := enrollSvc.TraineeByUser(ctx, uid); if err != nil { return false, err }
+	//       return enrollSvc.IsEnrolled(ctx, cid, t.ID) }
+	courseSvc, err := courses.New(ctx, courses.Deps{Store: st, Config: cfg, Regions: regionSvc, Users: userSvc, Audit: auditLog, Log: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	courseSvc.Register(api)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app, tokens, nil

@@ -277,8 +277,8 @@ func (s *Service) listMaterials(c *fiber.Ctx) error {
 		return c.JSON(ms)
 	}
 	enrolled := false
-	if p.Is(server.RoleTrainee) && s.Enrolled != nil {
-		if enrolled, err = s.Enrolled(ctx, p.UserID, co.ID); err != nil {
+	if p.Is(server.RoleTrainee) {
+		if enrolled, err = s.enrolled(ctx, p.UserID, co.ID); err != nil {
 			return err
 		}
 	}

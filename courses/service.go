@@ -44,6 +44,19 @@ type Service struct {
 	Enrolled func(ctx context.Context, userID, courseID string) (bool, error)
 }
 
+// enrolled asks the Enrolled hook; a user without a trainee record, or no
+// hook yet, is not enrolled.
+func (s *Service) enrolled(ctx context.Context, userID, courseID string) (bool, error) {
+	if s.Enrolled == nil {
+		return false, nil
+	}
+	ok, err := s.Enrolled(ctx, userID, courseID)
+	if err != nil && (store.IsNotFound(err) || server.ToError(err).Code == server.CodeNotFound) {
+		return false, nil
+	}
+	return ok, err
+}
+
 // New opens the service, declares its indexes and seeds the default categories.
 func New(ctx context.Context, d Deps) (*Service, error) {
 	st := d.Store

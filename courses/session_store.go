@@ -288,7 +288,7 @@ func (s *Service) MySessions(ctx context.Context, p *server.Principal, from time
 		}
 		ids := []string{}
 		for _, c := range cs {
-			ok, err := s.Enrolled(ctx, p.UserID, c.ID)
+			ok, err := s.enrolled(ctx, p.UserID, c.ID)
 			if err != nil {
 				return nil, err
 			}
