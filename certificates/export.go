@@ -1,0 +1,219 @@
+package certificates
+
+import (
+	"archive/zip"
+	"bufio"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/xuri/excelize/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"nongxun/server"
+	"nongxun/store"
+)
+
+// streamTimeout bounds a streamed download (it outlives the handler).
+const streamTimeout = 30 * time.Minute
+
+// zipCourse streams a ZIP of the course's certificate PDFs for printing,
+// drawing (and caching) those never drawn. Nothing is buffered whole.
+func (s *Service) zipCourse(c *fiber.Ctx) error {
+	id, err := server.ID(c, "id")
+	if err != nil {
+		return err
+	}
+	course, err := s.d.Courses.Course(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	certs, err := s.list(c, bson.M{"course_id": id})
+	if err != nil {
+		return err
+	}
+	if len(certs) == 0 {
+		return server.NotFound("该课程尚未颁发证书")
+	}
+	for i, j := 0, len(certs)-1; i < j; i, j = i+1, j-1 {
+		certs[i], certs[j] = certs[j], certs[i] // serial order for printing
+	}
+	c.Set(fiber.HeaderContentType, "application/zip")
+	c.Set("Cache-Control", "no-store")
+	attachment(c, "证书-"+course.Title+".zip")
+	log := s.d.Log
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		ctx, cancel := context.WithTimeout(context.Background(), streamTimeout)
+		defer cancel()
+		zw := zip.NewWriter(w)
+		for i := range certs {
+			if err := s.zipOne(ctx, zw, &certs[i]); err != nil {
+				log.Error("certificate zip", "course_id", id, "certificate_id", certs[i].ID, "err", err.Error())
+				return // the client sees a truncated archive rather than a wrong one
+			}
+			if err := w.Flush(); err != nil {
+				return // client gone
+			}
+		}
+		if err := zw.Close(); err == nil {
+			_ = w.Flush()
+		}
+	})
+	return nil
+}
+
+func (s *Service) zipOne(ctx context.Context, zw *zip.Writer, cert *Certificate) error {
+	b, _, err := s.PDF(ctx, cert)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	fw, err := zw.CreateHeader(&zip.FileHeader{Name: cert.Serial + "-" + cert.Name + ".pdf", Method: zip.Store, Modified: cert.IssuedAt})
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(fw, b)
+	return err
+}
+
+var registerHeader = []string{"证书编号", "姓名", "课程", "学时", "乡镇", "培训起", "培训止", "出勤", "颁发日期", "状态", "撤销日期", "撤销原因"}
+
+func (s *Service) registerRow(ctx context.Context, c *Certificate) []string {
+	status, revokedOn := "有效", ""
+	if c.Status == StatusRevoked {
+		status = "已撤销"
+		if c.RevokedAt != nil {
+			revokedOn = day(*c.RevokedAt)
+		}
+	}
+	township := ""
+	if r, ok := s.d.Regions.Get(ctx, c.TownshipID); ok {
+		township = r.Name
+	}
+	return []string{c.Serial, c.Name, c.CourseTitle, hoursText(c.Hours), township, c.From, c.To,
+		fmt.Sprintf("%d/%d", c.Attended, c.Held), day(c.IssuedAt), status, revokedOn, c.RevokedReason}
+}
+
+// register streams the certificate register as CSV (UTF-8 with BOM, for
+// Excel) or XLSX: every certificate, or one course's, or one year's, by serial.
+func (s *Service) register(c *fiber.Ctx) error {
+	f := bson.M{}
+	if cid := c.Query("course_id"); cid != "" {
+		if !store.ValidID(cid) {
+			return server.Invalid("课程编号格式错误", "course_id", "应为 24 位十六进制编号")
+		}
+		f["course_id"] = cid
+	}
+	if y := c.Query("year"); y != "" {
+		n, err := strconv.Atoi(y)
+		if err != nil || n < 2000 || n > 2100 {
+			return server.Invalid("年份格式错误", "year", "应为四位年份")
+		}
+		f["year"] = n
+	}
+	if t := server.Who(c).Township(); t != "" {
+		f["township_id"] = t
+	}
+	format := c.Query("format", "csv")
+	if format != "csv" && format != "xlsx" {
+		return server.Invalid("格式应为 csv 或 xlsx", "format", "csv 或 xlsx")
+	}
+	cur, err := s.certs.Cursor(c.UserContext(), f, options.Find().SetSort(bson.D{{Key: "serial", Value: 1}}).SetProjection(bson.M{"pdf": 0}))
+	if err != nil {
+		return err
+	}
+	name := "证书登记册-" + time.Now().In(shanghai).Format("20060102") + "." + format
+	attachment(c, name)
+	c.Set("Cache-Control", "no-store")
+	if format == "csv" {
+		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	} else {
+		c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	}
+	log := s.d.Log
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		ctx, cancel := context.WithTimeout(context.Background(), streamTimeout)
+		defer cancel()
+		defer cur.Close(ctx)
+		next := func() ([]string, bool) {
+			if !cur.Next(ctx) {
+				return nil, false
+			}
+			var cert Certificate
+			if err := cur.Decode(&cert); err != nil {
+				log.Error("certificate register", "err", err.Error())
+				return nil, false
+			}
+			return s.registerRow(ctx, &cert), true
+		}
+		var err error
+		if format == "csv" {
+			err = writeCSV(w, next)
+		} else {
+			err = writeXLSX(w, next)
+		}
+		if err == nil {
+			err = cur.Err()
+		}
+		if err != nil {
+			log.Error("certificate register", "err", err.Error())
+		}
+		_ = w.Flush()
+	})
+	return nil
+}
+
+func writeCSV(w io.Writer, next func() ([]string, bool)) error {
+	if _, err := w.Write([]byte("\ufeff")); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	if err := cw.Write(registerHeader); err != nil {
+		return err
+	}
+	for row, ok := next(); ok; row, ok = next() {
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func writeXLSX(w io.Writer, next func() ([]string, bool)) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	sw, err := f.NewStreamWriter("Sheet1")
+	if err != nil {
+		return err
+	}
+	_ = sw.SetColWidth(1, 1, 18)
+	_ = sw.SetColWidth(2, 3, 14)
+	cells := func(row []string) []any {
+		out := make([]any, len(row))
+		for i, v := range row {
+			out[i] = v
+		}
+		return out
+	}
+	if err := sw.SetRow("A1", cells(registerHeader)); err != nil {
+		return err
+	}
+	n := 2
+	for row, ok := next(); ok; row, ok = next() {
+		cell, _ := excelize.CoordinatesToCellName(1, n)
+		if err := sw.SetRow(cell, cells(row)); err != nil {
+			return err
+		}
+		n++
+	}
+	if err := sw.Flush(); err != nil {
+		return err
+	}
+	_ = f.SetSheetName("Sheet1", "证书登记册")
+	return f.Write(w)
+}

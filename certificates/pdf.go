@@ -1,0 +1,295 @@
+package certificates
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/go-pdf/fpdf"
+	qrcode "github.com/skip2/go-qrcode"
+	"golang.org/x/image/font/sfnt"
+	"golang.org/x/image/math/fixed"
+)
+
+// Page geometry, A4 landscape, in mm.
+const (
+	pageW = 297.0
+	pageH = 210.0
+	ptMM  = 25.4 / 72
+)
+
+// Page colours.
+var (
+	inkRed  = [3]int{176, 30, 35}
+	inkDark = [3]int{40, 30, 25}
+)
+
+// page draws text with the certificate font. fpdf encodes only the Basic
+// Multilingual Plane, so runes beyond it (𠮷 and the other CJK extension B+
+// characters) are drawn as filled outlines taken from the same font; runes
+// the font lacks are drawn as empty boxes. drawn keeps every rune written,
+// for the glyph-coverage test.
+type page struct {
+	pdf   *fpdf.Fpdf
+	font  *pdfFont
+	buf   sfnt.Buffer
+	size  float64 // pt
+	drawn strings.Builder
+}
+
+func (w *page) setSize(pt float64) {
+	w.size = pt
+	w.pdf.SetFont("wk", "", pt)
+}
+
+func (w *page) color(c [3]int) {
+	w.pdf.SetTextColor(c[0], c[1], c[2])
+	w.pdf.SetFillColor(c[0], c[1], c[2])
+	w.pdf.SetDrawColor(c[0], c[1], c[2])
+}
+
+// run is a stretch of text drawn one way: by fpdf (kind 0), as an outline
+// (kind 1, one rune) or as a box (kind 2, one rune).
+type run struct {
+	kind  int
+	text  string
+	glyph sfnt.GlyphIndex
+}
+
+func (w *page) runs(s string) []run {
+	var out []run
+	var cur strings.Builder
+	flush := func() {
+		if cur.Len() > 0 {
+			out = append(out, run{text: cur.String()})
+			cur.Reset()
+		}
+	}
+	for _, r := range s {
+		g := w.font.glyph(&w.buf, r)
+		switch {
+		case r == ' ' || g != 0 && r <= 0xFFFF:
+			cur.WriteRune(r)
+		case g != 0:
+			flush()
+			out = append(out, run{kind: 1, text: string(r), glyph: g})
+		default:
+			flush()
+			out = append(out, run{kind: 2, text: string(r)})
+		}
+	}
+	flush()
+	return out
+}
+
+func (w *page) runWidth(r run) float64 {
+	switch r.kind {
+	case 0:
+		return w.pdf.GetStringWidth(r.text)
+	case 1:
+		return w.font.advance(&w.buf, r.glyph) / w.font.upem * w.size * ptMM
+	}
+	return w.size * ptMM
+}
+
+func (w *page) width(s string) float64 {
+	var t float64
+	for _, r := range w.runs(s) {
+		t += w.runWidth(r)
+	}
+	return t
+}
+
+// text writes s with its baseline at y, from x.
+func (w *page) text(x, y float64, s string) {
+	w.drawn.WriteString(s)
+	w.drawn.WriteByte('\n')
+	for _, r := range w.runs(s) {
+		switch r.kind {
+		case 0:
+			w.pdf.Text(x, y, r.text)
+		case 1:
+			w.outline(x, y, r.glyph)
+		case 2:
+			em := w.size * ptMM
+			w.pdf.SetLineWidth(0.2)
+			w.pdf.Rect(x+em*0.1, y-em*0.8, em*0.8, em*0.9, "D")
+		}
+		x += w.runWidth(r)
+	}
+}
+
+// outline fills glyph g at x on baseline y.
+func (w *page) outline(x, y float64, g sfnt.GlyphIndex) {
+	segs, err := w.font.f.LoadGlyph(&w.buf, g, fixed.I(int(w.font.upem)), nil)
+	if err != nil || len(segs) == 0 {
+		return
+	}
+	k := w.size * ptMM / w.font.upem
+	px := func(p fixed.Point26_6) (float64, float64) {
+		return x + float64(p.X)/64*k, y + float64(p.Y)/64*k // sfnt's y grows downwards, as fpdf's does
+	}
+	open := false
+	for _, s := range segs {
+		switch s.Op {
+		case sfnt.SegmentOpMoveTo:
+			if open {
+				w.pdf.ClosePath()
+			}
+			w.pdf.MoveTo(px(s.Args[0]))
+			open = true
+		case sfnt.SegmentOpLineTo:
+			w.pdf.LineTo(px(s.Args[0]))
+		case sfnt.SegmentOpQuadTo:
+			cx, cy := px(s.Args[0])
+			ex, ey := px(s.Args[1])
+			w.pdf.CurveTo(cx, cy, ex, ey)
+		case sfnt.SegmentOpCubeTo:
+			ax, ay := px(s.Args[0])
+			bx, by := px(s.Args[1])
+			ex, ey := px(s.Args[2])
+			w.pdf.CurveBezierCubicTo(ax, ay, bx, by, ex, ey)
+		}
+	}
+	if open {
+		w.pdf.ClosePath()
+	}
+	w.pdf.DrawPath("F")
+}
+
+func (w *page) centered(y float64, s string) { w.text((pageW-w.width(s))/2, y, s) }
+
+// wrap breaks s into lines no wider than max.
+func (w *page) wrap(s string, max float64) []string {
+	var lines []string
+	var cur []rune
+	for _, r := range s {
+		if w.width(string(append(cur, r))) > max && len(cur) > 0 {
+			lines = append(lines, string(cur))
+			cur = cur[:0]
+		}
+		cur = append(cur, r)
+	}
+	if len(cur) > 0 {
+		lines = append(lines, string(cur))
+	}
+	return lines
+}
+
+// renderOptions is what a certificate page shows beyond the certificate.
+type renderOptions struct {
+	Issuer    string
+	VerifyURL string
+	Seal      []byte
+}
+
+// render draws the certificate; it returns the PDF and the text drawn.
+func render(pf *pdfFont, c *Certificate, o renderOptions) ([]byte, string, error) {
+	pdf := fpdf.New("L", "mm", "A4", "")
+	pdf.SetAutoPageBreak(false, 0)
+	pdf.SetMargins(0, 0, 0)
+	pdf.SetTitle("结业证书 "+c.Serial, true)
+	pdf.SetCreator("nongxun", true)
+	pdf.AddUTF8FontFromBytes("wk", "", pf.raw)
+	pdf.AddPage()
+	w := &page{pdf: pdf, font: pf}
+
+	// Frame.
+	pdf.SetFillColor(253, 250, 240)
+	pdf.Rect(0, 0, pageW, pageH, "F")
+	w.color(inkRed)
+	pdf.SetLineWidth(1.4)
+	pdf.Rect(10, 10, pageW-20, pageH-20, "D")
+	pdf.SetLineWidth(0.4)
+	pdf.Rect(14, 14, pageW-28, pageH-28, "D")
+
+	w.setSize(40)
+	w.centered(46, "结业证书")
+	w.color(inkDark)
+	w.setSize(13)
+	w.centered(58, "电子商务进农村综合示范项目 · 电子商务培训")
+
+	w.setSize(28)
+	w.centered(84, c.Name)
+	pdf.SetLineWidth(0.3)
+	pdf.Line(pageW/2-45, 87, pageW/2+45, 87)
+
+	w.setSize(16)
+	when := cnDate(c.From)
+	if c.To != "" && c.To != c.From {
+		when += "至" + cnDate(c.To)
+	}
+	body := fmt.Sprintf("　　该学员于%s参加“%s”培训，完成 %s 学时，出勤 %d/%d 次，成绩合格，准予结业，特发此证。",
+		when, c.CourseTitle, hoursText(c.Hours), c.Attended, c.Held)
+	y := 102.0
+	for _, line := range w.wrap(body, 220) {
+		w.text(38.5, y, line)
+		y += 10
+	}
+
+	w.setSize(12)
+	w.text(30, 166, "证书编号："+c.Serial)
+	w.text(30, 174, "颁发日期："+cnDate(day(c.IssuedAt)))
+	w.text(30, 182, "验证码："+c.Code)
+
+	w.setSize(14)
+	issuer := o.Issuer
+	iw := w.width(issuer)
+	ix := 228 - iw
+	if len(o.Seal) > 0 {
+		pdf.RegisterImageOptionsReader("seal", fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(o.Seal))
+		if pdf.Ok() {
+			pdf.ImageOptions("seal", ix+iw/2-18, 146, 36, 36, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
+		}
+		pdf.ClearError()
+	}
+	w.text(ix, 166, issuer)
+	w.setSize(12)
+	w.text(228-w.width(cnDate(day(c.IssuedAt))), 174, cnDate(day(c.IssuedAt)))
+
+	png, err := qrcode.Encode(o.VerifyURL, qrcode.Medium, 360)
+	if err != nil {
+		return nil, "", err
+	}
+	pdf.RegisterImageOptionsReader("qr", fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(png))
+	pdf.ImageOptions("qr", 240, 143, 36, 36, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
+	w.setSize(9)
+	w.text(258-w.width("扫码验证真伪")/2, 184, "扫码验证真伪")
+
+	if c.Status == StatusRevoked {
+		revokedMark(w, c)
+	}
+	var out bytes.Buffer
+	if err := pdf.Output(&out); err != nil {
+		return nil, "", err
+	}
+	return out.Bytes(), w.drawn.String(), nil
+}
+
+// revokedMark stamps 已撤销 across the page and prints the reason and date.
+func revokedMark(w *page, c *Certificate) {
+	pdf := w.pdf
+	w.color(inkRed)
+	pdf.SetAlpha(0.35, "Normal")
+	pdf.TransformBegin()
+	pdf.TransformRotate(20, pageW/2, pageH/2)
+	w.setSize(110)
+	w.text((pageW-w.width("已撤销"))/2, pageH/2+15, "已撤销")
+	pdf.TransformEnd()
+	pdf.SetAlpha(1, "Normal")
+	w.setSize(12)
+	when := ""
+	if c.RevokedAt != nil {
+		when = cnDate(day(*c.RevokedAt))
+	}
+	lines := w.wrap("本证书已于"+when+"撤销，原因："+c.RevokedReason, 250)
+	if len(lines) > 2 {
+		lines = append(lines[:1], string([]rune(lines[1])[:len([]rune(lines[1]))-1])+"…")
+	}
+	y := 24.0
+	for _, line := range lines {
+		w.centered(y, line)
+		y += 6
+	}
+	w.color(inkDark)
+}

@@ -1,0 +1,105 @@
+package certificates
+
+import (
+	"bytes"
+	"context"
+	"errors"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"nongxun/server"
+	"nongxun/store"
+)
+
+// maxPDF bounds a rendered certificate in the blob store.
+const maxPDF = 32 << 20
+
+// PDF returns the certificate's PDF, drawing and caching it on first
+// request. The cache is keyed by the status it was drawn for, so a revoked
+// certificate never serves its old page.
+func (s *Service) PDF(ctx context.Context, c *Certificate) (store.Blob, string, error) {
+	if c.PDF != nil && c.PDF.Status == c.Status {
+		b, err := s.st.Blobs.Open(ctx, c.PDF.Blob)
+		if err == nil {
+			return b, c.PDF.Blob, nil
+		}
+		if !errors.Is(err, store.ErrNoBlob) {
+			return nil, "", err
+		}
+	}
+	if s.font == nil {
+		return nil, "", server.Errorf("certificate font: %w", s.fontErr)
+	}
+	raw, _, err := render(s.font, c, s.renderOptions(c))
+	if err != nil {
+		return nil, "", server.Errorf("render certificate %s: %w", c.ID, err)
+	}
+	info, err := s.st.Blobs.Put(ctx, bytes.NewReader(raw), maxPDF)
+	if err != nil {
+		return nil, "", err
+	}
+	ref := &pdfRef{Status: c.Status, Blob: info.ID, Size: info.Size}
+	// Only while the status is still the one drawn: a revocation racing this
+	// render wins, and its $unset is not undone.
+	if _, err := s.certs.UpdateOne(ctx, bson.M{"_id": c.ID, "status": c.Status}, bson.M{"$set": bson.M{"pdf": ref}}); err != nil {
+		return nil, "", err
+	}
+	c.PDF = ref
+	b, err := s.st.Blobs.Open(ctx, info.ID)
+	return b, info.ID, err
+}
+
+func (s *Service) renderOptions(c *Certificate) renderOptions {
+	return renderOptions{Issuer: s.d.Config.Issuer, VerifyURL: s.VerifyURL(c.Code), Seal: s.seal}
+}
+
+// VerifyURL is the public page a certificate's QR code points to.
+func (s *Service) VerifyURL(code string) string { return s.d.Config.PublicURL + "/verify/" + code }
+
+// Revoke marks a certificate revoked with a reason, drops its cached PDF
+// and records who, when and why in the audit log. It is never deleted.
+// Revoking a revoked certificate is a conflict.
+func (s *Service) Revoke(ctx context.Context, p *server.Principal, id, reason string) (*Certificate, error) {
+	reason, ok := cleanReason(reason)
+	if !ok {
+		return nil, server.Invalid("请填写撤销原因（200 字以内）", "reason", "必填，200 字以内")
+	}
+	var out *Certificate
+	err := s.st.Lane(ctx, func(ctx context.Context) error {
+		c, err := s.cert(ctx, id)
+		if err != nil {
+			return err
+		}
+		if c.Status == StatusRevoked {
+			return server.Conflict("该证书已于此前撤销")
+		}
+		now := s.now().UTC()
+		res, err := s.certs.UpdateOne(ctx, bson.M{"_id": id, "status": StatusValid}, bson.M{
+			"$set":   bson.M{"status": StatusRevoked, "revoked_reason": reason, "revoked_at": now, "revoked_by": p.UserID},
+			"$unset": bson.M{"pdf": ""},
+		})
+		if err != nil {
+			return err
+		}
+		if res.MatchedCount == 0 {
+			return server.Conflict("该证书已于此前撤销")
+		}
+		if err := s.d.Audit.Record(ctx, p, "certificates.revoke", id, map[string]any{"serial": c.Serial, "reason": reason}); err != nil {
+			// No revocation without its audit entry: put the certificate back.
+			_, uerr := s.certs.UpdateOne(ctx, bson.M{"_id": id}, bson.M{
+				"$set":   bson.M{"status": StatusValid},
+				"$unset": bson.M{"revoked_reason": "", "revoked_at": "", "revoked_by": ""},
+			})
+			return errors.Join(err, uerr)
+		}
+		c.Status, c.RevokedReason, c.RevokedAt, c.RevokedBy, c.PDF = StatusRevoked, reason, &now, p.UserID, nil
+		out = c
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.bump(ctx, map[string]int64{out.TownshipID: -1}, ""); err != nil {
+		s.d.Log.Error("certificate counters", "certificate_id", id, "err", err.Error())
+	}
+	return out, nil
+}
