@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -86,7 +87,7 @@ func (s *Service) Chart(d *Dashboard, name string, w int) ([]byte, error) {
 	noData := func() ([]byte, error) {
 		pt := p(120)
 		pt.Text("暂无数据", w/2-30, 60, 0, charts.FontStyle{FontSize: 14, Font: font, FontColor: charts.ColorGray})
-		return pt.Bytes()
+		return svgBytes(pt)
 	}
 	switch name {
 	case "progress":
@@ -95,7 +96,11 @@ func (s *Service) Chart(d *Dashboard, name string, w int) ([]byte, error) {
 			return noData()
 		}
 		opt := charts.NewLineChartOptionWithData([][]float64{cum, pace})
-		opt.XAxis.Labels = months
+		short := make([]string, len(months))
+		for i, m := range months {
+			short[i] = m[2:4] + "/" + m[5:]
+		}
+		opt.XAxis.Labels = short
 		opt.XAxis.LabelFontStyle = style
 		opt.XAxis.LabelCount = labelCount(len(months), small)
 		opt.Legend = charts.LegendOption{SeriesNames: []string{"累计人次", "按期进度"}, FontStyle: style}
@@ -105,7 +110,7 @@ func (s *Service) Chart(d *Dashboard, name string, w int) ([]byte, error) {
 		if err := pt.LineChart(opt); err != nil {
 			return nil, err
 		}
-		return pt.Bytes()
+		return svgBytes(pt)
 	case "by_month":
 		if len(d.ByMonth) == 0 {
 			return noData()
@@ -120,7 +125,10 @@ func (s *Service) Chart(d *Dashboard, name string, w int) ([]byte, error) {
 		if len(list) == 0 {
 			return noData()
 		}
-		labels, vals := namedSeries(list)
+		// the chart draws the first category at the bottom: largest on top
+		sorted := append([]Named(nil), list...)
+		sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Value < sorted[j].Value })
+		labels, vals := namedSeries(sorted)
 		height := 40 + len(list)*22
 		if height < 160 {
 			height = 160
@@ -145,7 +153,7 @@ func (s *Service) Chart(d *Dashboard, name string, w int) ([]byte, error) {
 		if err := pt.FunnelChart(opt); err != nil {
 			return nil, err
 		}
-		return pt.Bytes()
+		return svgBytes(pt)
 	case "growth":
 		g := d.Growth
 		if g == nil || (len(g.ByMonth) == 0 && !g.Known) {
@@ -245,7 +253,19 @@ func (s *Service) bar(pt *charts.Painter, labels []string, vals [][]float64, nam
 	if err := pt.BarChart(opt); err != nil {
 		return nil, err
 	}
-	return pt.Bytes()
+	return svgBytes(pt)
+}
+
+var fontFamilyRe = regexp.MustCompile(`font-family:'[^']*',sans-serif`)
+
+// svgBytes renders the painter and names fonts a browser has (the library
+// writes the CJK font's Chinese family name as question marks).
+func svgBytes(pt *charts.Painter) ([]byte, error) {
+	b, err := pt.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	return fontFamilyRe.ReplaceAll(b, []byte(`font-family:'LXGW WenKai','Noto Sans CJK SC','Microsoft YaHei',sans-serif`)), nil
 }
 
 func trimFloat(f float64) string {
@@ -256,7 +276,7 @@ func trimFloat(f float64) string {
 func labelCount(n int, small bool) int {
 	max := 12
 	if small {
-		max = 6
+		max = 5
 	}
 	if n < max {
 		return n
