@@ -16,8 +16,13 @@ import (
 
 func TestMain(m *testing.M) { store.RunTests(m) }
 
+// testAppF is testApp for fuzz targets.
+func testAppF(f *testing.F) (*fiber.App, *server.Tokens, *store.Store, server.Config) {
+	return testApp(f, nil)
+}
+
 // testApp builds the whole app, exactly as main does, on a fresh database.
-func testApp(t *testing.T, log *slog.Logger) (*fiber.App, *server.Tokens, *store.Store, server.Config) {
+func testApp(t testing.TB, log *slog.Logger) (*fiber.App, *server.Tokens, *store.Store, server.Config) {
 	t.Helper()
 	st := store.MustOpenTest(t)
 	dir := t.TempDir()
@@ -48,7 +53,7 @@ func testApp(t *testing.T, log *slog.Logger) (*fiber.App, *server.Tokens, *store
 }
 
 // roleTokens makes one real user per role and signs a token for each.
-func roleTokens(t *testing.T, st *store.Store, tokens *server.Tokens, township string) map[string]string {
+func roleTokens(t testing.TB, st *store.Store, tokens *server.Tokens, township string) map[string]string {
 	t.Helper()
 	us, err := users.New(context.Background(), st, tokens)
 	if err != nil {

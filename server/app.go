@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"time"
 
@@ -38,6 +39,7 @@ func New(log *slog.Logger, db Pinger) *fiber.App {
 	}}))
 	app.Use(accessLog(log))
 	app.Use(securityHeaders)
+	app.Use(drainBody)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	app.Get("/readyz", func(c *fiber.Ctx) error {
 		if err := db.Ping(c.UserContext()); err != nil {
@@ -68,6 +70,17 @@ func accessLog(log *slog.Logger) fiber.Handler {
 			"status", status, "ms", time.Since(start).Milliseconds())
 		return err
 	}
+}
+
+// drainBody reads what a handler left unread of a streamed request body
+// (up to 8 MiB), so a request refused before its body was read (wrong
+// role, malformed id) still leaves the connection in step for the next.
+func drainBody(c *fiber.Ctx) error {
+	err := c.Next()
+	if s := c.Context().RequestBodyStream(); s != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(s, 8<<20))
+	}
+	return err
 }
 
 func securityHeaders(c *fiber.Ctx) error {
