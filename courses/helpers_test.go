@@ -24,7 +24,7 @@ type fixture struct {
 	trainee *testkit.Caller
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	env := testkit.New(t)
 	dir := filepath.Join(t.TempDir(), "blobs")

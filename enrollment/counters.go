@@ -17,9 +17,9 @@ const Target = 10000
 
 const countyCounter = "county"
 
-func twpCounter(t string) string      { return "twp:" + key(t) }
-func courseCounter(c string) string   { return "course:" + c }
-func sessionCounter(s string) string  { return "session:" + s }
+func twpCounter(t string) string     { return "twp:" + key(t) }
+func courseCounter(c string) string  { return "course:" + c }
+func sessionCounter(s string) string { return "session:" + s }
 
 // counted reports whether an attendance status is a person-time.
 func counted(status string) bool { return status == StatusPresent || status == StatusLate }

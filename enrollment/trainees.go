@@ -216,10 +216,10 @@ type Registered struct {
 // errIDTaken is the conflict for an ID number already registered.
 var errIDTaken = server.Conflict("该身份证号已登记为学员")
 
-// Register adds a trainee. withAccount makes the trainee's login account
+// AddTrainee registers a trainee. withAccount makes the trainee's login account
 // (phone + password, generated when n.Password is empty). source is
 // staff, import or self; by is the registering user's id.
-func (s *Service) Register(ctx context.Context, n NewTrainee, withAccount bool, source, by string) (*Registered, error) {
+func (s *Service) AddTrainee(ctx context.Context, n NewTrainee, withAccount bool, source, by string) (*Registered, error) {
 	id, err := n.Validate(s.now(), func(r string) bool { return s.d.Regions.IsVillage(ctx, r) })
 	if err != nil {
 		return nil, err

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -304,6 +306,10 @@ func (s *Service) PaySubsidy(ctx context.Context, p *server.Principal, stationID
 	if !store.ValidID(stationID) {
 		return nil, server.Invalid("站点编号格式错误", "station_id", "应为 24 位十六进制编号")
 	}
+	approver = strings.TrimSpace(approver)
+	if utf8.RuneCountInString(approver) > 200 {
+		return nil, server.Invalid("审批人过长", "approver", "不超过 200 字")
+	}
 	when, err := parseTime(at)
 	if err != nil {
 		return nil, server.Invalid("日期格式错误", "at", "应为日期（2019-05-01）或 RFC 3339 时间")
@@ -322,7 +328,7 @@ func (s *Service) PaySubsidy(ctx context.Context, p *server.Principal, stationID
 		}
 		mark := "subsidy:" + stationID
 		e := &Entry{ID: store.NewID(), Kind: KindPayment, Category: CatPublicService, Use: UseSubsidy,
-			Purpose: "服务站点建设补助", AmountFen: amount, Payee: "站点 " + stationID, Approver: approver,
+			Purpose: "服务站点建设补助", AmountFen: amount, Payee: s.stationName(ctx, stationID), Approver: approver,
 			StationID: stationID, At: when}
 		if err := s.marks.InsertOne(ctx, bson.M{"_id": mark, "entry_id": e.ID, "at": time.Now().UTC()}); err != nil {
 			if store.IsDup(err) {
@@ -339,4 +345,18 @@ func (s *Service) PaySubsidy(ctx context.Context, p *server.Principal, stationID
 		return err
 	})
 	return out, err
+}
+
+// stationName is the station's name for the payee column, or its id.
+func (s *Service) stationName(ctx context.Context, id string) string {
+	if s.d.Subsidies != nil {
+		if list, err := s.d.Subsidies(ctx); err == nil {
+			for _, x := range list {
+				if x.StationID == id && x.Name != "" {
+					return x.Name
+				}
+			}
+		}
+	}
+	return "站点 " + id
 }
