@@ -1,0 +1,191 @@
+package enrollment
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"nongxun/courses"
+	"nongxun/server"
+	"nongxun/store"
+)
+
+// MemCourses is an in-memory Courses for tests and benchmarks that need
+// sessions without the courses package's rules (past sessions, any trainer).
+type MemCourses struct {
+	mu       sync.RWMutex
+	courses  map[string]*courses.Course
+	sessions map[string]*courses.Session
+}
+
+// NewMemCourses makes an empty MemCourses.
+func NewMemCourses() *MemCourses {
+	return &MemCourses{courses: map[string]*courses.Course{}, sessions: map[string]*courses.Session{}}
+}
+
+// AddCourse adds a published course and returns it.
+func (m *MemCourses) AddCourse(title string) *courses.Course {
+	c := &courses.Course{ID: store.NewID(), Title: title, Published: true, PassRatio: 0.8, CreatedAt: time.Now().UTC()}
+	m.mu.Lock()
+	m.courses[c.ID] = c
+	m.mu.Unlock()
+	return c
+}
+
+// AddSession adds a session (its ID is filled in when empty) and returns it.
+func (m *MemCourses) AddSession(x courses.Session) *courses.Session {
+	if x.ID == "" {
+		x.ID = store.NewID()
+	}
+	m.mu.Lock()
+	m.sessions[x.ID] = &x
+	m.mu.Unlock()
+	return &x
+}
+
+// Update changes a stored session.
+func (m *MemCourses) Update(id string, fn func(*courses.Session)) {
+	m.mu.Lock()
+	fn(m.sessions[id])
+	m.mu.Unlock()
+}
+
+// Course implements Courses.
+func (m *MemCourses) Course(_ context.Context, id string) (*courses.Course, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if c, ok := m.courses[id]; ok {
+		x := *c
+		return &x, nil
+	}
+	return nil, server.NotFound("课程不存在")
+}
+
+// Session implements Courses.
+func (m *MemCourses) Session(_ context.Context, id string) (*courses.Session, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if s, ok := m.sessions[id]; ok {
+		x := *s
+		return &x, nil
+	}
+	return nil, server.NotFound("班次不存在")
+}
+
+// Sessions implements Courses.
+func (m *MemCourses) Sessions(_ context.Context, courseID string) ([]courses.Session, error) {
+	return m.filter(func(s *courses.Session) bool { return s.CourseID == courseID }), nil
+}
+
+// SessionsByTrainer implements Courses.
+func (m *MemCourses) SessionsByTrainer(_ context.Context, trainerID string) ([]courses.Session, error) {
+	return m.filter(func(s *courses.Session) bool { return s.TrainerID == trainerID }), nil
+}
+
+func (m *MemCourses) filter(keep func(*courses.Session) bool) []courses.Session {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := []courses.Session{}
+	for _, s := range m.sessions {
+		if keep(s) {
+			out = append(out, *s)
+		}
+	}
+	return out
+}
+
+// Seeded is what SeedCounty made.
+type Seeded struct {
+	Trainees []Trainee
+	Courses  []*courses.Course
+	Sessions []*courses.Session
+}
+
+// SeedCounty fills a county's worth of records fast (batched inserts,
+// then a recount to build the counters): trainees spread over the demo
+// villages, sessions (10 per course, held at now, with room), and
+// attendance records spread over them. The trainees have no accounts.
+// mc must be the Courses the service was built with.
+func SeedCounty(ctx context.Context, s *Service, mc *MemCourses, trainees, sessions, attendance int, now time.Time) (*Seeded, error) {
+	vs := s.d.Regions.Villages(ctx)
+	if len(vs) == 0 {
+		return nil, fmt.Errorf("seed: no villages (load the demo county first)")
+	}
+	out := &Seeded{}
+	docs := make([]any, 0, trainees)
+	for i := 0; i < trainees; i++ {
+		d17 := fmt.Sprintf("530326%04d%02d%02d%03d", 1960+i%40, 1+i%12, 1+i%28, i%1000)
+		num := d17 + string(checkDigit(d17))
+		v := vs[i%len(vs)]
+		groups := []string{}
+		if i%3 == 0 {
+			groups = append(groups, GroupPoverty)
+		}
+		if i%2 == 0 {
+			groups = append(groups, GroupWoman)
+		}
+		t := Trainee{ID: store.NewID(), Name: fmt.Sprintf("学员%05d", i), Gender: GenderFemale, BirthDate: "1980-01-01",
+			Phone: fmt.Sprintf("137%08d", i), RegionID: v.ID, TownshipID: v.ParentID, Groups: groups,
+			IDMasked: MaskID(num), CreatedAt: now.UTC()}
+		// ID numbers repeat past 1,000 × 40 × 12 × 28 trainees; the salt keeps hashes unique.
+		docs = append(docs, traineeDoc{Trainee: t, IDHash: s.crypt.hash(num + fmt.Sprint(i)), IDSealed: s.crypt.seal(num), Source: "seed"})
+		out.Trainees = append(out.Trainees, t)
+	}
+	if err := insertChunks(ctx, s.trainees, docs); err != nil {
+		return nil, err
+	}
+	nCourses := max(1, sessions/10)
+	for i := 0; i < nCourses; i++ {
+		out.Courses = append(out.Courses, mc.AddCourse(fmt.Sprintf("课程%03d", i)))
+	}
+	for i := 0; i < sessions; i++ {
+		c := out.Courses[i%nCourses]
+		v := vs[(i*7)%len(vs)]
+		out.Sessions = append(out.Sessions, mc.AddSession(courses.Session{CourseID: c.ID, StartsAt: now.Add(-time.Hour), EndsAt: now.Add(2 * time.Hour),
+			Location: "村活动室", RegionID: v.ID, TownshipID: v.ParentID, TrainerID: "seed", Capacity: 0}))
+	}
+	enrol := map[string]bool{}
+	var edocs, adocs []any
+	for i := 0; i < attendance && trainees > 0 && sessions > 0; i++ {
+		t := out.Trainees[(i*7919)%trainees]
+		x := out.Sessions[i%sessions]
+		if i/sessions >= trainees {
+			break
+		}
+		t = out.Trainees[(i/sessions+i*31)%trainees]
+		a := s.newAttendance(x, &t, StatusPresent, MethodQR)
+		a.ClientID = fmt.Sprintf("seed-%d", i)
+		adocs = append(adocs, a)
+		ek := x.CourseID + "/" + t.ID
+		if !enrol[ek] {
+			enrol[ek] = true
+			edocs = append(edocs, Enrollment{ID: ek, CourseID: x.CourseID, TraineeID: t.ID, TownshipID: t.TownshipID, At: now.UTC()})
+		}
+	}
+	if err := insertChunks(ctx, s.enrollments, edocs); err != nil {
+		return nil, err
+	}
+	if err := insertChunks(ctx, s.attendance, adocs); err != nil {
+		return nil, err
+	}
+	if _, err := s.Recount(ctx, true); err != nil {
+		return nil, err
+	}
+	s.enrolMu.Lock()
+	s.enrolled = map[string]map[string]bool{}
+	s.enrolMu.Unlock()
+	return out, nil
+}
+
+// insertChunks inserts documents 1,000 at a time; duplicates are skipped.
+func insertChunks(ctx context.Context, c *store.Collection, docs []any) error {
+	for len(docs) > 0 {
+		n := min(len(docs), 1000)
+		if _, err := c.InsertMany(ctx, docs[:n]); err != nil && !store.IsDup(err) {
+			return err
+		}
+		docs = docs[n:]
+	}
+	return nil
+}
