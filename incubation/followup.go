@@ -1,0 +1,337 @@
+package incubation
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"nongxun/server"
+	"nongxun/store"
+)
+
+// Task is a scheduled follow-up of one trainee, due some days after
+// their first finished course. _id is trainee/days, so scheduling twice
+// (a certificate and the course's last session, or a re-delivered hook)
+// makes one task.
+type Task struct {
+	ID          string     `bson:"_id" json:"id"`
+	TraineeID   string     `bson:"trainee_id" json:"trainee_id"`
+	TraineeName string     `bson:"trainee_name" json:"trainee_name"`
+	Phone       string     `bson:"phone,omitempty" json:"phone,omitempty"`
+	VillageID   string     `bson:"village_id,omitempty" json:"village_id,omitempty"`
+	TownshipID  string     `bson:"township_id" json:"township_id"`
+	CourseID    string     `bson:"course_id,omitempty" json:"course_id,omitempty"`
+	Source      string     `bson:"source" json:"source"` // certificate | course_finished
+	Days        int        `bson:"days" json:"days"`
+	DueOn       string     `bson:"due_on" json:"due_on"` // YYYY-MM-DD, Asia/Shanghai
+	AssigneeID  string     `bson:"assignee_id" json:"assignee_id"`
+	Status      string     `bson:"status" json:"status"` // open | done
+	Attempts    int        `bson:"attempts" json:"attempts"`
+	DoneAt      *time.Time `bson:"done_at,omitempty" json:"done_at,omitempty"`
+	FollowupID  string     `bson:"followup_id,omitempty" json:"followup_id,omitempty"`
+	CreatedAt   time.Time  `bson:"created_at" json:"created_at"`
+	Overdue     bool       `bson:"-" json:"overdue"`
+}
+
+// Task states.
+const (
+	TaskOpen = "open"
+	TaskDone = "done"
+)
+
+// Followup is one contact with a trainee after training.
+type Followup struct {
+	ID          string    `bson:"_id" json:"id"`
+	TraineeID   string    `bson:"trainee_id" json:"trainee_id"`
+	TraineeName string    `bson:"trainee_name" json:"trainee_name"`
+	TownshipID  string    `bson:"township_id" json:"township_id"`
+	Groups      []string  `bson:"groups,omitempty" json:"-"`
+	TaskID      string    `bson:"task_id,omitempty" json:"task_id,omitempty"`
+	ContactedAt time.Time `bson:"contacted_at" json:"contacted_at"`
+	Method      string    `bson:"method" json:"method"`
+	ShopOpened  bool      `bson:"shop_opened" json:"shop_opened"`
+	Obstacles   []string  `bson:"obstacles,omitempty" json:"obstacles"`
+	HelpWanted  []string  `bson:"help_wanted,omitempty" json:"help_wanted"`
+	Note        string    `bson:"note,omitempty" json:"note"`
+	Reached     bool      `bson:"reached" json:"reached"`
+	ByID        string    `bson:"by_id" json:"by_id"`
+	ByName      string    `bson:"by_name,omitempty" json:"by_name,omitempty"`
+	CreatedAt   time.Time `bson:"created_at" json:"created_at"`
+}
+
+// Follow-up methods.
+var Methods = map[string]string{"phone": "电话", "visit": "走访", "wechat": "微信"}
+
+// NewFollowup is the POST /api/v1/followups body. Done (default true)
+// closes the task the record answers; false keeps it open (e.g. not reached).
+type NewFollowup struct {
+	TraineeID   string   `json:"trainee_id"`
+	ContactedAt string   `json:"contacted_at"`
+	Method      string   `json:"method"`
+	ShopOpened  bool     `json:"shop_opened"`
+	Obstacles   []string `json:"obstacles"`
+	HelpWanted  []string `json:"help_wanted"`
+	Note        string   `json:"note"`
+	TaskID      string   `json:"task_id"`
+	Done        *bool    `json:"done"`
+}
+
+// Validate checks the fields and returns the contact time.
+func (n *NewFollowup) Validate(now time.Time) (time.Time, error) {
+	f := server.Fields{}
+	n.TraineeID = strings.TrimSpace(n.TraineeID)
+	f.Add(!store.ValidID(n.TraineeID), "trainee_id", "请选择学员")
+	at, err := time.Parse(time.RFC3339, strings.TrimSpace(n.ContactedAt))
+	f.Add(n.ContactedAt == "", "contacted_at", "请填写联系时间")
+	f.Add(n.ContactedAt != "" && err != nil, "contacted_at", "时间格式错误")
+	f.Add(err == nil && at.After(now.Add(10*time.Minute)), "contacted_at", "联系时间不能晚于现在")
+	f.Add(err == nil && at.Before(now.AddDate(-3, 0, 0)), "contacted_at", "联系时间过早")
+	_, ok := Methods[n.Method]
+	f.Add(!ok, "method", "联系方式应为 电话、走访 或 微信")
+	f.Add(utf8.RuneCountInString(n.Note) > 2000, "note", "备注不能超过 2000 字")
+	f.Add(!shortList(&n.Obstacles), "obstacles", "最多 10 项，每项不超过 50 字")
+	f.Add(!shortList(&n.HelpWanted), "help_wanted", "最多 10 项，每项不超过 50 字")
+	f.Add(n.TaskID != "" && !validTaskID(n.TaskID), "task_id", "任务编号格式错误")
+	if err := f.Err(); err != nil {
+		return time.Time{}, err
+	}
+	return at.UTC(), nil
+}
+
+// shortList trims a list of short labels in place; false when too long.
+func shortList(l *[]string) bool {
+	out := (*l)[:0]
+	for _, x := range *l {
+		x = strings.TrimSpace(x)
+		if x == "" {
+			continue
+		}
+		if utf8.RuneCountInString(x) > 50 {
+			return false
+		}
+		out = append(out, x)
+	}
+	*l = out
+	return len(out) <= 10
+}
+
+func validTaskID(id string) bool {
+	tr, days, ok := strings.Cut(id, "/")
+	if !ok || !store.ValidID(tr) {
+		return false
+	}
+	var n int
+	_, err := fmt.Sscanf(days, "%d", &n)
+	return err == nil && n > 0 && fmt.Sprint(n) == days
+}
+
+// CourseFinished schedules follow-ups for a trainee present when the last
+// session of a course was held (enrollment's OnCourseFinished hook).
+func (s *Service) CourseFinished(ctx context.Context, courseID, traineeID string) {
+	if _, err := s.Schedule(ctx, traineeID, courseID, "course_finished", s.now()); err != nil {
+		s.d.Log.Error("scheduling follow-ups failed", "trainee_id", traineeID, "course_id", courseID, "err", err.Error())
+	}
+}
+
+// Schedule creates the follow-up tasks of a trainee, due the configured
+// days after at; tasks already there are left as they are. It returns how
+// many were created.
+func (s *Service) Schedule(ctx context.Context, traineeID, courseID, source string, at time.Time) (int, error) {
+	if s.d.Trainees == nil {
+		return 0, fmt.Errorf("incubation: no trainee source")
+	}
+	t, err := s.d.Trainees.Trainee(ctx, traineeID)
+	if err != nil {
+		return 0, err
+	}
+	assignee := s.assignee(ctx, courseID, t.TownshipID)
+	created := 0
+	for _, days := range s.cfg.FollowupDays {
+		task := Task{ID: fmt.Sprintf("%s/%d", t.ID, days), TraineeID: t.ID, TraineeName: t.Name, Phone: t.Phone,
+			VillageID: t.RegionID, TownshipID: t.TownshipID, CourseID: courseID, Source: source, Days: days,
+			DueOn: dayOf(at.AddDate(0, 0, days)), AssigneeID: assignee, Status: TaskOpen, CreatedAt: s.now()}
+		if err := s.tasks.InsertOne(ctx, task); err != nil {
+			if store.IsDup(err) {
+				continue
+			}
+			return created, err
+		}
+		created++
+	}
+	return created, nil
+}
+
+func (s *Service) assignee(ctx context.Context, courseID, townshipID string) string {
+	if s.d.Assignees == nil {
+		return ""
+	}
+	if s.cfg.AssignTo == "trainer" && courseID != "" {
+		if id := s.d.Assignees.CourseTrainer(ctx, courseID); id != "" {
+			return id
+		}
+	}
+	return s.d.Assignees.TownshipOfficer(ctx, townshipID)
+}
+
+// RecordFollowup records a contact, closes the task it answers and counts
+// the trainee as followed up.
+func (s *Service) RecordFollowup(ctx context.Context, p *server.Principal, n NewFollowup) (*Followup, error) {
+	at, err := n.Validate(s.now())
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.trainee(ctx, n.TraineeID)
+	if err != nil {
+		return nil, err
+	}
+	if !p.SeesTownship(t.TownshipID) {
+		return nil, server.Forbidden("该学员不在您负责的乡镇")
+	}
+	done := n.Done == nil || *n.Done
+	fu := &Followup{ID: store.NewID(), TraineeID: t.ID, TraineeName: t.Name, TownshipID: t.TownshipID, Groups: t.Groups,
+		ContactedAt: at, Method: n.Method, ShopOpened: n.ShopOpened, Obstacles: n.Obstacles, HelpWanted: n.HelpWanted,
+		Note: strings.TrimSpace(n.Note), Reached: done, ByID: p.UserID, ByName: p.Name, CreatedAt: s.now()}
+	err = s.st.Lane(ctx, func(ctx context.Context) error {
+		task, err := s.taskFor(ctx, t.ID, n.TaskID)
+		if err != nil {
+			return err
+		}
+		if task != nil {
+			fu.TaskID = task.ID
+		}
+		var u undo
+		if err := s.followups.InsertOne(ctx, fu); err != nil {
+			return err
+		}
+		u.add(func(ctx context.Context) { _, _ = s.followups.DeleteOne(ctx, bson.M{"_id": fu.ID}) })
+		if task != nil {
+			upd := bson.M{"$inc": bson.M{"attempts": 1}}
+			back := bson.M{"$inc": bson.M{"attempts": -1}}
+			if done {
+				upd["$set"] = bson.M{"status": TaskDone, "done_at": s.now(), "followup_id": fu.ID}
+				back["$set"] = bson.M{"status": TaskOpen}
+				back["$unset"] = bson.M{"done_at": "", "followup_id": ""}
+			}
+			if _, err := s.tasks.UpdateOne(ctx, bson.M{"_id": task.ID, "status": TaskOpen}, upd); err != nil {
+				return u.fail(ctx, err)
+			}
+			u.add(func(ctx context.Context) { _, _ = s.tasks.UpdateOne(ctx, bson.M{"_id": task.ID}, back) })
+		}
+		month := map[string]int64{tk(t.TownshipID) + ".followups": 1}
+		if err := s.counters.Inc(ctx, monthDoc+monthOf(at), month); err != nil {
+			return u.fail(ctx, err)
+		}
+		u.add(func(ctx context.Context) { _ = s.counters.Inc(ctx, monthDoc+monthOf(at), negate(month)) })
+		if _, err := s.count(ctx, StepFollowedUp, whoOf(t)); err != nil {
+			return u.fail(ctx, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return fu, nil
+}
+
+// taskFor finds the task a follow-up answers: the one named, or else the
+// trainee's earliest open task already due (or due soon); nil when none.
+func (s *Service) taskFor(ctx context.Context, traineeID, taskID string) (*Task, error) {
+	if taskID != "" {
+		var t Task
+		if err := s.tasks.FindOne(ctx, bson.M{"_id": taskID}, &t); err != nil {
+			if store.IsNotFound(err) {
+				return nil, server.Invalid("跟踪任务不存在", "task_id", "不存在")
+			}
+			return nil, err
+		}
+		if t.TraineeID != traineeID {
+			return nil, server.Invalid("该任务不属于此学员", "task_id", "不属于此学员")
+		}
+		if t.Status != TaskOpen {
+			return nil, server.Conflict("该跟踪任务已完成")
+		}
+		return &t, nil
+	}
+	var open []Task
+	limit := dayOf(s.now().AddDate(0, 0, s.cfg.DueSoonDays))
+	err := s.tasks.Find(ctx, bson.M{"trainee_id": traineeID, "status": TaskOpen, "due_on": bson.M{"$lte": limit}}, &open,
+		options.Find().SetSort(bson.D{{Key: "due_on", Value: 1}}).SetLimit(1))
+	if err != nil || len(open) == 0 {
+		return nil, err
+	}
+	return &open[0], nil
+}
+
+// trainee looks a trainee up; an unknown one is an invalid trainee_id.
+func (s *Service) trainee(ctx context.Context, id string) (*Trainee, error) {
+	if s.d.Trainees == nil {
+		return nil, server.Invalid("学员不存在", "trainee_id", "不存在")
+	}
+	t, err := s.d.Trainees.Trainee(ctx, id)
+	if err != nil {
+		if e := server.ToError(err); e.Code == server.CodeNotFound || store.IsNotFound(err) {
+			return nil, server.Invalid("学员不存在", "trainee_id", "不存在")
+		}
+		return nil, err
+	}
+	return t, nil
+}
+
+// TaskQuery selects follow-up tasks.
+type TaskQuery struct {
+	AssigneeID string // "" = anyone
+	TownshipID string // "" = every township
+	TraineeID  string
+	Status     string // open (default), done, all
+	Due        string // soon (default: overdue and due within DueSoonDays), overdue, all
+	Limit      int64
+}
+
+// Tasks lists follow-up tasks by due date.
+func (s *Service) Tasks(ctx context.Context, q TaskQuery) ([]Task, error) {
+	f := bson.M{}
+	if q.AssigneeID != "" {
+		f["assignee_id"] = q.AssigneeID
+	}
+	if q.TownshipID != "" {
+		f["township_id"] = q.TownshipID
+	}
+	if q.TraineeID != "" {
+		f["trainee_id"] = q.TraineeID
+	}
+	switch q.Status {
+	case "", TaskOpen:
+		f["status"] = TaskOpen
+	case TaskDone:
+		f["status"] = TaskDone
+	}
+	today := dayOf(s.now())
+	switch q.Due {
+	case "", "soon":
+		f["due_on"] = bson.M{"$lte": dayOf(s.now().AddDate(0, 0, s.cfg.DueSoonDays))}
+	case "overdue":
+		f["due_on"] = bson.M{"$lt": today}
+	}
+	if q.Limit <= 0 || q.Limit > 1000 {
+		q.Limit = 500
+	}
+	out := []Task{}
+	if err := s.tasks.Find(ctx, f, &out, options.Find().SetSort(bson.D{{Key: "due_on", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(q.Limit)); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Overdue = out[i].Status == TaskOpen && out[i].DueOn < today
+	}
+	return out, nil
+}
+
+// Followups lists the follow-up records of a trainee, newest first.
+func (s *Service) Followups(ctx context.Context, traineeID string) ([]Followup, error) {
+	out := []Followup{}
+	err := s.followups.Find(ctx, bson.M{"trainee_id": traineeID}, &out, options.Find().SetSort(bson.D{{Key: "contacted_at", Value: -1}}))
+	return out, err
+}

@@ -1,0 +1,182 @@
+package incubation
+
+import (
+	"context"
+	"sort"
+
+	"nongxun/store"
+)
+
+// GrowthTarget is the plan's sales growth target (电子商务销售增速 ≥ 30%).
+const GrowthTarget = 0.30
+
+// MonthSales is one month of orders and revenue.
+type MonthSales struct {
+	Month      string `json:"month"`
+	Orders     int64  `json:"orders"`
+	RevenueFen int64  `json:"revenue_fen"`
+}
+
+// GrowthLine is the growth of one shop, township or the county at a month:
+// month on month, year on year, and the year to date against the same
+// months a year before (the figure held against the 30% target). Ratios
+// are nil when the base is zero.
+type GrowthLine struct {
+	Month               string   `json:"month"`
+	Orders              int64    `json:"orders"`
+	RevenueFen          int64    `json:"revenue_fen"`
+	PrevMonthRevenueFen int64    `json:"prev_month_revenue_fen"`
+	LastYearRevenueFen  int64    `json:"last_year_revenue_fen"`
+	MoM                 *float64 `json:"mom"`
+	YoY                 *float64 `json:"yoy"`
+	YTDRevenueFen       int64    `json:"ytd_revenue_fen"`
+	YTDLastYearFen      int64    `json:"ytd_last_year_fen"`
+	YTDGrowth           *float64 `json:"ytd_growth"`
+	MeetsTarget         *bool    `json:"meets_target"`
+}
+
+// Growth is the county's or a township's sales growth against the target.
+type Growth struct {
+	GrowthLine
+	Target     float64               `json:"target"`
+	TownshipID string                `json:"township_id,omitempty"`
+	ByMonth    []MonthSales          `json:"by_month"`
+	ByTownship map[string]GrowthLine `json:"by_township,omitempty"`
+}
+
+// series is month → orders and revenue.
+type series map[string]MonthSales
+
+func ratio(cur, base int64) *float64 {
+	if base <= 0 {
+		return nil
+	}
+	r := float64(cur-base) / float64(base)
+	return &r
+}
+
+// line computes the growth of a series at month.
+func (sr series) line(month string) GrowthLine {
+	cur := sr[month]
+	l := GrowthLine{Month: month, Orders: cur.Orders, RevenueFen: cur.RevenueFen,
+		PrevMonthRevenueFen: sr[addMonths(month, -1)].RevenueFen, LastYearRevenueFen: sr[addMonths(month, -12)].RevenueFen}
+	l.MoM = ratio(l.RevenueFen, l.PrevMonthRevenueFen)
+	l.YoY = ratio(l.RevenueFen, l.LastYearRevenueFen)
+	for m := month[:4] + "-01"; m <= month; m = addMonths(m, 1) {
+		l.YTDRevenueFen += sr[m].RevenueFen
+		l.YTDLastYearFen += sr[addMonths(m, -12)].RevenueFen
+	}
+	l.YTDGrowth = ratio(l.YTDRevenueFen, l.YTDLastYearFen)
+	if l.YTDGrowth != nil {
+		ok := *l.YTDGrowth >= GrowthTarget
+		l.MeetsTarget = &ok
+	}
+	return l
+}
+
+// months lists the n months up to month, oldest first.
+func (sr series) months(month string, n int) []MonthSales {
+	out := make([]MonthSales, 0, n)
+	for i := n - 1; i >= 0; i-- {
+		m := addMonths(month, -i)
+		x := sr[m]
+		x.Month = m
+		out = append(out, x)
+	}
+	return out
+}
+
+func seriesOf(v any) series {
+	out := series{}
+	for m, x := range asMap(v) {
+		mm := asMap(x)
+		out[m] = MonthSales{Month: m, Orders: store.Int64(mm["o"]), RevenueFen: store.Int64(mm["r"])}
+	}
+	return out
+}
+
+// growthMonth is the month growth is shown for: the one asked, else the
+// last complete month.
+func (s *Service) growthMonth(month string) string {
+	cur := monthOf(s.now())
+	if month == "" || month > cur {
+		return addMonths(cur, -1)
+	}
+	return month
+}
+
+// SalesGrowth is the county's (townshipID "") or a township's sales growth
+// at the last complete month, from the revenue counters.
+func (s *Service) SalesGrowth(ctx context.Context, townshipID string) (*Growth, error) {
+	return s.GrowthAt(ctx, townshipID, "")
+}
+
+// GrowthAt is SalesGrowth at a given month ("" = the last complete month).
+func (s *Service) GrowthAt(ctx context.Context, townshipID, month string) (*Growth, error) {
+	month = s.growthMonth(month)
+	doc, err := s.counters.Counter(ctx, revenueDoc)
+	if err != nil {
+		return nil, err
+	}
+	g := &Growth{Target: GrowthTarget, TownshipID: townshipID}
+	twps := asMap(doc[townshipsKey])
+	var sr series
+	if townshipID == "" {
+		sr = seriesOf(doc[countyKey])
+		g.ByTownship = map[string]GrowthLine{}
+		ids := make([]string, 0, len(twps))
+		for t := range twps {
+			ids = append(ids, t)
+		}
+		sort.Strings(ids)
+		for _, t := range ids {
+			g.ByTownship[t] = seriesOf(twps[t]).line(month)
+		}
+	} else {
+		sr = seriesOf(twps[townshipID])
+	}
+	g.GrowthLine = sr.line(month)
+	g.ByMonth = sr.months(month, 13)
+	return g, nil
+}
+
+// ShopGrowth is one shop's growth at month ("" = the last complete month), from its reports.
+func (s *Service) ShopGrowth(ctx context.Context, shopID, month string) (*Growth, error) {
+	month = s.growthMonth(month)
+	reports, err := s.ShopSales(ctx, shopID)
+	if err != nil {
+		return nil, err
+	}
+	sr := series{}
+	for _, r := range reports {
+		sr[r.Month] = MonthSales{Month: r.Month, Orders: r.Orders, RevenueFen: r.RevenueFen}
+	}
+	g := &Growth{Target: GrowthTarget, GrowthLine: sr.line(month), ByMonth: sr.months(month, 13)}
+	return g, nil
+}
+
+// MonthlyFigures returns township id → metric → value for month
+// "YYYY-MM": followups, shops_opened, sales_orders, sales_revenue_fen.
+func (s *Service) MonthlyFigures(ctx context.Context, month string) (map[string]map[string]int64, error) {
+	doc, err := s.counters.Counter(ctx, monthDoc+month)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]int64{}
+	for k, v := range doc {
+		if k == "_id" {
+			continue
+		}
+		out[k] = store.Int64Map(v)
+	}
+	return out, nil
+}
+
+// Counts returns how many leading enterprises, local brands and shops are registered.
+func (s *Service) Counts(ctx context.Context) (enterprises, brands, shops int64, err error) {
+	doc, err := s.counters.Counter(ctx, totalsDoc)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	return store.Int64(doc["enterprises"]), store.Int64(doc["brands"]), store.Int64(doc["shops"]), nil
+}

@@ -1,0 +1,283 @@
+package incubation
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"nongxun/store"
+)
+
+// RecountResult says whether the counters agree with the records.
+type RecountResult struct {
+	OK          bool     `json:"ok"`
+	Fixed       bool     `json:"fixed"`
+	Differences []string `json:"differences"`
+	// Counted is the county funnel as recounted from the records (trained is enrollment's).
+	Counted Funnel `json:"counted"`
+}
+
+// expected is what the counter documents and markers should hold.
+type expected struct {
+	docs  map[string]map[string]int64 // counter doc id → dotted field → value
+	marks map[string]mark
+}
+
+func (e *expected) add(id string, delta map[string]int64) {
+	d := e.docs[id]
+	if d == nil {
+		d = map[string]int64{}
+		e.docs[id] = d
+	}
+	for k, v := range delta {
+		d[k] += v
+	}
+}
+
+func (e *expected) count(step, month string, w who) {
+	county, twp := map[string]int64{}, map[string]int64{}
+	field := step
+	if step == sellPrefix {
+		field = sellPrefix + "." + month
+	}
+	funnelDelta(w, field, 1, county, twp)
+	e.add(funnelDoc, county)
+	if len(twp) > 0 {
+		e.add(funnelTwpDoc+w.TownshipID, twp)
+	}
+	e.marks[step+"/"+w.TraineeID] = mark{ID: step + "/" + w.TraineeID, Step: step, Month: month, W: w}
+}
+
+// recompute builds the counters from the records: certificate markers,
+// follow-ups, shops, sales, cohort members, enterprises and brands.
+func (s *Service) recompute(ctx context.Context) (*expected, error) {
+	e := &expected{docs: map[string]map[string]int64{}, marks: map[string]mark{}}
+	byID := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}})
+	var certs []mark
+	if err := s.marks.Find(ctx, bson.M{"step": StepCertified}, &certs, byID); err != nil {
+		return nil, err
+	}
+	for _, m := range certs {
+		e.count(StepCertified, "", m.W)
+	}
+	var fus []Followup
+	if err := s.followups.Find(ctx, bson.M{}, &fus, byID); err != nil {
+		return nil, err
+	}
+	for _, f := range fus {
+		if _, seen := e.marks[StepFollowedUp+"/"+f.TraineeID]; !seen {
+			e.count(StepFollowedUp, "", who{TraineeID: f.TraineeID, Name: f.TraineeName, TownshipID: f.TownshipID, Groups: f.Groups})
+		}
+		e.add(monthDoc+monthOf(f.ContactedAt), map[string]int64{tk(f.TownshipID) + ".followups": 1})
+	}
+	var shops []Shop
+	if err := s.shops.Find(ctx, bson.M{}, &shops, byID); err != nil {
+		return nil, err
+	}
+	shopByID := map[string]*Shop{}
+	traineeWho := map[string]who{}
+	for i, sh := range shops {
+		shopByID[sh.ID] = &shops[i]
+		if _, seen := traineeWho[sh.TraineeID]; !seen {
+			traineeWho[sh.TraineeID] = sh.Trainee
+			e.count(StepShopOpened, "", sh.Trainee)
+		}
+		e.add(monthDoc+monthPart(sh.OpenedOn), map[string]int64{tk(sh.TownshipID) + ".shops_opened": 1})
+	}
+	e.add(totalsDoc, map[string]int64{"shops": int64(len(shops))})
+	var sales []Sale
+	if err := s.sales.Find(ctx, bson.M{}, &sales, byID); err != nil {
+		return nil, err
+	}
+	last := map[string]string{}
+	for _, r := range sales {
+		if r.sold() && r.Month > last[r.TraineeID] {
+			last[r.TraineeID] = r.Month
+		}
+		twp := tk(r.TownshipID)
+		e.add(monthDoc+r.Month, map[string]int64{twp + ".sales_orders": r.Orders, twp + ".sales_revenue_fen": r.RevenueFen})
+		e.add(revenueDoc, map[string]int64{
+			countyKey + "." + r.Month + ".o": r.Orders, countyKey + "." + r.Month + ".r": r.RevenueFen,
+			townshipsKey + "." + twp + "." + r.Month + ".o": r.Orders, townshipsKey + "." + twp + "." + r.Month + ".r": r.RevenueFen,
+		})
+	}
+	for tr, month := range last {
+		if w, ok := traineeWho[tr]; ok {
+			e.count(sellPrefix, month, w)
+		}
+	}
+	var members []Member
+	if err := s.members.Find(ctx, bson.M{}, &members, byID); err != nil {
+		return nil, err
+	}
+	for _, m := range members {
+		sh := shopByID[m.ShopID]
+		if sh == nil {
+			continue
+		}
+		if _, seen := e.marks[StepIncubated+"/"+sh.TraineeID]; !seen {
+			e.count(StepIncubated, "", sh.Trainee)
+		}
+	}
+	for _, x := range []struct {
+		c    *store.Collection
+		name string
+	}{{s.enterprises, "enterprises"}, {s.brands, "brands"}} {
+		var ids []bson.M
+		if err := x.c.Find(ctx, bson.M{}, &ids, options.Find().SetProjection(bson.M{"_id": 1})); err != nil {
+			return nil, err
+		}
+		e.add(totalsDoc, map[string]int64{x.name: int64(len(ids))})
+	}
+	return e, nil
+}
+
+// flatten turns a counter document into dotted field → value, without zeros.
+func flatten(prefix string, v any, out map[string]int64) {
+	switch x := v.(type) {
+	case bson.M, bson.D, map[string]any:
+		for k, y := range asMap(x) {
+			if prefix == "" && k == "_id" {
+				continue
+			}
+			p := k
+			if prefix != "" {
+				p = prefix + "." + k
+			}
+			flatten(p, y, out)
+		}
+	default:
+		if n := store.Int64(v); n != 0 {
+			out[prefix] = n
+		}
+	}
+}
+
+func nonZero(m map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range m {
+		if v != 0 {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// nest turns dotted fields back into a document.
+func nest(id string, flat map[string]int64) bson.M {
+	doc := bson.M{"_id": id}
+	for k, v := range flat {
+		parts := strings.Split(k, ".")
+		cur := doc
+		for _, p := range parts[:len(parts)-1] {
+			next, ok := cur[p].(bson.M)
+			if !ok {
+				next = bson.M{}
+				cur[p] = next
+			}
+			cur = next
+		}
+		cur[parts[len(parts)-1]] = v
+	}
+	return doc
+}
+
+// RecountFunnel recomputes the funnel, monthly, revenue and totals
+// counters and the funnel markers from the records and compares them with
+// what is stored; with fix it rewrites whatever differs. It holds the
+// write lane throughout, so the comparison is of one consistent state.
+func (s *Service) RecountFunnel(ctx context.Context, fix bool) (*RecountResult, error) {
+	res := &RecountResult{Differences: []string{}}
+	err := s.st.Lane(ctx, func(ctx context.Context) error {
+		exp, err := s.recompute(ctx)
+		if err != nil {
+			return err
+		}
+		var stored []bson.M
+		if err := s.counters.Find(ctx, bson.M{}, &stored); err != nil {
+			return err
+		}
+		have := map[string]map[string]int64{}
+		for _, d := range stored {
+			id, _ := d["_id"].(string)
+			flat := map[string]int64{}
+			flatten("", d, flat)
+			have[id] = flat
+		}
+		ids := map[string]bool{}
+		for id := range have {
+			ids[id] = true
+		}
+		for id := range exp.docs {
+			ids[id] = true
+		}
+		var changed []string
+		for id := range ids {
+			want, got := nonZero(exp.docs[id]), have[id]
+			diff := false
+			for k, v := range want {
+				if got[k] != v {
+					res.Differences = append(res.Differences, fmt.Sprintf("%s %s: counter %d, records %d", id, k, got[k], v))
+					diff = true
+				}
+			}
+			for k, v := range got {
+				if _, ok := want[k]; !ok {
+					res.Differences = append(res.Differences, fmt.Sprintf("%s %s: counter %d, records 0", id, k, v))
+					diff = true
+				}
+			}
+			if diff {
+				changed = append(changed, id)
+			}
+		}
+		var marks []mark
+		if err := s.marks.Find(ctx, bson.M{}, &marks); err != nil {
+			return err
+		}
+		haveMarks := map[string]mark{}
+		for _, m := range marks {
+			haveMarks[m.ID] = m
+			if w, ok := exp.marks[m.ID]; !ok || w.Month != m.Month {
+				res.Differences = append(res.Differences, "marker "+m.ID+" differs from the records")
+			}
+		}
+		for id := range exp.marks {
+			if _, ok := haveMarks[id]; !ok {
+				res.Differences = append(res.Differences, "marker "+id+" missing")
+			}
+		}
+		sort.Strings(res.Differences)
+		res.OK = len(res.Differences) == 0
+		res.Counted = funnelLine(asMap(nest(funnelDoc, exp.docs[funnelDoc]))[countyKey], s.recentMonths())
+		if !fix || res.OK {
+			return nil
+		}
+		for _, id := range changed {
+			if _, err := s.counters.ReplaceOne(ctx, bson.M{"_id": id}, nest(id, nonZero(exp.docs[id])), options.Replace().SetUpsert(true)); err != nil {
+				return err
+			}
+		}
+		for id, m := range haveMarks {
+			if w, ok := exp.marks[id]; !ok || w.Month != m.Month {
+				if _, err := s.marks.DeleteOne(ctx, bson.M{"_id": id}); err != nil {
+					return err
+				}
+			}
+		}
+		for id, m := range exp.marks {
+			if h, ok := haveMarks[id]; !ok || h.Month != m.Month {
+				m.At = s.now()
+				if _, err := s.marks.ReplaceOne(ctx, bson.M{"_id": id}, m, options.Replace().SetUpsert(true)); err != nil {
+					return err
+				}
+			}
+		}
+		res.Fixed = true
+		return nil
+	})
+	return res, err
+}
