@@ -20,6 +20,7 @@ import (
 	"nongxun/courses"
 	"nongxun/regions"
 	"nongxun/server"
+	"nongxun/stations"
 	"nongxun/store"
 	"nongxun/users"
 	"nongxun/web"
@@ -97,6 +98,15 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 		return nil, nil, err
 	}
 	courseSvc.Register(api)
+
+	// stations: county centre, warehouse, township stations, village points,
+	// coverage, subsidies, services log; and parcels over those nodes.
+	// funds calls stationSvc.SubsidyDue / MarkSubsidyPaid / Subsidies.
+	stationSvc, err := stations.New(ctx, stations.Deps{Store: st, Config: cfg, Regions: regionSvc, Audit: auditLog, Users: userSvc, Log: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	stationSvc.Register(api)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app, tokens, nil
