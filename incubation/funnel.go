@@ -80,11 +80,11 @@ type mark struct {
 }
 
 const (
-	funnelDoc    = "funnel"    // {c:{step:n, sell:{month:n}}, t:{twp:{…}}, g:{group:{…}}}
-	funnelTwpDoc = "funnel/"   // + township: {c:{…}, g:{group:{…}}}
-	totalsDoc    = "totals"    // {enterprises, brands, shops}
-	revenueDoc   = "revenue"   // {c:{month:{o,r}}, t:{twp:{month:{o,r}}}}
-	monthDoc     = "month/"    // + YYYY-MM: {twp:{followups, shops_opened, sales_orders, sales_revenue_fen}}
+	funnelDoc    = "funnel"  // {c:{step:n, sell:{month:n}}, t:{twp:{…}}, g:{group:{…}}}
+	funnelTwpDoc = "funnel/" // + township: {c:{…}, g:{group:{…}}}
+	totalsDoc    = "totals"  // {enterprises, brands, shops}
+	revenueDoc   = "revenue" // {c:{month:{o,r}}, t:{twp:{month:{o,r}}}}
+	monthDoc     = "month/"  // + YYYY-MM: {twp:{followups, shops_opened, sales_orders, sales_revenue_fen}}
 	countyKey    = "c"
 	townshipsKey = "t"
 	groupsKey    = "g"

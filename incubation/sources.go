@@ -114,7 +114,9 @@ type assignees struct {
 }
 
 // AssigneesFrom makes the Assignees from the courses and users services.
-func AssigneesFrom(c *courses.Service, u *users.Service) Assignees { return &assignees{courses: c, users: u} }
+func AssigneesFrom(c *courses.Service, u *users.Service) Assignees {
+	return &assignees{courses: c, users: u}
+}
 
 func (a *assignees) CourseTrainer(ctx context.Context, courseID string) string {
 	if a.courses == nil {
