@@ -18,6 +18,7 @@ import (
 	"nongxun/backup"
 	"nongxun/cli"
 	"nongxun/courses"
+	"nongxun/enrollment"
 	"nongxun/regions"
 	"nongxun/server"
 	"nongxun/stations"
@@ -107,6 +108,15 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 		return nil, nil, err
 	}
 	stationSvc.Register(api)
+
+	// enrollment: trainees, enrolment, check-ins, roll call, person-time counters.
+	enrollSvc, err := enrollment.New(ctx, enrollment.Deps{Store: st, Config: cfg, Regions: regionSvc, Users: userSvc, Audit: auditLog, Log: log, Courses: courseSvc})
+	if err != nil {
+		return nil, nil, err
+	}
+	courseSvc.Enrolled = enrollSvc.UserEnrolled
+	enrollSvc.Register(api)
+	enrollSvc.Start(ctx)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app, tokens, nil

@@ -104,8 +104,8 @@ func TestCheckinSessionRules(t *testing.T) {
 		in["client_id"] = fmt.Sprintf("x%d", time.Now().UnixNano())
 		return f.Do(me, "POST", "/api/v1/checkins", in)
 	}
-	try(map[string]any{}).Want(t, 400)                                                  // no position
-	try(map[string]any{"lat": 26.42, "lng": 103.30}).Want(t, 400)                       // ~1.1 km away
+	try(map[string]any{}).Want(t, 400)                                                   // no position
+	try(map[string]any{"lat": 26.42, "lng": 103.30}).Want(t, 400)                        // ~1.1 km away
 	try(map[string]any{"lat": 26.4145, "lng": 103.30, "accuracy": 10000.0}).Want(t, 400) // 500 m: the claimed accuracy is capped at 200 m
 	if p := f.progress(t); p.PersonTimes != 0 {
 		t.Fatalf("counted %d", p.PersonTimes)

@@ -20,11 +20,11 @@ func TestParseIDNumber(t *testing.T) {
 		{good, good, GenderFemale, "1949-12-31", true},
 		{strings.ToLower(good), good, GenderFemale, "1949-12-31", true},
 		{"110105491231002", good, GenderFemale, "1949-12-31", true}, // 15 → 18
-		{"110105194912310021", "", "", "", false},                                    // wrong check digit
-		{"110105194902300026", "", "", "", false},                                    // 30 February
-		{"110105203001010017", "", "", "", false},                                    // born in the future
-		{"990105194912310026", "", "", "", false},                                    // no such province
-		{"11010519491231002", "", "", "", false},                                     // 17 characters
+		{"110105194912310021", "", "", "", false},                   // wrong check digit
+		{"110105194902300026", "", "", "", false},                   // 30 February
+		{"110105203001010017", "", "", "", false},                   // born in the future
+		{"990105194912310026", "", "", "", false},                   // no such province
+		{"11010519491231002", "", "", "", false},                    // 17 characters
 		{"1101051949123100AX", "", "", "", false},
 		{"", "", "", "", false},
 	}

@@ -1,0 +1,78 @@
+package enrollment
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"nongxun/store"
+)
+
+// CheckFinished calls OnCourseFinished once per present trainee of every
+// course whose last non-cancelled session has ended. A marker document per
+// course (natural-key _id) makes it happen once.
+func (s *Service) CheckFinished(ctx context.Context) error {
+	if s.OnCourseFinished == nil {
+		return nil
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := s.scounters.Find(ctx, bson.M{"_id": bson.M{"$regex": "^course:"}}, &docs); err != nil {
+		return err
+	}
+	now := s.now()
+	for _, d := range docs {
+		cid := strings.TrimPrefix(d.ID, "course:")
+		list, err := s.d.Courses.Sessions(ctx, cid)
+		if err != nil {
+			continue
+		}
+		var last time.Time
+		for _, x := range list {
+			if !x.Cancelled && x.EndsAt.After(last) {
+				last = x.EndsAt
+			}
+		}
+		if last.IsZero() || last.After(now) {
+			continue
+		}
+		if err := s.finished.InsertOne(ctx, bson.M{"_id": cid, "at": now.UTC()}); err != nil {
+			if store.IsDup(err) {
+				continue
+			}
+			return err
+		}
+		present, err := s.PresentSessions(ctx, cid)
+		if err != nil {
+			return err
+		}
+		for tid := range present {
+			s.OnCourseFinished(ctx, cid, tid)
+		}
+	}
+	return nil
+}
+
+// Start runs the start-up drift check and the periodic course-finished
+// check until ctx ends.
+func (s *Service) Start(ctx context.Context) {
+	go func() {
+		if stored, records, err := s.DriftCheck(ctx); err == nil && stored != records {
+			s.d.Log.Warn("person-time counters drifted from the attendance records; run nongxun recount", "counter", stored, "records", records)
+		}
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			if err := s.CheckFinished(ctx); err != nil && ctx.Err() == nil {
+				s.d.Log.Error("course finished check", "err", err.Error())
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
