@@ -159,12 +159,15 @@ func (w *page) outline(x, y float64, g sfnt.GlyphIndex) {
 
 func (w *page) centered(y float64, s string) { w.text((pageW-w.width(s))/2, y, s) }
 
+// noLineStart are marks a Chinese line must not begin with; they hang past the margin.
+const noLineStart = "，。、；：！？）》”’」』…,.;:!?)"
+
 // wrap breaks s into lines no wider than max.
 func (w *page) wrap(s string, max float64) []string {
 	var lines []string
 	var cur []rune
 	for _, r := range s {
-		if w.width(string(append(cur, r))) > max && len(cur) > 0 {
+		if w.width(string(append(cur, r))) > max && len(cur) > 0 && !strings.ContainsRune(noLineStart, r) {
 			lines = append(lines, string(cur))
 			cur = cur[:0]
 		}
@@ -282,7 +285,7 @@ func revokedMark(w *page, c *Certificate) {
 	if c.RevokedAt != nil {
 		when = cnDate(day(*c.RevokedAt))
 	}
-	lines := w.wrap("本证书已于"+when+"撤销，原因："+c.RevokedReason, 250)
+	lines := w.wrap("【已撤销】本证书于"+when+"撤销，原因："+c.RevokedReason, 250)
 	if len(lines) > 2 {
 		lines = append(lines[:1], string([]rune(lines[1])[:len([]rune(lines[1]))-1])+"…")
 	}
