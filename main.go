@@ -16,10 +16,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"nongxun/audit"
 	"nongxun/backup"
+	"nongxun/certificates"
 	"nongxun/cli"
 	"nongxun/courses"
 	"nongxun/enrollment"
 	"nongxun/regions"
+	"nongxun/reports"
 	"nongxun/server"
 	"nongxun/stations"
 	"nongxun/store"
@@ -117,6 +119,27 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	courseSvc.Enrolled = enrollSvc.UserEnrolled
 	enrollSvc.Register(api)
 	enrollSvc.Start(ctx)
+
+	// certificates: eligibility, serials, PDFs, public verification (/verify/:code),
+	// revocation, ZIP and register exports. Incubation sets certSvc.OnIssued.
+	certSvc, err := certificates.New(ctx, certificates.Deps{Store: st, Config: cfg, Regions: regionSvc, Audit: auditLog, Log: log,
+		Courses: courseSvc, Roster: certificates.EnrollmentRoster{S: enrollSvc}, SealPath: filepath.Join(cfg.DataDir, "seal.png")})
+	if err != nil {
+		return nil, nil, err
+	}
+	certSvc.Register(api)
+	certSvc.RegisterPublic(app)
+
+	// reports: dashboard, monthly report, written reports, self-evaluation,
+	// public page /public, archive exports. Add each service to
+	// reportSources (reports_wiring.go adapts it) as it is wired above.
+	reportSvc, err := reports.New(ctx, reportsDeps(reports.Deps{Store: st, Config: cfg, Regions: regionSvc, Audit: auditLog, Log: log},
+		reportSources{Users: userSvc, Courses: courseSvc, Stations: stationSvc, Enrollment: enrollSvc, Certificates: certSvc}))
+	if err != nil {
+		return nil, nil, err
+	}
+	reportSvc.Register(api)
+	reportSvc.RegisterPublic(app, api)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app, tokens, nil

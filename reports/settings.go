@@ -17,7 +17,7 @@ type Settings struct {
 	EndDate     string    `bson:"end_date" json:"end_date"`     // the deadline for the targets
 	Programme   string    `bson:"programme" json:"programme"`   // name shown on the public page
 	Summary     string    `bson:"summary" json:"summary"`       // public summary text
-	UpdatedAt   time.Time `bson:"updated_at,omitempty" json:"updated_at,omitempty"`
+	UpdatedAt   time.Time `bson:"updated_at,omitempty" json:"updated_at,omitzero"`
 	UpdatedBy   string    `bson:"updated_by,omitempty" json:"updated_by,omitempty"`
 	PersonTimes int64     `bson:"person_times_target" json:"person_times_target"` // default 10,000
 }

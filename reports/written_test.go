@@ -26,7 +26,7 @@ func TestWrittenReports(t *testing.T) {
 	f.env.Do(off0, "PUT", "/api/v1/reports/written/2019-05", map[string]any{"text": "x", "township_id": f.t1}).Want(t, 403)
 	f.env.Do(auditor, "PUT", "/api/v1/reports/written/2019-05", map[string]any{"text": "x"}).Want(t, 403)
 	f.env.Do(f.env.Admin, "PUT", "/api/v1/reports/written/2019-05", map[string]any{"text": "x"}).Want(t, 400) // admin must name the township
-	f.env.Upload(off0, "/api/v1/reports/written/2019-06/attachments", "a.txt", []byte("x"), nil).Want(t, 404)          // no report yet
+	f.env.Upload(off0, "/api/v1/reports/written/2019-06/attachments", "a.txt", []byte("x"), nil).Want(t, 404) // no report yet
 
 	// May was due on 31 May; submitting it on 15 June is late. June is not due yet.
 	r := f.env.Do(off0, "PUT", "/api/v1/reports/written/2019-05", map[string]any{"text": "五月份开展培训 3 场。"}).Want(t, 201)

@@ -1,0 +1,192 @@
+/* 农训 reports: the office's dashboard (server-rendered SVG charts, KPI
+   table), the monthly report (每月一报) with the townships' written reports,
+   the self-evaluation, programme settings and archive exports. */
+(function () {
+  'use strict';
+  var office = ['admin', 'officer', 'auditor'];
+  var statusName = { met: '已达成', on_track: '按进度', behind: '落后', unknown: '暂无数据' };
+  var statusTag = { met: 'good', on_track: 'warn', behind: 'bad', unknown: '' };
+  var writtenName = { submitted: '按时报送', late: '逾期报送', missing: '未报送（已逾期）', pending: '未报送（未到期）' };
+  var writtenTag = { submitted: 'good', late: 'warn', missing: 'bad', pending: '' };
+  var chartTitle = {
+    progress: '累计培训人次与目标进度', by_month: '每月培训人次', by_township: '各乡镇培训人次', by_group: '重点群体培训人次',
+    funnel: '学员转化漏斗', growth: '网店销售额（元）', coverage: '服务站点覆盖率（%）', parcels: '包裹上行与下行', funds: '资金安排（万元）'
+  };
+  var esc = NX.esc;
+
+  function thisMonth() {
+    var d = new Date(Date.now() + 8 * 3600e3);
+    return d.toISOString().slice(0, 7);
+  }
+  function q(tid) { return tid ? 'township_id=' + encodeURIComponent(tid) : ''; }
+
+  /* loads an authenticated SVG into an <img> through a blob URL (no script can run). */
+  function loadChart(img, path) {
+    return fetch('/api/v1' + path, { headers: { Authorization: 'Bearer ' + NX.token() } }).then(function (r) {
+      if (!r.ok) throw new Error('图表加载失败（' + r.status + '）');
+      return r.blob();
+    }).then(function (b) {
+      img.src = URL.createObjectURL(new Blob([b], { type: 'image/svg+xml' }));
+      img.dataset.loaded = '1';
+    }).catch(function (e) { img.alt = e.message; img.replaceWith(NX.h('<p class="error">' + esc(e.message) + '</p>')); });
+  }
+
+  function townshipPicker(sel) {
+    if (NX.user.role === 'officer') return Promise.resolve('');
+    return NX.get('/regions').then(function (rs) {
+      var opts = '<option value="">全县</option>' + rs.filter(function (r) { return r.level === 'township'; })
+        .map(function (r) { return '<option value="' + esc(r.id) + '"' + (r.id === sel ? ' selected' : '') + '>' + esc(r.name) + '</option>'; }).join('');
+      return '<label class="small">范围<select id="rp-twp">' + opts + '</select></label>';
+    });
+  }
+
+  function kpiTable(kpis) {
+    return '<div class="scroll"><table id="kpi-table"><thead><tr><th>指标</th><th>目标</th><th>实际</th><th>状态</th></tr></thead><tbody>' +
+      kpis.map(function (k) {
+        return '<tr><td>' + esc(k.label) + (k.note ? '<div class="muted small">' + esc(k.note) + '</div>' : '') + '</td><td>' + esc(k.target_text) +
+          '</td><td>' + esc(k.actual_text) + '</td><td><span class="tag ' + (statusTag[k.status] || '') + '">' + esc(statusName[k.status] || k.status) + '</span></td></tr>';
+      }).join('') + '</tbody></table></div>';
+  }
+
+  NX.view('dashboard', {
+    title: '数据看板', roles: office, hint: '培训进度、转化、站点、物流与资金',
+    render: function (el, args) {
+      var tid = NX.user.role === 'officer' ? '' : (args[0] || '');
+      return Promise.all([NX.get('/reports/dashboard?' + q(tid)), townshipPicker(tid)]).then(function (res) {
+        var d = res[0], p = d.pace, w = Math.max(300, Math.min(el.clientWidth - 32, 960));
+        var tiles = [
+          ['培训人次', p.actual + ' / ' + p.target, statusName[p.status]],
+          ['按期应达', p.expected_by_now, p.deadline_passed ? '截止日期已过' : '剩余 ' + p.days_left + ' 天'],
+          ['今后每月需', p.needed_per_month || 0, '人次'],
+          ['参训学员', d.trainees, '人（去重）'],
+          ['颁发证书', d.certificates, '本']
+        ];
+        if (d.conversion) tiles.push(['开店学员', d.conversion.shop_opened, '人']);
+        if (d.coverage) tiles.push(['村级覆盖', (d.coverage.ratio * 100).toFixed(1) + '%', '目标 50%']);
+        if (d.parcels) tiles.push(['上行/下行包裹', d.parcels.up + ' / ' + d.parcels.down, '件']);
+        el.innerHTML = '<h1>数据看板 · ' + esc(d.township) + '</h1>' +
+          '<div class="row">' + res[1] + '<p class="muted small">截止日期 ' + esc(d.settings.end_date) + ' · 更新于 ' + esc(NX.time(d.generated_at)) + '</p></div>' +
+          '<div class="grid" id="kpi-tiles">' + tiles.map(function (t) { return '<div class="kpi"><b>' + esc(t[1]) + '</b>' + esc(t[0]) + '<div class="muted small">' + esc(t[2]) + '</div></div>'; }).join('') + '</div>' +
+          '<h2>目标完成情况</h2>' + kpiTable(d.kpis) +
+          (d.missing && d.missing.length ? '<p class="muted small">尚未接入：' + esc(d.missing.join('、')) + '</p>' : '') +
+          '<h2>图表</h2><div id="charts"></div>';
+        var box = el.querySelector('#charts');
+        Object.keys(chartTitle).forEach(function (n) {
+          if (tid && n === 'by_township') return;
+          if (NX.user.role === 'officer' && n === 'by_township') return;
+          var card = NX.h('<div class="card chart"><h3 class="small">' + esc(chartTitle[n]) + '</h3><img class="chart-img" data-chart="' + n + '" alt="' + esc(chartTitle[n]) + '" style="width:100%;height:auto"></div>');
+          box.appendChild(card);
+          loadChart(card.querySelector('img'), '/reports/charts/' + n + '?w=' + w + (tid ? '&' + q(tid) : ''));
+        });
+        var s = el.querySelector('#rp-twp');
+        if (s) s.addEventListener('change', function () { NX.go('#/dashboard/' + s.value); });
+      });
+    }
+  });
+
+  function writtenTable(l) {
+    return '<div class="scroll"><table id="written-table"><thead><tr><th>乡镇</th><th>状态</th><th>报送时间</th><th>附件</th></tr></thead><tbody>' +
+      l.rows.map(function (r) {
+        var link = r.status === 'submitted' || r.status === 'late' ? '<a href="#/monthly/' + esc(l.month) + '/' + esc(r.township_id) + '">' + esc(r.township) + '</a>' : esc(r.township);
+        return '<tr><td>' + link + '</td><td><span class="tag ' + (writtenTag[r.status] || '') + '">' + esc(writtenName[r.status] || r.status) + '</span></td><td>' +
+          esc(r.submitted_at ? NX.time(r.submitted_at) : '') + '</td><td>' + (r.attachments || '') + '</td></tr>';
+      }).join('') + '</tbody></table></div>';
+  }
+
+  function showWritten(el, month, tid) {
+    return NX.get('/reports/written/' + month + '/' + tid).then(function (w) {
+      el.innerHTML = '<h1>' + esc(w.township) + ' · ' + esc(month) + ' 月报</h1>' +
+        '<p class="muted small">' + esc(w.submitter_name) + ' 于 ' + esc(NX.time(w.submitted_at)) + ' 报送' + (w.late ? ' <span class="tag warn">逾期</span>' : '') +
+        (w.updated_at !== w.submitted_at ? '，' + esc(NX.time(w.updated_at)) + ' 修改' : '') + '</p>' +
+        '<div class="card" style="white-space:pre-wrap">' + esc(w.text) + '</div>' +
+        (w.attachments.length ? '<h2>附件</h2><ul>' + w.attachments.map(function (a) {
+          return '<li><button class="link" data-n="' + a.n + '" data-name="' + esc(a.name) + '">' + esc(a.name) + '</button> <span class="muted small">' + Math.ceil(a.size / 1024) + ' KB</span></li>';
+        }).join('') + '</ul>' : '') + '<p><a href="#/monthly/' + esc(month) + '">返回</a></p>';
+      el.querySelectorAll('button[data-n]').forEach(function (b) {
+        b.addEventListener('click', function () { NX.download('/reports/written/' + month + '/' + tid + '/attachments/' + b.dataset.n, b.dataset.name).catch(function (e) { alert(e.message); }); });
+      });
+    });
+  }
+
+  NX.view('monthly', {
+    title: '每月一报', roles: office, hint: '月度统计表下载，乡镇书面月报报送与查看',
+    render: function (el, args) {
+      var month = /^\d{4}-\d{2}$/.test(args[0] || '') ? args[0] : thisMonth();
+      if (args[1]) return showWritten(el, month, args[1]);
+      return Promise.all([NX.get('/reports/monthly?month=' + month + '&format=json'), NX.get('/reports/written?month=' + month)]).then(function (res) {
+        var m = res[0], l = res[1];
+        var metrics = []; m.sections.forEach(function (s) { metrics = metrics.concat(s.metrics); });
+        var cell = function (mt, v) { return mt.fen ? NX.yuan(v) : String(v || 0); };
+        var canWrite = NX.user.role === 'officer';
+        el.innerHTML = '<h1>每月一报</h1><div class="row"><label class="small">月份<input type="month" id="rp-month" value="' + esc(month) + '" max="' + thisMonth() + '"></label>' +
+          '<button id="dl-xlsx">下载 Excel</button><button id="dl-csv">下载 CSV</button></div>' +
+          '<div class="scroll"><table id="monthly-table"><thead><tr><th>乡镇</th>' + metrics.map(function (mt) { return '<th>' + esc(mt.label) + '</th>'; }).join('') + '</tr></thead><tbody>' +
+          m.rows.map(function (r) { return '<tr><td>' + esc(r.township) + '</td>' + metrics.map(function (mt) { return '<td>' + cell(mt, r.figures[mt.key]) + '</td>'; }).join('') + '</tr>'; }).join('') +
+          '<tr><th>合计</th>' + metrics.map(function (mt) { return '<th>' + cell(mt, m.totals[mt.key]) + '</th>'; }).join('') + '</tr></tbody></table></div>' +
+          '<h2>书面月报（每月 30 日前报送）</h2><p class="muted small">按时 ' + l.on_time + '，逾期 ' + l.late + '，共 ' + l.townships + ' 个乡镇</p>' + writtenTable(l) +
+          (canWrite ? '<h2>报送本乡镇 ' + esc(month) + ' 月报</h2><form id="written-form"><label>进展情况<textarea name="text" rows="8" required maxlength="20000"></textarea></label>' +
+            '<button type="submit" class="primary">提交月报</button><p class="error" role="alert"></p></form>' +
+            '<form id="att-form"><label>附件（照片、文件，最多 10 个）<input type="file" name="file" required></label><progress value="0" max="1" hidden></progress>' +
+            '<button type="submit">上传附件</button><p class="error" role="alert"></p></form>' : '');
+        el.querySelector('#rp-month').addEventListener('change', function (e) { if (e.target.value) NX.go('#/monthly/' + e.target.value); });
+        el.querySelector('#dl-xlsx').addEventListener('click', function () { NX.download('/reports/monthly?month=' + month + '&format=xlsx', '每月一报-' + month + '.xlsx').catch(function (e) { alert(e.message); }); });
+        el.querySelector('#dl-csv').addEventListener('click', function () { NX.download('/reports/monthly?month=' + month + '&format=csv', '每月一报-' + month + '.csv').catch(function (e) { alert(e.message); }); });
+        if (!canWrite) return;
+        var own = l.rows[0];
+        var wf = el.querySelector('#written-form');
+        if (own && own.submitted_at) NX.get('/reports/written/' + month + '/' + own.township_id).then(function (w) { wf.text.value = w.text; }).catch(function () {});
+        wf.addEventListener('submit', function (e) {
+          e.preventDefault();
+          var err = wf.querySelector('.error'); err.textContent = '';
+          NX.api('PUT', '/reports/written/' + month, { text: wf.text.value }).then(function () { NX.route(); }).catch(function (x) { err.textContent = NX.errText(x); });
+        });
+        var af = el.querySelector('#att-form');
+        af.addEventListener('submit', function (e) {
+          e.preventDefault();
+          var err = af.querySelector('.error'), bar = af.querySelector('progress'); err.textContent = ''; bar.hidden = false;
+          var fd = new FormData(); fd.append('file', af.file.files[0]);
+          NX.upload('/reports/written/' + month + '/attachments', fd, function (p) { bar.value = p; }).then(function () { NX.route(); })
+            .catch(function (x) { err.textContent = NX.errText(x); bar.hidden = true; });
+        });
+      });
+    }
+  });
+
+  NX.view('selfeval', {
+    title: '绩效自评与归档', roles: ['admin', 'auditor', 'officer'], hint: '绩效自评表、归档导出、项目期限设置',
+    render: function (el) {
+      var county = NX.user.role !== 'officer';
+      return NX.get('/reports/settings').then(function (s) {
+        el.innerHTML = '<h1>绩效自评与归档</h1>' +
+          (county ? '<h2>绩效自评</h2><p class="muted small">每项目标的完成情况及佐证材料（签到表照片、证书登记册、站点验收记录、资金台账）。</p>' +
+            '<div class="row"><button data-dl="/reports/self-evaluation?format=xlsx" data-name="绩效自评.xlsx">下载 Excel</button><button data-dl="/reports/self-evaluation?format=pdf" data-name="绩效自评.pdf">下载 PDF（打印）</button></div>' : '') +
+          '<h2>归档导出</h2><div class="row">' +
+          '<button data-dl="/reports/exports/roster?format=xlsx" data-name="学员花名册.xlsx">学员花名册 Excel</button><button data-dl="/reports/exports/roster?format=csv" data-name="学员花名册.csv">学员花名册 CSV</button>' +
+          (county ? '<button data-dl="/reports/exports/certificates?format=xlsx" data-name="证书登记册.xlsx">证书登记册 Excel</button><button data-dl="/reports/exports/certificates?format=csv" data-name="证书登记册.csv">证书登记册 CSV</button>' +
+            '<button data-dl="/reports/exports/ledger?format=xlsx" data-name="资金台账.xlsx">资金台账 Excel</button><button data-dl="/reports/exports/ledger?format=csv" data-name="资金台账.csv">资金台账 CSV</button>' : '') +
+          '</div><p class="muted small">逐场签到表（PDF）在培训场次页面打印；也可输入场次编号：</p><form id="sheet-form" class="row"><input name="id" placeholder="场次编号" pattern="[0-9a-f]{24}" required><button type="submit">打印签到表</button></form>' +
+          '<p class="error" id="dl-err" role="alert"></p>' +
+          '<h2>项目期限</h2><p class="muted small">看板按此期限计算进度；方案中的截止日期（2019-12-31）已过时请按实际调整。</p>' +
+          '<form id="settings-form"><div class="row"><label>开始日期<input type="date" name="start_date" value="' + esc(s.start_date) + '"></label><label>截止日期<input type="date" name="end_date" value="' + esc(s.end_date) + '"></label>' +
+          '<label>培训人次目标<input type="number" name="person_times_target" min="1" value="' + s.person_times_target + '"></label></div>' +
+          '<label>项目名称<input name="programme" value="' + esc(s.programme) + '"></label><label>公开简介<textarea name="summary" rows="3">' + esc(s.summary) + '</textarea></label>' +
+          (NX.user.role === 'admin' ? '<button type="submit" class="primary">保存</button>' : '') + '<p class="error" role="alert"></p></form>' +
+          '<p><a href="/public" target="_blank" rel="noopener">查看政务公开页</a></p>';
+        var err = el.querySelector('#dl-err');
+        el.querySelectorAll('button[data-dl]').forEach(function (b) {
+          b.addEventListener('click', function () { err.textContent = ''; b.disabled = true; NX.download(b.dataset.dl, b.dataset.name).catch(function (e) { err.textContent = e.message; }).then(function () { b.disabled = false; }); });
+        });
+        el.querySelector('#sheet-form').addEventListener('submit', function (e) {
+          e.preventDefault(); err.textContent = '';
+          NX.download('/reports/exports/signin/' + e.target.id.value, '签到表.pdf').catch(function (x) { err.textContent = x.message; });
+        });
+        var sf = el.querySelector('#settings-form');
+        sf.addEventListener('submit', function (e) {
+          e.preventDefault();
+          var out = sf.querySelector('.error'); out.textContent = '';
+          NX.api('PUT', '/reports/settings', NX.form(sf)).then(function () { out.className = 'ok'; out.textContent = '已保存'; }).catch(function (x) { out.className = 'error'; out.textContent = NX.errText(x); });
+        });
+      });
+    }
+  });
+})();
