@@ -36,6 +36,7 @@ type Service struct {
 	counters   *store.Collection
 	locks      *store.Collection
 	linkKey    []byte
+	cache      *sessionCache // nil on MongoDB
 	now        func() time.Time
 
 	// Enrolled reports whether the user (a trainee account) is enrolled in
@@ -92,6 +93,12 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if err := s.seedCategories(ctx); err != nil {
 		return nil, err
 	}
+	if st.Embedded() {
+		s.cache = &sessionCache{}
+		if err := s.loadSessions(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -118,6 +125,16 @@ func fixCourse(c *Course) {
 
 // Session returns one session; server.NotFound when absent.
 func (s *Service) Session(ctx context.Context, id string) (*Session, error) {
+	if s.cache != nil {
+		s.cache.mu.RLock()
+		x, ok := s.cache.byID[id]
+		s.cache.mu.RUnlock()
+		if !ok {
+			return nil, server.NotFound("班次不存在")
+		}
+		x = copySession(x)
+		return &x, nil
+	}
 	var x Session
 	if err := s.sessions.FindOne(ctx, bson.M{"_id": id}, &x); err != nil {
 		if store.IsNotFound(err) {
@@ -139,23 +156,30 @@ func fixSession(x *Session) {
 
 // Sessions returns every session of a course, cancelled included, by StartsAt.
 func (s *Service) Sessions(ctx context.Context, courseID string) ([]Session, error) {
-	return s.findSessions(ctx, bson.M{"course_id": courseID})
+	return s.findSessions(ctx, bson.M{"course_id": courseID}, func(x *Session) bool { return x.CourseID == courseID })
 }
 
 // SessionsByTrainer returns every session a trainer holds, cancelled included, by StartsAt.
 func (s *Service) SessionsByTrainer(ctx context.Context, trainerID string) ([]Session, error) {
-	return s.findSessions(ctx, bson.M{"trainer_id": trainerID})
+	return s.findSessions(ctx, bson.M{"trainer_id": trainerID}, func(x *Session) bool { return x.TrainerID == trainerID })
 }
 
-func (s *Service) findSessions(ctx context.Context, f bson.M) ([]Session, error) {
-	out := []Session{}
-	if err := s.sessions.Find(ctx, f, &out); err != nil {
-		return nil, err
+// findSessions reads sessions from the cache with keep, or from the
+// database with the equivalent filter f, sorted by StartsAt.
+func (s *Service) findSessions(ctx context.Context, f bson.M, keep func(*Session) bool) ([]Session, error) {
+	var out []Session
+	if s.cache != nil {
+		out = s.cached(keep)
+	} else {
+		out = []Session{}
+		if err := s.sessions.Find(ctx, f, &out); err != nil {
+			return nil, err
+		}
+		for i := range out {
+			fixSession(&out[i])
+		}
 	}
-	for i := range out {
-		fixSession(&out[i])
-	}
-	sort.SliceStable(out, func(i, j int) bool {
+	sort.Slice(out, func(i, j int) bool {
 		if !out[i].StartsAt.Equal(out[j].StartsAt) {
 			return out[i].StartsAt.Before(out[j].StartsAt)
 		}

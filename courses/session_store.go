@@ -150,6 +150,7 @@ func (s *Service) CreateSession(ctx context.Context, p *server.Principal, course
 			_, _ = s.sessions.DeleteOne(ctx, bson.M{"_id": x.ID})
 			return err
 		}
+		s.cachePut(x)
 		return nil
 	})
 	if err != nil {
@@ -241,6 +242,7 @@ func (s *Service) CancelSession(ctx context.Context, p *server.Principal, id, re
 			return err
 		}
 		x.Cancelled, x.CancelReason, x.CancelledAt = true, reason, &now
+		s.cachePut(x)
 		out = x
 		return nil
 	})
@@ -297,7 +299,11 @@ func (s *Service) MySessions(ctx context.Context, p *server.Principal, from time
 			}
 		}
 		if len(ids) > 0 {
-			ss, err := s.findSessions(ctx, bson.M{"course_id": bson.M{"$in": ids}})
+			in := map[string]bool{}
+			for _, id := range ids {
+				in[id] = true
+			}
+			ss, err := s.findSessions(ctx, bson.M{"course_id": bson.M{"$in": ids}}, func(x *Session) bool { return in[x.CourseID] })
 			if err != nil {
 				return nil, err
 			}
