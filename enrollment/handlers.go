@@ -46,7 +46,7 @@ func (s *Service) Register(api fiber.Router) {
 
 	api.Get("/my/trainee", trainee, s.hMyTrainee)
 	api.Get("/my/enrollments", trainee, s.hMyEnrollments)
-	api.Get("/my/sessions", trainee, s.hMySessions)
+	api.Get("/my/schedule", trainee, s.hMySessions)
 	api.Get("/my/attendance", trainee, s.hMyAttendance)
 }
 
