@@ -4,10 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"nongxun/audit"
 	"nongxun/courses"
 	"nongxun/regions"
@@ -214,4 +216,13 @@ func (s *Service) ByCode(ctx context.Context, code string) (*Certificate, error)
 		return nil, err
 	}
 	return &c, nil
+}
+
+// All returns every certificate by serial, for registers and reports
+// (without the cached PDF reference).
+func (s *Service) All(ctx context.Context) ([]Certificate, error) {
+	out := []Certificate{}
+	err := s.certs.Find(ctx, bson.M{}, &out, options.Find().SetProjection(bson.M{"pdf": 0}))
+	sort.Slice(out, func(i, j int) bool { return out[i].Serial < out[j].Serial })
+	return out, err
 }
