@@ -20,6 +20,7 @@ import (
 	"nongxun/cli"
 	"nongxun/courses"
 	"nongxun/enrollment"
+	"nongxun/funds"
 	"nongxun/regions"
 	"nongxun/reports"
 	"nongxun/server"
@@ -130,11 +131,27 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	certSvc.Register(api)
 	certSvc.RegisterPublic(app)
 
+	// funds: budget lines, the append-only ledger with its rule checks,
+	// tranche gates, evidence files; station subsidies paid through stationSvc.
+	fundSvc, err := funds.New(ctx, funds.Deps{Store: st, Config: cfg, Audit: auditLog, Log: log, Stations: stationSvc,
+		Subsidies: func(ctx context.Context) ([]funds.Subsidy, error) {
+			list, err := stationSvc.Subsidies(ctx)
+			out := make([]funds.Subsidy, 0, len(list))
+			for _, x := range list {
+				out = append(out, funds.Subsidy{StationID: x.StationID, Name: x.Name, AmountFen: x.AmountFen, Paid: x.Paid})
+			}
+			return out, err
+		}})
+	if err != nil {
+		return nil, nil, err
+	}
+	fundSvc.Register(api)
+
 	// reports: dashboard, monthly report, written reports, self-evaluation,
 	// public page /public, archive exports. Add each service to
 	// reportSources (reports_wiring.go adapts it) as it is wired above.
 	reportSvc, err := reports.New(ctx, reportsDeps(reports.Deps{Store: st, Config: cfg, Regions: regionSvc, Audit: auditLog, Log: log},
-		reportSources{Users: userSvc, Courses: courseSvc, Stations: stationSvc, Enrollment: enrollSvc, Certificates: certSvc}))
+		reportSources{Users: userSvc, Courses: courseSvc, Stations: stationSvc, Enrollment: enrollSvc, Certificates: certSvc, Funds: fundSvc}))
 	if err != nil {
 		return nil, nil, err
 	}
