@@ -26,6 +26,7 @@ func (s *Service) Register(api fiber.Router) {
 	api.Get("/sessions/:id", all, s.getSession)
 	api.Post("/sessions/:id/cancel", server.Require(server.RoleAdmin, server.RoleOfficer, server.RoleTrainer), s.cancelSession)
 	api.Get("/my/sessions", server.Require(server.RoleTrainer, server.RoleTrainee), s.mySessions)
+	api.Get("/trainers", server.Require(server.Readers...), s.listTrainers)
 
 	api.Post("/courses/:id/materials", server.Require(server.RoleAdmin, server.RoleTrainer), s.uploadMaterial)
 	api.Get("/courses/:id/materials", all, s.listMaterials)
@@ -324,6 +325,10 @@ func (s *Service) send(c *fiber.Ctx, m *Material) error {
 	if err != nil {
 		return server.BlobError(err, s.d.Config.MaxUpload)
 	}
+	if m.ContentType == typePDF {
+		// The browser's PDF viewer is a plugin the shell's CSP (object-src 'none') would block.
+		c.Response().Header.Del(fiber.HeaderContentSecurityPolicy)
+	}
 	return server.SendBlob(c, b, m.SHA256, m.ContentType, m.Name, inline(m.ContentType))
 }
 
@@ -386,4 +391,24 @@ func (s *Service) deleteMaterial(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// trainer is the public face of a trainer account, for pickers and schedules.
+type trainer struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+func (s *Service) listTrainers(c *fiber.Ctx) error {
+	us, err := s.d.Users.List(c.UserContext(), server.RoleTrainer)
+	if err != nil {
+		return err
+	}
+	out := []trainer{}
+	for _, u := range us {
+		if !u.Disabled {
+			out = append(out, trainer{ID: u.ID, Name: u.Name})
+		}
+	}
+	return c.JSON(out)
 }

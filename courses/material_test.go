@@ -361,3 +361,22 @@ func TestEditAndDeleteMaterial(t *testing.T) {
 	must(t, len(f.files()) == 1, "file kept")
 	_ = http.StatusOK
 }
+
+func TestTrainersAndPDFHeaders(t *testing.T) {
+	f := newFixture(t)
+	var ts []trainer
+	f.Do(f.NewCaller(server.RoleOfficer, ""), "GET", "/api/v1/trainers", nil).Want(t, 200).Decode(t, &ts)
+	must(t, len(ts) == 1 && ts[0].ID == f.trainer.User.ID, "trainers: %v", ts)
+	f.Do(f.trainee, "GET", "/api/v1/trainers", nil).Want(t, 403)
+
+	cid := f.course(f.trainer, true)
+	m, _ := f.uploadPDF(f.trainer, cid, 1000, true)
+	r := f.Do(f.trainee, "GET", "/api/v1/materials/"+m.ID, nil).Want(t, 200)
+	must(t, r.Header.Get("Content-Security-Policy") == "" && r.Header.Get("X-Content-Type-Options") == "nosniff", "pdf headers: %v", r.Header)
+	must(t, strings.Contains(r.Header.Get("Content-Disposition"), "UTF-8''"), "disposition: %v", r.Header.Get("Content-Disposition"))
+	png := pad([]byte("\x89PNG\r\n\x1A\n"), 100)
+	var img Material
+	f.Upload(f.trainer, "/api/v1/courses/"+cid+"/materials?public=1", "a.png", png, nil).Want(t, 201).Decode(t, &img)
+	r = f.Do(f.trainee, "GET", "/api/v1/materials/"+img.ID, nil).Want(t, 200)
+	must(t, r.Header.Get("Content-Security-Policy") != "" && r.Header.Get("Content-Type") == typePNG, "image keeps the CSP: %v", r.Header)
+}
