@@ -114,7 +114,7 @@ var publicTmpl = template.Must(template.New("p").Funcs(template.FuncMap{
 	},
 }).Parse(`<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>政务公开 · {{.P.Programme}}</title><link rel="stylesheet" href="/static/app.css"></head>
+<title>政务公开 · {{.P.Programme}}</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/app.css"></head>
 <body><header class="bar"><a href="/" class="brand">农训</a><span>政务公开</span></header>
 <main class="page" id="public">
 <h1>{{.P.Programme}}</h1>

@@ -1,0 +1,227 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// viewport is one screen size every browser step runs at.
+type viewport struct {
+	name   string
+	w, h   int64
+	mobile bool
+}
+
+var viewports = []viewport{{"phone", 360, 740, true}, {"desktop", 1280, 900, false}}
+
+// browser is a headless Chromium tab that records console errors.
+type browser struct {
+	t      *testing.T
+	ctx    context.Context
+	mu     sync.Mutex
+	errors []string
+}
+
+// newBrowser starts a fresh headless Chromium (own user-data-dir) at vp;
+// the test is skipped when Chromium is not installed.
+func newBrowser(t *testing.T, vp viewport) *browser {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skip("no " + chromiumPath + " on this machine (scripts/deps.sh installs it)")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(int(vp.w), int(vp.h)),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	b := &browser{t: t, ctx: ctx}
+	if err := chromedp.Listen(ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeAssert {
+				var parts []string
+				for _, a := range e.Args {
+					parts = append(parts, string(a.Value)+a.Description)
+				}
+				b.addErr("console.error: " + strings.Join(parts, " "))
+			}
+		case *runtime.EventExceptionThrown:
+			msg := e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				msg += " " + e.ExceptionDetails.Exception.Description
+			}
+			b.addErr("exception: " + msg)
+		case *log.EventEntryAdded:
+			// the browser's own favicon probe is not the page's error
+			if e.Entry.Level == log.EntryLevelError && !strings.HasSuffix(e.Entry.URL, "/favicon.ico") {
+				b.addErr("log: " + e.Entry.Text + " " + e.Entry.URL)
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	emu := []chromedp.EmulateViewportOption{chromedp.EmulatePortrait}
+	if vp.mobile {
+		emu = append(emu, chromedp.EmulateMobile, chromedp.EmulateTouch)
+	} else {
+		emu = []chromedp.EmulateViewportOption{chromedp.EmulateLandscape}
+	}
+	b.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, tg, log.Enable, cdp.Empty{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tg, runtime.Enable, cdp.Empty{})
+		return err
+	}), chromedp.EmulateViewport(vp.w, vp.h, emu...))
+	return b
+}
+
+func (b *browser) addErr(s string) {
+	b.mu.Lock()
+	b.errors = append(b.errors, s)
+	b.mu.Unlock()
+}
+
+// do runs actions and fails the test on error.
+func (b *browser) do(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.shot("failed")
+		b.t.Fatalf("browser: %v", err)
+	}
+}
+
+// eval evaluates a JavaScript expression.
+func eval[T any](b *browser, js string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// waitJS waits until a JavaScript predicate holds.
+func (b *browser) waitJS(js string, what string) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(30*time.Second), chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+		b.shot("failed")
+		b.t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+// shot writes a full-page screenshot to artifacts/e2e/<test>-<name>.png.
+func (b *browser) shot(name string) {
+	buf, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		b.t.Logf("artifacts: %v", err)
+		return
+	}
+	file := filepath.Join(artifacts, strings.NewReplacer("/", "-", " ", "_").Replace(b.t.Name())+"-"+name+".jpg")
+	if err := os.WriteFile(file, buf, 0o644); err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+	}
+}
+
+// noConsoleErrors fails the test if the page logged an error.
+func (b *browser) noConsoleErrors() {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.errors) > 0 {
+		b.t.Errorf("console errors:\n%s", strings.Join(b.errors, "\n"))
+	}
+}
+
+// loginUI logs in through the shell's form and waits for the menu.
+func (b *browser) loginUI(base, login, password string) {
+	b.t.Helper()
+	b.do(chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#login-form input[name=login]`)),
+		chromedp.SendKeys(chromedp.CSS(`#login-form input[name=login]`), login),
+		chromedp.SendKeys(chromedp.CSS(`#login-form input[name=password]`), password),
+		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#menu a`)))
+}
+
+// hasView reports whether the shell registered a view (a feature's page has landed).
+func (b *browser) hasView(hash string) bool {
+	return eval[bool](b, fmt.Sprintf(`!!document.querySelector('#menu a[href="#/%s"]') || !!(window.NX && NX.route && location.hash === "#/%s")`, hash, hash))
+}
+
+// forEachViewport runs fn as a subtest per viewport with a fresh browser.
+func forEachViewport(t *testing.T, fn func(t *testing.T, b *browser, vp viewport)) {
+	for _, vp := range viewports {
+		t.Run(vp.name, func(t *testing.T) {
+			b := newBrowser(t, vp)
+			fn(t, b, vp)
+			b.noConsoleErrors()
+		})
+	}
+}
+
+func TestPublicPage(t *testing.T) {
+	a := startApp(t)
+	forEachViewport(t, func(t *testing.T, b *browser, vp viewport) {
+		b.do(chromedp.Navigate(a.base+"/public"), chromedp.WaitVisible(chromedp.CSS(`#public svg`)))
+		text := eval[string](b, `document.body.innerText`)
+		if !contains(text, "政务公开", "培训人次", "目标完成情况") {
+			t.Errorf("public page text: %.300s", text)
+		}
+		if w := eval[float64](b, `document.documentElement.scrollWidth`); w > float64(vp.w)+1 {
+			t.Errorf("page is %v px wide at a %d px viewport", w, vp.w)
+		}
+		b.shot("public")
+	})
+}
+
+func TestOfficeDashboard(t *testing.T) {
+	a := startApp(t)
+	forEachViewport(t, func(t *testing.T, b *browser, vp viewport) {
+		b.loginUI(a.base, "admin", adminPassword)
+		b.do(chromedp.Navigate(a.base + "/#/dashboard"))
+		b.waitJS(`document.querySelectorAll('#charts img[data-loaded="1"]').length >= 9`, "nine charts")
+		b.waitJS(`Array.from(document.querySelectorAll('#charts img')).every(function(i){return i.complete && i.naturalWidth > 0})`, "charts decoded")
+		rows := eval[int](b, `document.querySelectorAll('#kpi-table tbody tr').length`)
+		if rows < 17 {
+			t.Errorf("KPI table has %d rows, want every target (17)", rows)
+		}
+		if w := eval[float64](b, `document.documentElement.scrollWidth`); w > float64(vp.w)+1 {
+			t.Errorf("dashboard is %v px wide at a %d px viewport", w, vp.w)
+		}
+		b.shot("dashboard")
+		b.do(chromedp.Navigate(a.base + "/#/monthly"))
+		b.waitJS(`!!document.querySelector('#monthly-table tbody tr') && !!document.querySelector('#written-table')`, "monthly report table")
+		b.shot("monthly")
+	})
+}
