@@ -345,6 +345,7 @@ func (s *Service) materialLink(c *fiber.Ctx) error {
 		"expires_at":   time.Unix(exp, 0).UTC(),
 		"content_type": m.ContentType,
 		"name":         m.Name,
+		"course_id":    m.CourseID,
 	})
 }
 

@@ -229,7 +229,7 @@
     title: '资料', menu: false,
     render: function (el, a) {
       return NX.get('/materials/' + a[0] + '/link').then(function (l) {
-        var ct = l.content_type, u = esc(l.url), h = '<p class="small"><a href="javascript:history.back()">‹ 返回</a></p><h1>' + esc(l.name) + '</h1>';
+        var ct = l.content_type, u = esc(l.url), h = '<p class="small"><a href="#/course/' + esc(l.course_id) + '">‹ 返回课程</a></p><h1>' + esc(l.name) + '</h1>';
         if (ct.indexOf('video/') === 0) h += '<video src="' + u + '" controls playsinline preload="metadata" style="width:100%;max-height:70vh;background:#000"></video><p class="small muted">网络中断后再次播放会从断点继续加载。</p>';
         else if (ct.indexOf('audio/') === 0) h += '<audio src="' + u + '" controls preload="metadata" style="width:100%"></audio>';
         else if (ct.indexOf('image/') === 0) h += '<img src="' + u + '" alt="' + esc(l.name) + '" style="max-width:100%">';
