@@ -2,6 +2,8 @@ package stations
 
 import (
 	"context"
+	"fmt"
+	"hash/fnv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -58,7 +60,7 @@ func (s *Service) CreateParcel(ctx context.Context, p *server.Principal, n NewPa
 		Route: route(o, d, func(t string) (Station, bool) { return s.hubOf(ctx, t) }), TownshipID: tid,
 		Product: n.Product, WeightG: n.WeightG, State: StateCreated, LastHop: -1, LastAt: now, Scans: []Scan{},
 		CreatedAt: now, CreatedBy: who(p)}
-	if err := s.parcels.InsertOne(ctx, pc); err != nil {
+	if err := s.bucket(s.hot, pc.Waybill).InsertOne(ctx, pc); err != nil {
 		if store.IsDup(err) {
 			return nil, server.RuleBroken(server.CodeConflict, "waybill_unique", "运单号 "+n.Waybill+" 已登记过")
 		}
@@ -66,7 +68,7 @@ func (s *Service) CreateParcel(ctx context.Context, p *server.Principal, n NewPa
 	}
 	tk := tkey(tid)
 	if err := s.counters.Inc(ctx, "pd:"+dayOf(now), map[string]int64{n.Direction: 1, "t." + tk + "." + n.Direction: 1}); err != nil {
-		_, _ = s.parcels.DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": pc.Waybill})
+		_, _ = s.bucket(s.hot, pc.Waybill).DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": pc.Waybill})
 		return nil, err
 	}
 	return pc, nil
@@ -75,9 +77,9 @@ func (s *Service) CreateParcel(ctx context.Context, p *server.Principal, n NewPa
 // findParcel reads a parcel from the hot collection, or else the archive.
 func (s *Service) findParcel(ctx context.Context, waybill string) (*Parcel, error) {
 	var pc Parcel
-	err := s.parcels.FindOne(ctx, bson.M{"_id": waybill}, &pc)
+	err := s.bucket(s.hot, waybill).FindOne(ctx, bson.M{"_id": waybill}, &pc)
 	if store.IsNotFound(err) {
-		if err = s.archive.FindOne(ctx, bson.M{"_id": waybill}, &pc); err == nil {
+		if err = s.bucket(s.archived, waybill).FindOne(ctx, bson.M{"_id": waybill}, &pc); err == nil {
 			pc.Archived = true
 		}
 	}
@@ -152,7 +154,7 @@ func (s *Service) AddScan(ctx context.Context, p *server.Principal, waybill stri
 				counts["t."+tk+".c2v_ms"], counts["t."+tk+".c2v_n"] = ms, 1
 			}
 		}
-		res, err := s.parcels.UpdateOne(ctx, bson.M{"_id": waybill, "state": pc.State, "nscans": pc.NScans},
+		res, err := s.bucket(s.hot, waybill).UpdateOne(ctx, bson.M{"_id": waybill, "state": pc.State, "nscans": pc.NScans},
 			bson.M{"$push": bson.M{"scans": sc}, "$set": set, "$inc": bson.M{"nscans": 1}})
 		if err != nil {
 			return err
@@ -171,7 +173,7 @@ func (s *Service) AddScan(ctx context.Context, p *server.Principal, waybill stri
 			if len(unset) > 0 {
 				undo["$unset"] = unset
 			}
-			_, _ = s.parcels.UpdateOne(context.WithoutCancel(ctx), bson.M{"_id": waybill, "nscans": pc.NScans + 1}, undo)
+			_, _ = s.bucket(s.hot, waybill).UpdateOne(context.WithoutCancel(ctx), bson.M{"_id": waybill, "nscans": pc.NScans + 1}, undo)
 			return err
 		}
 		pc.Scans = append(pc.Scans, sc)
@@ -190,27 +192,33 @@ func (s *Service) AddScan(ctx context.Context, p *server.Principal, waybill stri
 }
 
 // ArchiveParcels moves finished parcels (delivered or picked up) whose
-// last scan is older than before out of the hot collection, so that the
-// collection every scan reads stays small (DESIGN.md, fact 2). They stay
+// last scan is older than before out of the hot buckets, so that the
+// collections every scan reads stay small (DESIGN.md, fact 2). They stay
 // readable by waybill from the archive.
 func (s *Service) ArchiveParcels(ctx context.Context, before time.Time) (int, error) {
 	total := 0
-	for {
-		n, err := s.archiveBatch(ctx, before)
-		total += n
-		if err != nil || n == 0 {
-			return total, err
+	for i := range s.hot {
+		for {
+			n, err := s.archiveBatch(ctx, s.hot[i], s.archived[i], before)
+			total += n
+			if err != nil {
+				return total, err
+			}
+			if n == 0 {
+				break
+			}
 		}
 	}
+	return total, nil
 }
 
-// archiveBatch moves up to 1,000 finished parcels, holding the lane so no
-// scan lands between the copy and the delete.
-func (s *Service) archiveBatch(ctx context.Context, before time.Time) (int, error) {
+// archiveBatch moves up to 1,000 finished parcels of one bucket, holding
+// the lane so no scan lands between the copy and the delete.
+func (s *Service) archiveBatch(ctx context.Context, hot, arch *store.Collection, before time.Time) (int, error) {
 	n := 0
 	err := s.st.Lane(ctx, func(ctx context.Context) error {
 		var batch []Parcel
-		err := s.parcels.Find(ctx, bson.M{"state": bson.M{"$in": bson.A{ScanDelivered, ScanPickedUp}}, "last_at": bson.M{"$lt": before}},
+		err := hot.Find(ctx, bson.M{"state": bson.M{"$in": bson.A{ScanDelivered, ScanPickedUp}}, "last_at": bson.M{"$lt": before}},
 			&batch, options.Find().SetLimit(1000))
 		if err != nil || len(batch) == 0 {
 			return err
@@ -220,10 +228,10 @@ func (s *Service) archiveBatch(ctx context.Context, before time.Time) (int, erro
 		for i := range batch {
 			docs[i], ids[i] = batch[i], batch[i].Waybill
 		}
-		if _, err := s.archive.InsertMany(ctx, docs); err != nil && !allDup(err) {
+		if _, err := arch.InsertMany(ctx, docs); err != nil && !allDup(err) {
 			return err
 		}
-		d, err := s.parcels.DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids}})
+		d, err := hot.DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids}})
 		n = int(d)
 		return err
 	})
@@ -245,4 +253,31 @@ func allDup(err error) bool {
 		}
 	}
 	return bw.WriteConcernError == nil
+}
+
+// embeddedBuckets is how many collections the parcels are spread over on
+// the embedded engine, where every lookup scans its whole collection: at
+// 50,000 parcels a bucket holds about 800. MongoDB keeps one collection
+// (sharded on the hashed waybill, docs/scaling.md).
+const embeddedBuckets = 64
+
+func parcelBuckets(st *store.Store, name string) []*store.Collection {
+	if !st.Embedded() {
+		return []*store.Collection{st.C(name)}
+	}
+	out := make([]*store.Collection, embeddedBuckets)
+	for i := range out {
+		out[i] = st.C(fmt.Sprintf("%s_%02d", name, i))
+	}
+	return out
+}
+
+// bucket is the collection of list that holds waybill w.
+func (s *Service) bucket(list []*store.Collection, w string) *store.Collection {
+	if len(list) == 1 {
+		return list[0]
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(w))
+	return list[h.Sum32()%uint32(len(list))]
 }

@@ -35,13 +35,13 @@ type Deps struct {
 type Service struct {
 	d        Deps
 	st       *store.Store
-	stations *store.Collection // one document per station (a few hundred)
-	markers  *store.Collection // natural-key markers: uniqueness and coverage
-	counters *store.Collection // coverage, services and parcel-day counters
-	config   *store.Collection // the acceptance checklist
-	services *store.Collection // the services log, one document per entry
-	parcels  *store.Collection // parcels in flight and recent, _id = waybill
-	archive  *store.Collection // finished parcels moved out of the hot collection
+	stations *store.Collection   // one document per station (a few hundred)
+	markers  *store.Collection   // natural-key markers: uniqueness and coverage
+	counters *store.Collection   // coverage, services and parcel-day counters
+	config   *store.Collection   // the acceptance checklist
+	services *store.Collection   // the services log, one document per entry
+	hot      []*store.Collection // parcels in flight and recent, _id = waybill, by bucket
+	archived []*store.Collection // finished parcels moved out of the hot buckets
 	now      func() time.Time
 
 	mu     sync.RWMutex
@@ -57,18 +57,23 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	st := d.Store
 	s := &Service{d: d, st: st, now: d.Now,
 		stations: st.C("stations"), markers: st.C("station_markers"), counters: st.C("station_counters"),
-		config: st.C("station_config"), services: st.C("station_services"),
-		parcels: st.C("parcels"), archive: st.C("parcels_archive")}
+		config: st.C("station_config"), services: st.C("station_services")}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.hot, s.archived = parcelBuckets(st, "parcels"), parcelBuckets(st, "parcels_archive")
 	idx := []struct {
 		c    *store.Collection
 		keys bson.D
 	}{
 		{s.stations, bson.D{{Key: "township_id", Value: 1}, {Key: "kind", Value: 1}}},
 		{s.services, bson.D{{Key: "station_id", Value: 1}, {Key: "at", Value: -1}}},
-		{s.parcels, bson.D{{Key: "state", Value: 1}, {Key: "last_at", Value: 1}}},
+	}
+	if len(s.hot) == 1 { // MongoDB: the archive query uses it; the embedded engine scans anyway
+		idx = append(idx, struct {
+			c    *store.Collection
+			keys bson.D
+		}{s.hot[0], bson.D{{Key: "state", Value: 1}, {Key: "last_at", Value: 1}}})
 	}
 	for _, x := range idx {
 		if err := x.c.Index(ctx, x.keys, false); err != nil {
