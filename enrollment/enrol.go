@@ -25,33 +25,66 @@ type Enrollment struct {
 func (s *Service) enrolledSet(ctx context.Context, courseID string) (map[string]bool, error) {
 	s.enrolMu.RLock()
 	set, ok := s.enrolled[courseID]
+	all := s.enrolAll
 	s.enrolMu.RUnlock()
 	if ok {
 		return set, nil
 	}
+	// On the embedded engine a filtered find scans the whole collection
+	// anyway, and this process is the only writer: load every enrolment
+	// once. On MongoDB the course_id index makes a per-course load cheap.
+	filter := bson.M{"course_id": courseID}
+	if s.st.Embedded() {
+		if all {
+			s.enrolMu.Lock()
+			defer s.enrolMu.Unlock()
+			if s.enrolled[courseID] == nil {
+				s.enrolled[courseID] = map[string]bool{}
+			}
+			return s.enrolled[courseID], nil
+		}
+		s.enrolLoad.Lock()
+		defer s.enrolLoad.Unlock()
+		s.enrolMu.RLock()
+		all = s.enrolAll
+		s.enrolMu.RUnlock()
+		if all {
+			return s.enrolledSet(ctx, courseID)
+		}
+		filter = bson.M{}
+	}
 	var rows []struct {
+		CourseID  string `bson:"course_id"`
 		TraineeID string `bson:"trainee_id"`
 	}
-	if err := s.enrollments.Find(ctx, bson.M{"course_id": courseID}, &rows, options.Find().SetProjection(bson.M{"trainee_id": 1})); err != nil {
+	if err := s.enrollments.Find(ctx, filter, &rows, options.Find().SetProjection(bson.M{"course_id": 1, "trainee_id": 1})); err != nil {
 		return nil, err
 	}
 	s.enrolMu.Lock()
 	defer s.enrolMu.Unlock()
-	cur := s.enrolled[courseID]
-	if cur == nil {
-		cur = map[string]bool{}
-		s.enrolled[courseID] = cur
-	}
 	for _, r := range rows {
+		cur := s.enrolled[r.CourseID]
+		if cur == nil {
+			cur = map[string]bool{}
+			s.enrolled[r.CourseID] = cur
+		}
 		cur[r.TraineeID] = true
 	}
-	return cur, nil
+	if s.enrolled[courseID] == nil {
+		s.enrolled[courseID] = map[string]bool{}
+	}
+	if s.st.Embedded() {
+		s.enrolAll = true
+	}
+	return s.enrolled[courseID], nil
 }
 
 func (s *Service) markEnrolled(courseID, traineeID string) {
 	s.enrolMu.Lock()
 	if set := s.enrolled[courseID]; set != nil {
 		set[traineeID] = true
+	} else if s.enrolAll {
+		s.enrolled[courseID] = map[string]bool{traineeID: true}
 	}
 	s.enrolMu.Unlock()
 }

@@ -173,7 +173,7 @@ func SeedCounty(ctx context.Context, s *Service, mc *MemCourses, trainees, sessi
 		return nil, err
 	}
 	s.enrolMu.Lock()
-	s.enrolled = map[string]map[string]bool{}
+	s.enrolled, s.enrolAll = map[string]map[string]bool{}, false
 	s.enrolMu.Unlock()
 	return out, nil
 }

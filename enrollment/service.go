@@ -60,7 +60,9 @@ type Service struct {
 
 	cache      *traineeCache
 	enrolMu    sync.RWMutex
-	enrolled   map[string]map[string]bool // course → trainee ids, loaded per course on first use
+	enrolled   map[string]map[string]bool // course → trainee ids, loaded on first use
+	enrolAll   bool                       // enrolled holds every enrolment (embedded engine)
+	enrolLoad  sync.Mutex
 	sessMu     sync.Mutex
 	sessCache  map[string]sessEntry
 	answerMem  *answerMemo

@@ -1,0 +1,103 @@
+package enrollment
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"nongxun/server"
+)
+
+// benchCounty seeds 5,000 trainees, 500 sessions and attendance records,
+// and gives each of 1,000 trainees a login token.
+func benchCounty(b *testing.B, attendance int) (*fixture, *Seeded, []string) {
+	f := newFixture(b)
+	f.now = time.Now()
+	f.s.SetClock(time.Now)
+	seed, err := SeedCounty(f.Ctx, f.s, f.mc, 5000, 500, attendance, f.now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	toks := make([]string, 0, 1000)
+	for i := 0; i < 1000; i++ {
+		t := seed.Trainees[i]
+		t.UserID = fmt.Sprintf("bench-user-%d", i)
+		f.s.cache.put(t)
+		tok, _ := f.Tokens.Issue(server.Principal{UserID: t.UserID, Role: server.RoleTrainee})
+		toks = append(toks, tok)
+	}
+	return f, seed, toks
+}
+
+// BenchmarkCheckins drives check-ins from 50 concurrent phones through the
+// HTTP handler with 20,000 attendance records stored, and reports
+// check-ins/s and the p99 latency.
+func BenchmarkCheckins(b *testing.B) {
+	f, seed, toks := benchCounty(b, 20000)
+	var next atomic.Int64
+	lat := make([]time.Duration, b.N)
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < 50; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				sess := seed.Sessions[(i/len(toks))%len(seed.Sessions)]
+				body, _ := json.Marshal(map[string]any{"session_id": sess.ID, "code": f.s.Payload(sess.ID, windowOf(time.Now())), "client_id": fmt.Sprintf("b%d", i)})
+				req := httptest.NewRequest("POST", "/api/v1/checkins", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+toks[i%len(toks)])
+				t0 := time.Now()
+				resp, err := f.App.Test(req, -1)
+				lat[i] = time.Since(t0)
+				if err != nil || resp.StatusCode >= 300 {
+					b.Errorf("check-in %d: %v %v", i, err, resp.StatusCode)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(b.N)/el.Seconds(), "checkins/s")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+}
+
+func benchProgress(b *testing.B, attendance int) {
+	f, _, _ := benchCounty(b, attendance)
+	lat := make([]time.Duration, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := httptest.NewRequest("GET", "/api/v1/progress", nil)
+		req.Header.Set("Authorization", "Bearer "+f.Admin.Token)
+		t0 := time.Now()
+		resp, err := f.App.Test(req, -1)
+		lat[i] = time.Since(t0)
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+}
+
+// BenchmarkProgress1k and BenchmarkProgress50k read GET /progress with
+// 1,000 and 50,000 attendance records stored: the p50s should match.
+func BenchmarkProgress1k(b *testing.B)  { benchProgress(b, 1000) }
+func BenchmarkProgress50k(b *testing.B) { benchProgress(b, 50000) }
