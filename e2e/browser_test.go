@@ -138,7 +138,7 @@ func (b *browser) waitJS(js string, what string) {
 
 // shot writes a full-page screenshot to artifacts/e2e/<test>-<name>.png.
 func (b *browser) shot(name string) {
-	buf, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90))
+	buf, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return
@@ -147,7 +147,7 @@ func (b *browser) shot(name string) {
 		b.t.Logf("artifacts: %v", err)
 		return
 	}
-	file := filepath.Join(artifacts, strings.NewReplacer("/", "-", " ", "_").Replace(b.t.Name())+"-"+name+".jpg")
+	file := filepath.Join(artifacts, strings.NewReplacer("/", "-", " ", "_").Replace(b.t.Name())+"-"+name+".png")
 	if err := os.WriteFile(file, buf, 0o644); err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 	}

@@ -345,7 +345,7 @@ func (s *Service) kpis(d *Dashboard, progKnown, entKnown bool) []KPI {
 			sub = StatusBehind
 		}
 		add(KPI{Key: "subsidies", Label: "建站补贴（乡镇 1 万元/个，村级 3000 元/个，验收后）", Actual: float64(f.SubsidyPaidFen), Target: float64(f.SubsidyPaidFen + f.SubsidyOwedFen),
-			Text: "已付 " + yuan(f.SubsidyPaidFen) + " 元", Goal: "验收通过即兑付", Status: sub, Note: "待付 " + yuan(f.SubsidyOwedFen) + " 元", Evidence: "站点验收记录、资金台账"})
+			Text: "已付 " + yuanText(f.SubsidyPaidFen) + " 元", Goal: "验收通过即兑付", Status: sub, Note: "待付 " + yuanText(f.SubsidyOwedFen) + " 元", Evidence: "站点验收记录、资金台账"})
 	} else {
 		unknown("village_points", "运营的村级服务点", "190 个", "站点数据尚未接入")
 		unknown("township_stations", "乡镇服务站（全覆盖）", "23 个", "站点数据尚未接入")
@@ -374,7 +374,7 @@ func (s *Service) kpis(d *Dashboard, progKnown, entKnown bool) []KPI {
 			}
 		}
 		add(KPI{Key: "sales_growth", Label: "电子商务销售增速", Actual: g.Rate, Target: 0.3, Text: pct(g.Rate), Goal: "≥ 30%", Status: st,
-			Note: "本期 " + yuan(g.CurrentFen) + " 元，上期 " + yuan(g.PreviousFen) + " 元", Evidence: "网店销售月报"})
+			Note: "本期 " + yuanText(g.CurrentFen) + " 元，上期 " + yuanText(g.PreviousFen) + " 元", Evidence: "网店销售月报"})
 	} else {
 		unknown("sales_growth", "电子商务销售增速", "≥ 30%", "尚无可比较的两期销售数据")
 	}
@@ -482,8 +482,8 @@ func (s *Service) fundKPIs(d *Dashboard) []KPI {
 		}
 	}
 	return []KPI{
-		{Key: "fund_total", Label: labels[0].label, Actual: float64(f.PaidFen), Target: float64(total), Text: "已付 " + yuan(f.PaidFen) + " 元，已安排 " + yuan(f.AllocatedFen) + " 元",
-			Goal: "≤ " + yuan(total) + " 元", Status: ok(f.AllocatedFen <= total && f.PaidFen <= total), Evidence: "资金台账"},
+		{Key: "fund_total", Label: labels[0].label, Actual: float64(f.PaidFen), Target: float64(total), Text: "已付 " + yuanText(f.PaidFen) + " 元，已安排 " + yuanText(f.AllocatedFen) + " 元",
+			Goal: "≤ " + yuanText(total) + " 元", Status: ok(f.AllocatedFen <= total && f.PaidFen <= total), Evidence: "资金台账"},
 		{Key: "fund_upward", Label: labels[1].label, Actual: up, Target: 0.5, Text: pct(up), Goal: labels[1].goal, Status: ok(upOK), Evidence: "资金台账"},
 		{Key: "fund_public_service", Label: labels[2].label, Actual: ps, Target: 0.15, Text: pct(ps), Goal: labels[2].goal, Status: ok(psOK), Evidence: "资金台账"},
 		{Key: "fund_forbidden", Label: labels[3].label, Text: map[bool]string{true: "无", false: "有违规"}[forbOK], Goal: labels[3].goal, Status: ok(forbOK), Evidence: "资金台账"},

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/go-pdf/fpdf"
@@ -73,7 +74,7 @@ func pdfTable(pdf *fpdf.Fpdf, widths []float64, head []string, rows [][]string) 
 		// the tallest cell decides the row height
 		lines := 1
 		for i, v := range r {
-			if n := len(pdf.SplitText(v, widths[i]-2)); n > lines {
+			if n := len(splitLines(pdf, v, widths[i]-2)); n > lines {
 				lines = n
 			}
 		}
@@ -85,13 +86,32 @@ func pdfTable(pdf *fpdf.Fpdf, widths []float64, head []string, rows [][]string) 
 		x, y := pdf.GetXY()
 		for i, v := range r {
 			pdf.Rect(x, y, widths[i], h, "D")
-			pdf.SetXY(x, y)
-			pdf.MultiCell(widths[i], lh, v, "", "L", false)
+			for j, line := range splitLines(pdf, v, widths[i]-2) {
+				pdf.SetXY(x, y+float64(j)*lh)
+				pdf.CellFormat(widths[i], lh, line, "", 0, "L", false, 0, "")
+			}
 			x += widths[i]
 		}
-		pdf.SetXY(pdf.GetX(), y+h)
-		pdf.SetX(10)
+		pdf.SetXY(10, y+h)
 	}
 }
 
 func writePDF(pdf *fpdf.Fpdf, w io.Writer) error { return pdf.Output(w) }
+
+// splitLines breaks s into lines that fit width, rune by rune (fpdf's
+// SplitText drops a character at each break of unspaced CJK text).
+func splitLines(pdf *fpdf.Fpdf, s string, width float64) []string {
+	var out []string
+	for _, para := range strings.Split(s, "\n") {
+		line := []rune{}
+		for _, r := range para {
+			if len(line) > 0 && pdf.GetStringWidth(string(append(line, r))) > width {
+				out = append(out, string(line))
+				line = line[:0]
+			}
+			line = append(line, r)
+		}
+		out = append(out, string(line))
+	}
+	return out
+}

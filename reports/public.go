@@ -91,7 +91,7 @@ func (s *Service) RegisterPublic(app fiber.Router, api fiber.Router) {
 }
 
 var publicTmpl = template.Must(template.New("p").Funcs(template.FuncMap{
-	"yuan":   func(f int64) string { return yuan(f) },
+	"yuan":   func(f int64) string { return yuanText(f) },
 	"wan":    func(f int64) string { return fmt.Sprintf("%.2f", float64(f)/1e6) },
 	"pct":    pct,
 	"status": func(s string) string { return StatusLabel[s] },

@@ -218,3 +218,11 @@ func TestDueDates(t *testing.T) {
 		t.Errorf("lastDueMonth 1 July = %s", got)
 	}
 }
+
+func TestYuanText(t *testing.T) {
+	for fen, want := range map[int64]string{0: "0.00", 5: "0.05", 123456: "1,234.56", 1_500_000_000: "15,000,000.00", -100000: "-1,000.00"} {
+		if got := yuanText(fen); got != want {
+			t.Errorf("yuanText(%d) = %q, want %q", fen, got, want)
+		}
+	}
+}

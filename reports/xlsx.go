@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -189,13 +190,32 @@ func cellText(v any, fen bool) string {
 	return fmt.Sprint(v)
 }
 
-// yuan formats fen as yuan with two decimals, exactly.
+// yuan formats fen as yuan with two decimals, exactly (CSV cells).
 func yuan(fen int64) string {
 	sign := ""
 	if fen < 0 {
 		sign, fen = "-", -fen
 	}
 	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
+}
+
+// yuanText is yuan with thousands separators, for text people read.
+func yuanText(fen int64) string {
+	s := yuan(fen)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	intPart, dec := s[:len(s)-3], s[len(s)-3:]
+	var b strings.Builder
+	for i, c := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String() + dec
+	}
+	return b.String() + dec
 }
 
 // WriteCSV writes one table as UTF-8 CSV with a BOM (so Excel reads the Chinese).
