@@ -126,7 +126,7 @@ func validClientID(id string) bool {
 // Checkin records a trainee's check-in. offline marks an upload made
 // after being offline (judged by the code's window). A repeated client_id
 // returns the first answer (created reports a new record).
-func (s *Service) Checkin(ctx context.Context, t *Trainee, in CheckinIn, offline bool) (res Result, created bool, err error) {
+func (s *Service) Checkin(ctx context.Context, t *Trainee, in CheckinIn, offline bool) (Result, bool, error) {
 	if !validClientID(in.ClientID) {
 		return Result{}, false, server.Invalid("缺少或无效的 client_id", "client_id", "应为 1-64 位字母数字")
 	}
@@ -141,9 +141,9 @@ func (s *Service) Checkin(ctx context.Context, t *Trainee, in CheckinIn, offline
 		}
 		return Result{Status: a.Status, Already: true}, false, nil
 	}
-	res, created, err = s.checkin(ctx, t, in, offline)
-	if err != nil && !isRefusal(err) {
-		return res, created, err // a fault: the phone may retry with the same client_id
+	res, created, answered, err := s.checkin(ctx, t, in, offline, akey)
+	if (err != nil && !isRefusal(err)) || answered {
+		return res, created, err // a fault (the phone may retry with the same client_id), or answered in the commit
 	}
 	a := answer{ID: akey, TraineeID: t.ID, Status: res.Status, At: s.now().UTC()}
 	if err != nil {
@@ -165,48 +165,48 @@ func isRefusal(err error) bool {
 	return false
 }
 
-func (s *Service) checkin(ctx context.Context, t *Trainee, in CheckinIn, offline bool) (Result, bool, error) {
+func (s *Service) checkin(ctx context.Context, t *Trainee, in CheckinIn, offline bool, akey string) (Result, bool, bool, error) {
 	p, err := parseCode(in.Code)
 	if err != nil {
 		s.codeFails.Hit(t.ID)
-		return Result{}, false, err
+		return Result{}, false, false, err
 	}
 	sid := strings.TrimSpace(in.SessionID)
 	if sid == "" {
 		sid = p.sessionID
 	}
 	if !store.ValidID(sid) {
-		return Result{}, false, server.Invalid("缺少班次编号", "session_id", "应为 24 位十六进制编号")
+		return Result{}, false, false, server.Invalid("缺少班次编号", "session_id", "应为 24 位十六进制编号")
 	}
 	if s.codeFails.Exceeded(t.ID) {
-		return Result{}, false, server.RateLimited("签到码错误次数过多，请 5 分钟后再试")
+		return Result{}, false, false, server.RateLimited("签到码错误次数过多，请 5 分钟后再试")
 	}
 	sess, err := s.session(ctx, sid)
 	if err != nil {
 		if server.ToError(err).Code == server.CodeNotFound {
-			return Result{}, false, server.Invalid("班次不存在", "session_id", "班次不存在")
+			return Result{}, false, false, server.Invalid("班次不存在", "session_id", "班次不存在")
 		}
-		return Result{}, false, err
+		return Result{}, false, false, err
 	}
 	if err := open(sess); err != nil {
-		return Result{}, false, err
+		return Result{}, false, false, err
 	}
 	w, err := s.verify(sess, p, offline, in.ScannedAt)
 	if err != nil {
 		if server.ToError(err).Code == server.CodeInvalid {
 			s.codeFails.Hit(t.ID)
 		}
-		return Result{}, false, err
+		return Result{}, false, false, err
 	}
 	now := s.now()
 	if !offline && (now.Before(sess.StartsAt.Add(-slack)) || now.After(sess.EndsAt.Add(slack))) {
 		if now.Before(sess.StartsAt.Add(-slack)) {
-			return Result{}, false, server.Invalid("培训还没有开始，开始前 15 分钟起可签到", "session_id", "未开始")
+			return Result{}, false, false, server.Invalid("培训还没有开始，开始前 15 分钟起可签到", "session_id", "未开始")
 		}
-		return Result{}, false, errExpired
+		return Result{}, false, false, errExpired
 	}
 	if err := inFence(sess.Geofence, &in); err != nil {
-		return Result{}, false, err
+		return Result{}, false, false, err
 	}
 	method := MethodQR
 	if p.window < 0 {
@@ -221,54 +221,17 @@ func (s *Service) checkin(ctx context.Context, t *Trainee, in CheckinIn, offline
 		x := in.ScannedAt.UTC()
 		a.ScannedAt = &x
 	}
-	created, walkIn, err := s.record(ctx, sess, t, a, true)
+	created, walkIn, err := s.record(ctx, sess, t, a, true, akey)
 	if err != nil {
-		return Result{}, false, err
+		return Result{}, false, true, err
 	}
-	return Result{Status: StatusPresent, Already: !created, WalkIn: walkIn}, created, nil
+	return Result{Status: StatusPresent, Already: !created, WalkIn: walkIn}, created, true, nil
 }
 
 func (s *Service) newAttendance(sess *courses.Session, t *Trainee, status, method string) *Attendance {
 	return &Attendance{ID: sess.ID + "/" + t.ID, SessionID: sess.ID, CourseID: sess.CourseID, TraineeID: t.ID,
 		Status: status, Method: method, At: s.now().UTC(), TownshipID: t.TownshipID, VillageID: t.RegionID,
 		Groups: append([]string{}, t.Groups...), Month: monthOf(sess.StartsAt)}
-}
-
-// record stores an attendance and moves the counters in one lane step. A
-// trainee not enrolled is enrolled on the spot (walk-in) when the session
-// has room (checkRoom) or when staff record them. An existing record
-// means already recorded; an excused one becomes present.
-func (s *Service) record(ctx context.Context, sess *courses.Session, t *Trainee, a *Attendance, checkRoom bool) (created, walkIn bool, err error) {
-	enrolled, err := s.IsEnrolled(ctx, sess.CourseID, t.ID)
-	if err != nil {
-		return false, false, err
-	}
-	err = s.st.Lane(ctx, func(ctx context.Context) error {
-		if !enrolled {
-			if checkRoom && sess.Capacity > 0 {
-				n, err := s.sessionCount(ctx, sess.ID)
-				if err != nil {
-					return err
-				}
-				if n >= int64(sess.Capacity) {
-					return server.Conflict("本场培训名额已满，请联系培训讲师")
-				}
-			}
-			if walkIn, err = s.insertEnrollment(ctx, sess.CourseID, t, a.By, true); err != nil {
-				return err
-			}
-			a.WalkIn = walkIn
-		}
-		if err := s.attendance.InsertOne(ctx, a); err != nil {
-			if !store.IsDup(err) {
-				return err
-			}
-			return s.upgradeExcused(ctx, a)
-		}
-		created = true
-		return s.count(ctx, a, 1)
-	})
-	return created, walkIn, err
 }
 
 // upgradeExcused turns an excused record into a counted one (the trainee
@@ -361,7 +324,7 @@ func (s *Service) RollCall(ctx context.Context, sess *courses.Session, traineeID
 		t := ts[id]
 		a := s.newAttendance(sess, &t, StatusPresent, MethodRollCall)
 		a.By = by
-		created, _, err := s.record(ctx, sess, &t, a, false)
+		created, _, err := s.record(ctx, sess, &t, a, false, "")
 		if err != nil {
 			return n, err
 		}

@@ -66,6 +66,7 @@ type Service struct {
 	sessMu     sync.Mutex
 	sessCache  map[string]sessEntry
 	answerMem  *answerMemo
+	commit     committer
 	codeFails  *server.Limiter // wrong codes per trainee
 	joinLimit  *server.Limiter // self-registrations per IP
 	joinPerSes *server.Limiter // self-registrations per session
