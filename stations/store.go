@@ -154,11 +154,14 @@ type ListFilter struct {
 	Kind, Status, TownshipID string
 }
 
-// List returns the stations p may see, filtered.
+// List returns the stations p may see (a station user: their own and the
+// county-level nodes), filtered.
 func (s *Service) List(ctx context.Context, p *server.Principal, f ListFilter) []Station {
 	out := []Station{}
 	for _, x := range s.all(ctx) {
-		if !canSee(p, &x) || (f.Kind != "" && x.Kind != f.Kind) || (f.Status != "" && x.Status != f.Status) ||
+		// a station user also sees the county-level nodes, to send parcels to
+		seen := canSee(p, &x) || (p.Role == server.RoleStation && x.CountyLevel())
+		if !seen || (f.Kind != "" && x.Kind != f.Kind) || (f.Status != "" && x.Status != f.Status) ||
 			(f.TownshipID != "" && x.TownshipID != f.TownshipID) {
 			continue
 		}
