@@ -122,8 +122,9 @@ func ValidRole(r string) bool { return validRole(r) }
 const principalKey = "nx.principal"
 
 // PublicAPI lists the API path prefixes that need no token (login,
-// refresh, logout, certificate verification, the public disclosure data).
-var PublicAPI = []string{"/api/v1/auth/", "/api/v1/verify/", "/api/v1/public/"}
+// refresh, logout, certificate verification, the public disclosure data,
+// self-registration through a session's live check-in code).
+var PublicAPI = []string{"/api/v1/auth/", "/api/v1/verify/", "/api/v1/public/", "/api/v1/join/"}
 
 // IsPublicAPI reports whether path needs no token.
 func IsPublicAPI(path string) bool {
