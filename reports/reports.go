@@ -81,8 +81,12 @@ type Service struct {
 	settings *store.Collection
 	log      *slog.Logger
 
-	mu    sync.Mutex
-	cache map[string]cached // dashboard figures by township, briefly
+	counts *store.Collection
+
+	mu     sync.Mutex
+	cache  map[string]cached // dashboard figures by township, briefly
+	setVal Settings          // programme settings, briefly
+	setAt  time.Time
 }
 
 type cached struct {
@@ -98,7 +102,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{d: d, st: d.Store, written: d.Store.C("monthly_reports"), settings: d.Store.C("report_settings"),
+	s := &Service{d: d, st: d.Store, written: d.Store.C("monthly_reports"), settings: d.Store.C("report_settings"), counts: d.Store.C("report_counters"),
 		log: d.Log, cache: map[string]cached{}}
 	if err := s.written.Index(ctx, bson.D{{Key: "month", Value: 1}, {Key: "township_id", Value: 1}}, false); err != nil {
 		return nil, err

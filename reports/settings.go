@@ -33,8 +33,30 @@ var DefaultSettings = Settings{
 
 const settingsID = "programme"
 
-// Settings reads the programme settings (defaults when never set).
+// settingsTTL bounds how stale another app node's settings can be.
+const settingsTTL = 30 * time.Second
+
+// Settings reads the programme settings (defaults when never set), from a
+// short in-memory copy that SaveSettings refreshes.
 func (s *Service) Settings(ctx context.Context) (Settings, error) {
+	s.mu.Lock()
+	if !s.setAt.IsZero() && time.Since(s.setAt) < settingsTTL {
+		v := s.setVal
+		s.mu.Unlock()
+		return v, nil
+	}
+	s.mu.Unlock()
+	v, err := s.readSettings(ctx)
+	if err != nil {
+		return v, err
+	}
+	s.mu.Lock()
+	s.setVal, s.setAt = v, time.Now()
+	s.mu.Unlock()
+	return v, nil
+}
+
+func (s *Service) readSettings(ctx context.Context) (Settings, error) {
 	out := DefaultSettings
 	var doc Settings
 	err := s.settings.FindOne(ctx, bson.M{"_id": settingsID}, &doc)
@@ -74,7 +96,7 @@ type SettingsInput struct {
 
 // SaveSettings validates and stores the settings.
 func (s *Service) SaveSettings(ctx context.Context, p *server.Principal, in SettingsInput) (Settings, error) {
-	cur, err := s.Settings(ctx)
+	cur, err := s.readSettings(ctx)
 	if err != nil {
 		return cur, err
 	}
@@ -114,6 +136,7 @@ func (s *Service) SaveSettings(ctx context.Context, p *server.Principal, in Sett
 	}
 	s.mu.Lock()
 	s.cache = map[string]cached{}
+	s.setVal, s.setAt = cur, time.Now()
 	s.mu.Unlock()
 	return cur, nil
 }
