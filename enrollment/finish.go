@@ -55,13 +55,23 @@ func (s *Service) CheckFinished(ctx context.Context) error {
 	return nil
 }
 
-// Start runs the start-up drift check and the periodic course-finished
+// Start runs the start-up drift check (before the server takes requests):
+// a crash between an attendance insert and its counter update leaves the
+// counters behind, so when they disagree with the records they are rebuilt
+// and the repair is logged. Then it runs the periodic course-finished
 // check until ctx ends.
 func (s *Service) Start(ctx context.Context) {
-	go func() {
-		if stored, records, err := s.DriftCheck(ctx); err == nil && stored != records {
-			s.d.Log.Warn("person-time counters drifted from the attendance records; run nongxun recount", "counter", stored, "records", records)
+	if stored, records, err := s.DriftCheck(ctx); err != nil {
+		s.d.Log.Error("start-up drift check", "err", err.Error())
+	} else if stored != records {
+		res, err := s.Recount(ctx, true)
+		if err != nil {
+			s.d.Log.Error("person-time counters drifted and the repair failed; run nongxun recount", "counter", stored, "records", records, "err", err.Error())
+		} else {
+			s.d.Log.Warn("person-time counters drifted from the attendance records (an unclean stop); rebuilt them", "counter", stored, "records", records, "fields_fixed", res.DriftTotal)
 		}
+	}
+	go func() {
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()
 		for {

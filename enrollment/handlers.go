@@ -44,6 +44,8 @@ func (s *Service) Register(api fiber.Router) {
 	api.Get("/progress", readers, s.hProgress)
 	api.Post("/progress/recount", admin, s.hRecount)
 
+	s.RegisterPublic(api)
+
 	api.Get("/my/trainee", trainee, s.hMyTrainee)
 	api.Get("/my/enrollments", trainee, s.hMyEnrollments)
 	api.Get("/my/schedule", trainee, s.hMySessions)
