@@ -225,3 +225,73 @@ func TestOfficeDashboard(t *testing.T) {
 		b.shot("monthly")
 	})
 }
+
+func TestTraineeChecksIn(t *testing.T) {
+	a := startApp(t)
+	forEachViewport(t, func(t *testing.T, b *browser, vp viewport) {
+		w := seed(t, a)
+		b.loginUI(a.base, w.traineePhone, userPassword)
+		if !b.hasView("checkin") {
+			t.Skip("the check-in page (#/checkin) is not in the menu")
+		}
+		var c struct {
+			Digits string `json:"digits"`
+		}
+		a.must(t, w.trainer, "GET", "/api/v1/sessions/"+w.sessionID+"/checkin-code", nil, &c, 200)
+		b.do(chromedp.Navigate(a.base+"/#/checkin/"+w.sessionID),
+			chromedp.WaitVisible(chromedp.CSS(`#ck-form input[name=code]`)),
+			chromedp.SendKeys(chromedp.CSS(`#ck-form input[name=code]`), c.Digits),
+			chromedp.Click(chromedp.CSS(`#ck-form button`)))
+		b.waitJS(`!document.getElementById('ck-done').hidden`, "已签到")
+		if txt := eval[string](b, `document.getElementById('ck-done').innerText`); !strings.Contains(txt, "已签到") {
+			t.Errorf("after check-in the page says %q", txt)
+		}
+		b.shot("checked-in")
+	})
+}
+
+func TestTrainerShowsQR(t *testing.T) {
+	a := startApp(t)
+	forEachViewport(t, func(t *testing.T, b *browser, vp viewport) {
+		w := seed(t, a)
+		b.loginUI(a.base, w.trainerLogin, userPassword)
+		b.do(chromedp.Navigate(a.base + "/#/session-checkin/" + w.sessionID))
+		b.waitJS(`(function(i){return !!i && i.complete && i.naturalWidth > 0})(document.getElementById('sc-qr'))`, "the QR image")
+		b.waitJS(`/^\d{6}$/.test(document.getElementById('sc-digits').textContent)`, "the 6 digits")
+		b.shot("session-qr")
+	})
+}
+
+func TestCertificateVerifyPage(t *testing.T) {
+	a := startApp(t)
+	w := seed(t, a)
+	var res struct {
+		Status string `json:"status"`
+	}
+	a.must(t, w.trainee, "POST", "/api/v1/checkins", map[string]any{"session_id": w.sessionID, "code": w.code(t, a), "client_id": fmt.Sprintf("cv-%d", time.Now().UnixNano())}, &res, 201, 200)
+	var issued struct {
+		Issued []struct {
+			ID string `json:"id"`
+		} `json:"issued"`
+		Skipped []struct {
+			Reason string `json:"reason"`
+		} `json:"skipped"`
+	}
+	st, body := a.call(a.admin, "POST", "/api/v1/courses/"+w.courseID+"/certificates", map[string]any{"trainee_ids": []string{w.traineeID}}, &issued)
+	if st != 200 || len(issued.Issued) == 0 {
+		t.Skipf("no certificate could be issued to verify (%d %s)", st, body)
+	}
+	var cert struct {
+		Code string `json:"code"`
+	}
+	a.must(t, a.admin, "GET", "/api/v1/certificates/"+issued.Issued[0].ID, nil, &cert, 200)
+	forEachViewport(t, func(t *testing.T, b *browser, vp viewport) {
+		b.do(chromedp.Navigate(a.base + "/verify/" + cert.Code))
+		b.waitJS(`document.readyState === 'complete' && document.body.innerText.length > 0`, "the verification page")
+		txt := eval[string](b, `document.body.innerText`)
+		if !strings.Contains(txt, "有效") || strings.Contains(txt, "王学员") {
+			t.Errorf("verification page: %.300s", txt)
+		}
+		b.shot("verify")
+	})
+}

@@ -66,7 +66,7 @@ func seed(t *testing.T, a *app) *world {
 	w.courseID = u.ID
 	start := time.Now().Add(-10 * time.Minute).UTC()
 	a.must(t, a.admin, "POST", "/api/v1/courses/"+w.courseID+"/sessions", map[string]any{"starts_at": start.Format(time.RFC3339),
-		"ends_at": start.Add(2 * time.Hour).Format(time.RFC3339), "location": w.village.Name + "村委会", "region_id": w.village.ID,
+		"ends_at": start.Add(2 * time.Hour).Format(time.RFC3339), "location": fmt.Sprintf("%s村委会 %d 号会议室", w.village.Name, n), "region_id": w.village.ID,
 		"trainer_id": w.trainerID, "capacity": 50}, &u, 201)
 	w.sessionID = u.ID
 	a.must(t, a.admin, "POST", "/api/v1/courses/"+w.courseID+"/enrollments", map[string]any{"trainee_id": w.traineeID}, nil, 200, 201)
