@@ -3,6 +3,7 @@ package certificates
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"nongxun/courses"
@@ -40,6 +41,7 @@ const maxIssue = 20000
 // already hold it, or are not eligible, are skipped with the reason.
 // An unknown or unenrolled trainee in the list refuses the whole request.
 func (s *Service) Issue(ctx context.Context, p *server.Principal, courseID string, traineeIDs []string) (*IssueResult, error) {
+	courseID = strings.Clone(courseID) // may alias fiber's request buffer; it is kept in the cache
 	course, err := s.d.Courses.Course(ctx, courseID)
 	if err != nil {
 		return nil, err
@@ -98,6 +100,10 @@ func (s *Service) Issue(ctx context.Context, p *server.Principal, courseID strin
 		return res, nil
 	}
 	stored, err := s.insertNumbered(ctx, now.In(shanghai).Year(), docs)
+	for _, c := range stored {
+		s.codes.add(c.Code, c.ID)
+		s.docs.put(c, true)
+	}
 	if len(stored) > 0 {
 		s.afterIssue(ctx, p, courseID, now, stored)
 	}

@@ -40,7 +40,16 @@ func (s *Service) PDF(ctx context.Context, c *Certificate) (store.Blob, string, 
 	ref := &pdfRef{Status: c.Status, Blob: info.ID, Size: info.Size}
 	// Only while the status is still the one drawn: a revocation racing this
 	// render wins, and its $unset is not undone.
-	if _, err := s.certs.UpdateOne(ctx, bson.M{"_id": c.ID, "status": c.Status}, bson.M{"$set": bson.M{"pdf": ref}}); err != nil {
+	err = s.st.Lane(ctx, func(ctx context.Context) error {
+		res, err := s.certs.UpdateOne(ctx, bson.M{"_id": c.ID, "status": c.Status}, bson.M{"$set": bson.M{"pdf": ref}})
+		if err == nil && res.MatchedCount == 1 {
+			cc := *c
+			cc.PDF = ref
+			s.docs.put(cc, true)
+		}
+		return err
+	})
+	if err != nil {
 		return nil, "", err
 	}
 	c.PDF = ref
@@ -92,6 +101,7 @@ func (s *Service) Revoke(ctx context.Context, p *server.Principal, id, reason st
 			return errors.Join(err, uerr)
 		}
 		c.Status, c.RevokedReason, c.RevokedAt, c.RevokedBy, c.PDF = StatusRevoked, reason, &now, p.UserID, nil
+		s.docs.put(*c, true)
 		out = c
 		return nil
 	})

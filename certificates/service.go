@@ -63,6 +63,8 @@ type Service struct {
 	fontErr     error
 	seal        []byte
 	limiter     *server.Limiter
+	codes       codeIndex
+	docs        docCache
 	now         func() time.Time
 
 	// OnIssued is called once for every newly issued certificate (main.go
@@ -83,6 +85,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		counters:    st.C("certificate_counters"),
 		limiter:     server.NewLimiter(30, time.Minute),
 		now:         time.Now,
+		docs:        docCache{on: st.Embedded()},
 	}
 	idx := []struct {
 		keys   bson.D
@@ -187,6 +190,9 @@ func counterMap(doc bson.M) map[string]int64 {
 
 // cert loads one certificate; server.NotFound when absent.
 func (s *Service) cert(ctx context.Context, id string) (*Certificate, error) {
+	if c, ok := s.docs.get(id); ok {
+		return &c, nil
+	}
 	var c Certificate
 	if err := s.certs.FindOne(ctx, bson.M{"_id": id}, &c); err != nil {
 		if store.IsNotFound(err) {
@@ -194,6 +200,7 @@ func (s *Service) cert(ctx context.Context, id string) (*Certificate, error) {
 		}
 		return nil, err
 	}
+	s.docs.put(c, false)
 	return &c, nil
 }
 
@@ -208,13 +215,28 @@ func (s *Service) ByCode(ctx context.Context, code string) (*Certificate, error)
 	if !ValidCode(code) {
 		return nil, server.Invalid("验证码格式错误", "code", "应为 16 位字母数字")
 	}
+	notFound := server.NotFound("未找到该证书，请核对二维码或验证码")
+	if err := s.codes.ensure(ctx, s.certs); err != nil {
+		return nil, err
+	}
+	if id, ok, _ := s.codes.get(code); ok {
+		c, err := s.cert(ctx, id)
+		if err == nil && c.Code == code {
+			return c, nil
+		}
+		if err != nil && server.ToError(err).Code != server.CodeNotFound {
+			return nil, err
+		}
+	}
 	var c Certificate
 	if err := s.certs.FindOne(ctx, bson.M{"code": code}, &c); err != nil {
 		if store.IsNotFound(err) {
-			return nil, server.NotFound("未找到该证书，请核对二维码或验证码")
+			return nil, notFound
 		}
 		return nil, err
 	}
+	s.codes.add(c.Code, c.ID)
+	s.docs.put(c, false)
 	return &c, nil
 }
 

@@ -124,7 +124,10 @@ func TestAccess(t *testing.T) {
 	}
 	officer := f.NewCaller(server.RoleOfficer, f.Township(0).ID)
 	var list struct{ Items []Certificate }
-	cert0, _ := f.svc.cert(f.Ctx, ids[0])
+	cert0, err := f.svc.cert(f.Ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.Do(officer, "GET", "/api/v1/courses/"+cert0.CourseID+"/certificates", nil).Want(t, 200).Decode(t, &list)
 	if len(list.Items) != 1 || list.Items[0].TownshipID != f.Township(0).ID {
 		t.Fatalf("officer list %+v", list.Items)
