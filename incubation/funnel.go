@@ -116,14 +116,14 @@ func funnelDelta(w who, field string, d int64, county, twp map[string]int64) {
 // applyFunnel writes the deltas of funnelDelta; when the township document
 // fails it takes the county change back, so the two stay equal.
 func (s *Service) applyFunnel(ctx context.Context, twpID string, county, twp map[string]int64) error {
-	if err := s.counters.Inc(ctx, funnelDoc, county); err != nil {
+	if err := s.funnel.Inc(ctx, funnelDoc, county); err != nil {
 		return err
 	}
 	if len(twp) == 0 {
 		return nil
 	}
-	if err := s.counters.Inc(ctx, funnelTwpDoc+twpID, twp); err != nil {
-		_ = s.counters.Inc(context.WithoutCancel(ctx), funnelDoc, negate(county))
+	if err := s.funnel.Inc(ctx, funnelTwpDoc+twpID, twp); err != nil {
+		_ = s.funnel.Inc(context.WithoutCancel(ctx), funnelDoc, negate(county))
 		return err
 	}
 	return nil
@@ -276,7 +276,7 @@ func (s *Service) Conversion(ctx context.Context, townshipID string) (*Conversio
 	if townshipID != "" {
 		id = funnelTwpDoc + townshipID
 	}
-	doc, err := s.counters.Counter(ctx, id)
+	doc, err := s.funnel.Counter(ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -239,7 +239,7 @@ func TestRecountRepairs(t *testing.T) {
 	shop := e.shop(a)
 	e.sale(shop, "2019-06", 2, 500).Want(t, 201)
 	e.recountOK()
-	if err := e.svc.counters.Inc(e.Ctx, funnelDoc, map[string]int64{"c.shop_opened": 5, "c.sell.2019-06": 1}); err != nil {
+	if err := e.svc.funnel.Inc(e.Ctx, funnelDoc, map[string]int64{"c.shop_opened": 5, "c.sell.2019-06": 1}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.marks.DeleteOne(e.Ctx, bson.M{"_id": StepShopOpened + "/" + a.ID}); err != nil {

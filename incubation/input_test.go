@@ -29,10 +29,14 @@ func (e *env) snap() snapshot {
 	}
 	s.shops, s.sales, s.hist = count(e.svc.shops), count(e.svc.sales), count(e.svc.salesHist)
 	s.followups, s.tasks, s.marks = count(e.svc.followups), count(e.svc.tasks), count(e.svc.marks)
-	var docs []bson.M
+	var docs, funnels []bson.M
 	if err := e.svc.counters.Find(e.Ctx, bson.M{}, &docs); err != nil {
 		e.T.Fatal(err)
 	}
+	if err := e.svc.funnel.Find(e.Ctx, bson.M{}, &funnels); err != nil {
+		e.T.Fatal(err)
+	}
+	docs = append(docs, funnels...)
 	flat := map[string]int64{}
 	for _, d := range docs {
 		flatten(d["_id"].(string), d, flat)

@@ -196,10 +196,14 @@ func (s *Service) RecountFunnel(ctx context.Context, fix bool) (*RecountResult, 
 		if err != nil {
 			return err
 		}
-		var stored []bson.M
+		var stored, funnels []bson.M
 		if err := s.counters.Find(ctx, bson.M{}, &stored); err != nil {
 			return err
 		}
+		if err := s.funnel.Find(ctx, bson.M{}, &funnels); err != nil {
+			return err
+		}
+		stored = append(stored, funnels...)
 		have := map[string]map[string]int64{}
 		for _, d := range stored {
 			id, _ := d["_id"].(string)
@@ -257,24 +261,41 @@ func (s *Service) RecountFunnel(ctx context.Context, fix bool) (*RecountResult, 
 			return nil
 		}
 		for _, id := range changed {
-			if _, err := s.counters.ReplaceOne(ctx, bson.M{"_id": id}, nest(id, nonZero(exp.docs[id])), options.Replace().SetUpsert(true)); err != nil {
+			c := s.counters
+			if strings.HasPrefix(id, funnelDoc) {
+				c = s.funnel
+			}
+			if _, err := c.ReplaceOne(ctx, bson.M{"_id": id}, nest(id, nonZero(exp.docs[id])), options.Replace().SetUpsert(true)); err != nil {
 				return err
 			}
 		}
+		// Markers: drop the wrong ones, then insert the missing in batches.
+		var drop []string
 		for id, m := range haveMarks {
 			if w, ok := exp.marks[id]; !ok || w.Month != m.Month {
-				if _, err := s.marks.DeleteOne(ctx, bson.M{"_id": id}); err != nil {
-					return err
-				}
+				drop = append(drop, id)
 			}
 		}
+		for len(drop) > 0 {
+			n := min(len(drop), 1000)
+			if _, err := s.marks.DeleteMany(ctx, bson.M{"_id": bson.M{"$in": drop[:n]}}); err != nil {
+				return err
+			}
+			drop = drop[n:]
+		}
+		var add []any
 		for id, m := range exp.marks {
 			if h, ok := haveMarks[id]; !ok || h.Month != m.Month {
 				m.At = s.now()
-				if _, err := s.marks.ReplaceOne(ctx, bson.M{"_id": id}, m, options.Replace().SetUpsert(true)); err != nil {
-					return err
-				}
+				add = append(add, m)
 			}
+		}
+		for len(add) > 0 {
+			n := min(len(add), 1000)
+			if _, err := s.marks.InsertMany(ctx, add[:n]); err != nil {
+				return err
+			}
+			add = add[n:]
 		}
 		res.Fixed = true
 		return nil

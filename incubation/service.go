@@ -99,7 +99,8 @@ type Service struct {
 	sales       *store.Collection // current report, _id shop/month
 	salesHist   *store.Collection // replaced reports
 	marks       *store.Collection // funnel markers, _id step/trainee
-	counters    *store.Collection // funnel, monthly and totals counters
+	funnel      *store.Collection // funnel counters: the county's and one per township
+	counters    *store.Collection // monthly, revenue and totals counters
 	cohorts     *store.Collection
 	members     *store.Collection // cohort membership, _id cohort/shop
 	enterprises *store.Collection
@@ -131,7 +132,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		tasks: st.C("followup_tasks"), followups: st.C("followups"),
 		shops: st.C("shops"), shopURLs: st.C("shop_urls"),
 		sales: st.C("sales"), salesHist: st.C("sales_history"),
-		marks: st.C("funnel_marks"), counters: st.C("incubation_counters"),
+		marks: st.C("funnel_marks"), funnel: st.C("funnel_counters"), counters: st.C("incubation_counters"),
 		cohorts: st.C("cohorts"), members: st.C("cohort_members"),
 		enterprises: st.C("enterprises"), brands: st.C("brands"), products: st.C("products"),
 	}
