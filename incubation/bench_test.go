@@ -85,7 +85,7 @@ func county(b *testing.B) (*env, []*testkit.Caller) {
 	batch(e.svc.marks, marks)
 	batch(e.svc.shops, shops)
 	batch(e.svc.sales, sales)
-	t0 := time.Now()
+	t0 = time.Now()
 	if r, err := e.svc.RecountFunnel(ctx, true); err != nil || !r.Fixed {
 		b.Fatalf("recount: %v %v", r, err)
 	}
