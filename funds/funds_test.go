@@ -116,6 +116,19 @@ func (f *fixture) summary() Summary {
 	return s
 }
 
+// reconciled fails unless the balance document matches the ledger's sums.
+func (f *fixture) reconciled() {
+	f.T.Helper()
+	var out struct {
+		OK    bool
+		Drift map[string]Drift
+	}
+	f.Do(f.auditor, "GET", "/api/v1/funds/reconcile", nil).Want(f.T, 200).Decode(f.T, &out)
+	if !out.OK || len(out.Drift) != 0 {
+		f.T.Fatalf("balance drifts from the ledger: %+v", out.Drift)
+	}
+}
+
 // wantRule fails unless r is the error status with the rule named and a message.
 func wantRule(t *testing.T, r *testkit.Response, status int, rule string) {
 	t.Helper()
@@ -295,6 +308,7 @@ func TestTranchesGatesAndCaps(t *testing.T) {
 			t.Fatalf("rule %s not ok: %+v", r.Rule, r)
 		}
 	}
+	f.reconciled()
 }
 
 func TestGatesInOrderOnce(t *testing.T) {
@@ -346,6 +360,7 @@ func TestReversals(t *testing.T) {
 	if v.ReversedBy != revID || v.AmountFen != 400_000 {
 		t.Fatalf("entry after reversal %+v", v)
 	}
+	f.reconciled()
 }
 
 func TestEntriesCannotBeEdited(t *testing.T) {
@@ -430,6 +445,7 @@ func TestConcurrentTranchePayments(t *testing.T) {
 	if sum != 290_000 || len(ledger) != 16 {
 		t.Fatalf("ledger payments %d in %d entries", sum, len(ledger))
 	}
+	f.reconciled()
 }
 
 // TestConditionalUpdateHoldsWithoutLane shows the database itself refuses
@@ -453,6 +469,10 @@ func TestConditionalUpdateHoldsWithoutLane(t *testing.T) {
 		if (res.MatchedCount == 1) != c.match {
 			t.Fatalf("amount %d: matched %d, want %v", c.amount, res.MatchedCount, c.match)
 		}
+	}
+	drift, err := f.svc.Reconcile(ctx) // the hand-made balance no longer matches the (empty) ledger
+	if err != nil || drift["paid_tranche_1"].Balance != cap1 || drift["paid_tranche_1"].Ledger != 0 {
+		t.Fatalf("reconcile %+v %v", drift, err)
 	}
 }
 
@@ -494,6 +514,7 @@ func TestSubsidies(t *testing.T) {
 	if s.ByCategory["public_service"].PaidFen != 1_000_000 {
 		t.Fatalf("public service %+v", s.ByCategory["public_service"])
 	}
+	f.reconciled()
 }
 
 func TestRolesAndAudit(t *testing.T) {

@@ -24,6 +24,13 @@ func (s *Service) Register(r fiber.Router) {
 		}
 		return c.JSON(sum)
 	})
+	r.Get("/funds/reconcile", read, func(c *fiber.Ctx) error {
+		drift, err := s.Reconcile(c.UserContext())
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"ok": len(drift) == 0, "drift": drift})
+	})
 	r.Get("/funds/gates", read, func(c *fiber.Ctx) error {
 		g, err := s.GateStatuses(c.UserContext())
 		if err != nil {

@@ -265,3 +265,44 @@ func (s *Service) MonthlyFigures(ctx context.Context, month string) (map[string]
 	}
 	return map[string]map[string]int64{"": {"fund_payments_fen": store.Int64(m["fund_payments_fen"])}}, nil
 }
+
+// Drift is a balance field whose running total differs from the ledger's sum.
+type Drift struct {
+	Balance int64 `json:"balance"`
+	Ledger  int64 `json:"ledger"`
+}
+
+// Reconcile recomputes every running total from the ledger and compares it
+// with the balance document: the figures must trace back to the entries.
+// It reads the whole ledger, so it is for the auditor and the CLI, not a dashboard.
+func (s *Service) Reconcile(ctx context.Context) (map[string]Drift, error) {
+	b, err := s.readBalance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.Ledger(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sum := map[string]int64{}
+	for _, e := range list {
+		kind, sign := e.Kind, int64(1)
+		if e.Kind == KindReversal {
+			kind, sign = e.ReversedKind, -1
+		}
+		for k, v := range deltas(kind, e.Category, e.Tranche, e.AmountFen, e.Use == UseSubsidy, sign) {
+			sum[k] += v
+		}
+		sum["entries"]++
+	}
+	out := map[string]Drift{}
+	for _, f := range balanceFields() {
+		if f == "seq" || len(f) > 5 && f[:5] == "gate_" {
+			continue
+		}
+		if b[f] != sum[f] {
+			out[f] = Drift{Balance: b[f], Ledger: sum[f]}
+		}
+	}
+	return out, nil
+}
