@@ -6,6 +6,7 @@ func init() {
 	for k, v := range map[string][]string{
 		"GET /api/v1/funds/summary":               {admin, auditor},
 		"GET /api/v1/funds/gates":                 {admin, auditor},
+		"GET /api/v1/funds/reconcile":             {admin, auditor},
 		"POST /api/v1/funds/gates":                {admin},
 		"POST /api/v1/funds/entries":              {admin},
 		"GET /api/v1/funds/entries":               {admin, auditor},
