@@ -3,6 +3,7 @@ package enrollment
 import (
 	"context"
 	"errors"
+	"os"
 	"sync"
 	"time"
 
@@ -86,7 +87,11 @@ func (s *Service) commitLoop() {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		res := make([]commitResult, len(batch))
+		t0 := time.Now()
 		err := s.st.Lane(ctx, func(ctx context.Context) error { return s.commitBatch(ctx, batch, res) })
+		if debugCommit {
+			println("commit", len(batch), time.Since(t0).String())
+		}
 		cancel()
 		for i, p := range batch {
 			if err != nil && res[i].err == nil && !res[i].created {
@@ -144,7 +149,7 @@ func (s *Service) commitBatch(ctx context.Context, batch []*pendingAtt, res []co
 		if !ok {
 			if p.checkRoom && p.sess.Capacity > 0 {
 				if _, got := roomHave[p.sess.ID]; !got {
-					n, err := s.sessionCount(ctx, p.sess.ID)
+					n, err := s.sessionCount(ctx, p.sess)
 					if err != nil {
 						return err
 					}
@@ -176,7 +181,7 @@ func (s *Service) commitBatch(ctx context.Context, batch []*pendingAtt, res []co
 			if !dups[k] {
 				res[i].walkIn = true
 				p.a.WalkIn = true
-				courseInc.add(courseCounter(p.sess.CourseID), "enrolled", 1)
+				courseInc.add(coursesCounter, "enrolled."+p.sess.CourseID, 1)
 			}
 		}
 		if err := incAll(ctx, s.scounters, courseInc); err != nil {
@@ -266,3 +271,5 @@ func (s *Service) commitBatch(ctx context.Context, batch []*pendingAtt, res []co
 }
 
 var _ = store.IsDup
+
+var debugCommit = os.Getenv("NX_COMMIT_DEBUG") != ""

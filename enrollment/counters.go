@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"nongxun/courses"
 	"nongxun/server"
 	"nongxun/store"
 )
@@ -15,11 +16,20 @@ import (
 // Target is the programme's person-time goal.
 const Target = 10000
 
-const countyCounter = "county"
+// Counter layout. Every figure of the county and its townships lives in
+// one document, "county", so that a batch of check-ins moves it with one
+// update (on the embedded engine each updated document costs a scan and a
+// rewrite). Township break-downs use "township|key" field names.
+// Per-course figures live in the "courses" document, per-session ones in
+// one document per month of session start ("sessions:YYYY-MM").
+const (
+	countyCounter  = "county"
+	coursesCounter = "courses"
+)
 
-func twpCounter(t string) string     { return "twp:" + key(t) }
-func courseCounter(c string) string  { return "course:" + c }
-func sessionCounter(s string) string { return "session:" + s }
+func sessionsCounter(month string) string { return "sessions:" + month }
+
+func tk(township, k string) string { return key(township) + "|" + k }
 
 // counted reports whether an attendance status is a person-time.
 func counted(status string) bool { return status == StatusPresent || status == StatusLate }
@@ -38,29 +48,41 @@ func (d deltas) add(id, field string, n int64) {
 // or its removal (n = -1); first says whether it is the trainee's first.
 func attendanceDeltas(a *Attendance, first bool, n int64) (main, sess deltas) {
 	main, sess = deltas{}, deltas{}
-	t := twpCounter(a.TownshipID)
-	for _, id := range []string{countyCounter, t} {
-		main.add(id, "person_times", n)
-		main.add(id, "by_month."+a.Month, n)
-		for _, g := range a.Groups {
-			main.add(id, "by_group."+g, n)
-		}
-		if first {
-			main.add(id, "trainees", n)
-			for _, g := range a.Groups {
-				main.add(id, "trainees_by_group."+g, n)
-			}
-		}
+	c, t := countyCounter, a.TownshipID
+	main.add(c, "person_times", n)
+	main.add(c, "by_month."+a.Month, n)
+	main.add(c, "by_township."+key(t), n)
+	main.add(c, "by_village."+key(a.VillageID), n)
+	main.add(c, "twp_month."+tk(t, a.Month), n)
+	for _, g := range a.Groups {
+		main.add(c, "by_group."+g, n)
+		main.add(c, "twp_group."+tk(t, g), n)
 	}
-	main.add(countyCounter, "by_township."+key(a.TownshipID), n)
-	main.add(t, "by_village."+key(a.VillageID), n)
 	if first {
-		main.add(countyCounter, "trainees_by_township."+key(a.TownshipID), n)
-		main.add(t, "trainees_by_village."+key(a.VillageID), n)
+		main.add(c, "trainees", n)
+		main.add(c, "trainees_by_township."+key(t), n)
+		main.add(c, "trainees_by_village."+key(a.VillageID), n)
+		for _, g := range a.Groups {
+			main.add(c, "trainees_by_group."+g, n)
+			main.add(c, "twp_trainees_group."+tk(t, g), n)
+		}
 	}
-	sess.add(courseCounter(a.CourseID), "person_times", n)
-	sess.add(sessionCounter(a.SessionID), "person_times", n)
+	sess.add(coursesCounter, "person_times."+a.CourseID, n)
+	sess.add(sessionsCounter(a.Month), a.SessionID, n)
 	return main, sess
+}
+
+// registeredDeltas are the counter moves of one registered trainee.
+func registeredDeltas(t *Trainee, n int64) deltas {
+	d := deltas{}
+	m := monthOf(t.CreatedAt)
+	d.add(countyCounter, "registered", n)
+	d.add(countyCounter, "registered_by_township."+key(t.TownshipID), n)
+	d.add(countyCounter, "twp_new_month."+tk(t.TownshipID, m), n)
+	if t.HasGroup(GroupPoverty) {
+		d.add(countyCounter, "twp_newpov_month."+tk(t.TownshipID, m), n)
+	}
+	return d
 }
 
 // incAll applies deltas in one round trip per collection.
@@ -99,25 +121,45 @@ type Progress struct {
 	TownshipID      string           `json:"township_id,omitempty"`
 }
 
-// Progress reads the person-time counters of the county ("") or of one
-// township. It never counts attendance records.
-func (s *Service) Progress(ctx context.Context, townshipID string) (*Progress, error) {
-	id := countyCounter
-	if townshipID != "" {
-		id = twpCounter(townshipID)
+// prefixed picks the "township|key" fields of a counter map for one township.
+func prefixed(m map[string]int64, township string) map[string]int64 {
+	out := map[string]int64{}
+	p := key(township) + "|"
+	for k, v := range m {
+		if strings.HasPrefix(k, p) {
+			out[k[len(p):]] = v
+		}
 	}
-	doc, err := s.counters.Counter(ctx, id)
+	return out
+}
+
+// Progress reads the person-time counters of the county ("") or of one
+// township. It reads one counter document and never counts attendance.
+func (s *Service) Progress(ctx context.Context, townshipID string) (*Progress, error) {
+	doc, err := s.counters.Counter(ctx, countyCounter)
 	if err != nil {
 		return nil, err
 	}
-	p := &Progress{Target: Target, PersonTimes: store.Int64(doc["person_times"]), Trainees: store.Int64(doc["trainees"]),
-		Registered: store.Int64(doc["registered"]), ByGroup: store.Int64Map(doc["by_group"]), ByMonth: store.Int64Map(doc["by_month"]),
-		TraineesByGroup: store.Int64Map(doc["trainees_by_group"]), TownshipID: townshipID}
+	p := &Progress{Target: Target, TownshipID: townshipID}
 	if townshipID == "" {
-		p.ByTownship = store.Int64Map(doc["by_township"])
+		p.PersonTimes, p.Trainees, p.Registered = store.Int64(doc["person_times"]), store.Int64(doc["trainees"]), store.Int64(doc["registered"])
+		p.ByTownship, p.ByGroup, p.ByMonth = store.Int64Map(doc["by_township"]), store.Int64Map(doc["by_group"]), store.Int64Map(doc["by_month"])
+		p.TraineesByGroup = store.Int64Map(doc["trainees_by_group"])
 	} else {
+		p.PersonTimes = store.Int64Map(doc["by_township"])[townshipID]
+		p.Trainees = store.Int64Map(doc["trainees_by_township"])[townshipID]
+		p.Registered = store.Int64Map(doc["registered_by_township"])[townshipID]
 		p.ByTownship = map[string]int64{townshipID: p.PersonTimes}
-		p.ByVillage = store.Int64Map(doc["by_village"])
+		p.ByGroup = prefixed(store.Int64Map(doc["twp_group"]), townshipID)
+		p.ByMonth = prefixed(store.Int64Map(doc["twp_month"]), townshipID)
+		p.TraineesByGroup = prefixed(store.Int64Map(doc["twp_trainees_group"]), townshipID)
+		all := store.Int64Map(doc["by_village"])
+		p.ByVillage = map[string]int64{}
+		for _, v := range s.d.Regions.Villages(ctx) {
+			if v.ParentID == townshipID {
+				p.ByVillage[v.ID] = all[v.ID]
+			}
+		}
 	}
 	for _, g := range Groups {
 		if _, ok := p.ByGroup[g]; !ok {
@@ -139,40 +181,44 @@ func (s *Service) MonthlyFigures(ctx context.Context, month string) (map[string]
 	if len(month) != 7 || month[4] != '-' || !allDigits(month[:4]+month[5:]) {
 		return nil, server.Invalid("月份格式应为 YYYY-MM", "month", "格式错误")
 	}
-	var docs []bson.M
-	if err := s.counters.Find(ctx, bson.M{"_id": bson.M{"$regex": "^twp:"}}, &docs); err != nil {
+	doc, err := s.counters.Counter(ctx, countyCounter)
+	if err != nil {
 		return nil, err
 	}
 	out := map[string]map[string]int64{}
-	for _, d := range docs {
-		id, _ := d["_id"].(string)
-		t := strings.TrimPrefix(id, "twp:")
-		if t == "none" {
-			t = ""
-		}
-		out[t] = map[string]int64{
-			MetricPersonTimes:        store.Int64Map(d["by_month"])[month],
-			MetricNewTrainees:        store.Int64Map(d["new_by_month"])[month],
-			MetricNewPovertyTrainees: store.Int64Map(d["new_poverty_by_month"])[month],
+	fields := map[string]string{"twp_month": MetricPersonTimes, "twp_new_month": MetricNewTrainees, "twp_newpov_month": MetricNewPovertyTrainees}
+	for f, metric := range fields {
+		for k, v := range store.Int64Map(doc[f]) {
+			t, m, ok := strings.Cut(k, "|")
+			if !ok || m != month {
+				continue
+			}
+			if t == "none" {
+				t = ""
+			}
+			if out[t] == nil {
+				out[t] = map[string]int64{MetricPersonTimes: 0, MetricNewTrainees: 0, MetricNewPovertyTrainees: 0}
+			}
+			out[t][metric] = v
 		}
 	}
 	return out, nil
 }
 
 // sessionCount reads a session's person-times counter.
-func (s *Service) sessionCount(ctx context.Context, sessionID string) (int64, error) {
-	doc, err := s.scounters.Counter(ctx, sessionCounter(sessionID))
+func (s *Service) sessionCount(ctx context.Context, sess *courses.Session) (int64, error) {
+	doc, err := s.scounters.Counter(ctx, sessionsCounter(monthOf(sess.StartsAt)))
 	if err != nil {
 		return 0, err
 	}
-	return store.Int64(doc["person_times"]), nil
+	return store.Int64(doc[sess.ID]), nil
 }
 
 // CourseCounts reads a course's enrolled and person-times counters.
 func (s *Service) CourseCounts(ctx context.Context, courseID string) (enrolled, personTimes int64, err error) {
-	doc, err := s.scounters.Counter(ctx, courseCounter(courseID))
+	doc, err := s.scounters.Counter(ctx, coursesCounter)
 	if err != nil {
 		return 0, 0, err
 	}
-	return store.Int64(doc["enrolled"]), store.Int64(doc["person_times"]), nil
+	return store.Int64Map(doc["enrolled"])[courseID], store.Int64Map(doc["person_times"])[courseID], nil
 }

@@ -186,7 +186,7 @@ func (s *Service) insertEnrollment(ctx context.Context, courseID string, t *Trai
 		}
 		return false, err
 	}
-	if err := s.scounters.Inc(ctx, courseCounter(courseID), map[string]int64{"enrolled": 1}); err != nil {
+	if err := s.scounters.Inc(ctx, coursesCounter, map[string]int64{"enrolled." + courseID: 1}); err != nil {
 		return true, err
 	}
 	s.markEnrolled(courseID, t.ID)

@@ -2,7 +2,6 @@ package enrollment
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -16,15 +15,12 @@ func (s *Service) CheckFinished(ctx context.Context) error {
 	if s.OnCourseFinished == nil {
 		return nil
 	}
-	var docs []struct {
-		ID string `bson:"_id"`
-	}
-	if err := s.scounters.Find(ctx, bson.M{"_id": bson.M{"$regex": "^course:"}}, &docs); err != nil {
+	doc, err := s.scounters.Counter(ctx, coursesCounter)
+	if err != nil {
 		return err
 	}
 	now := s.now()
-	for _, d := range docs {
-		cid := strings.TrimPrefix(d.ID, "course:")
+	for cid := range store.Int64Map(doc["person_times"]) {
 		list, err := s.d.Courses.Sessions(ctx, cid)
 		if err != nil {
 			continue

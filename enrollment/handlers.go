@@ -469,7 +469,7 @@ func (s *Service) hSessionAttendance(c *fiber.Ctx) error {
 		}
 		rows = append(rows, r)
 	}
-	n, err := s.sessionCount(ctx, sess.ID)
+	n, err := s.sessionCount(ctx, sess)
 	if err != nil {
 		return err
 	}

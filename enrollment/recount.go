@@ -67,21 +67,15 @@ func (s *Service) Recount(ctx context.Context, fix bool) (*RecountResult, error)
 			return err
 		}
 		for _, t := range ts {
-			m := monthOf(t.CreatedAt)
-			main.add(countyCounter, "registered", 1)
-			main.add(countyCounter, "registered_by_township."+key(t.TownshipID), 1)
-			main.add(twpCounter(t.TownshipID), "registered", 1)
-			main.add(twpCounter(t.TownshipID), "new_by_month."+m, 1)
-			if t.HasGroup(GroupPoverty) {
-				main.add(twpCounter(t.TownshipID), "new_poverty_by_month."+m, 1)
-			}
+			t.CreatedAt = t.CreatedAt.UTC()
+			merge(main, registeredDeltas(&t, 1))
 		}
 		var es []Enrollment
 		if err := s.enrollments.Find(ctx, bson.M{}, &es, options.Find().SetProjection(bson.M{"course_id": 1})); err != nil {
 			return err
 		}
 		for _, e := range es {
-			sess.add(courseCounter(e.CourseID), "enrolled", 1)
+			sess.add(coursesCounter, "enrolled."+e.CourseID, 1)
 		}
 		d1, err := s.compare(ctx, s.counters, main, fix)
 		if err != nil {

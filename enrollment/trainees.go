@@ -335,15 +335,7 @@ func (s *Service) CreateAccount(ctx context.Context, traineeID, password string)
 
 // countRegistered moves the registration counters (new trainees per month).
 func (s *Service) countRegistered(ctx context.Context, t *Trainee, d int64) error {
-	m := monthOf(t.CreatedAt)
-	tw := map[string]int64{"registered": d, "new_by_month." + m: d}
-	if t.HasGroup(GroupPoverty) {
-		tw["new_poverty_by_month."+m] = d
-	}
-	if err := s.counters.Inc(ctx, countyCounter, map[string]int64{"registered": d, "registered_by_township." + key(t.TownshipID): d}); err != nil {
-		return err
-	}
-	return s.counters.Inc(ctx, twpCounter(t.TownshipID), tw)
+	return incAll(ctx, s.counters, registeredDeltas(t, d))
 }
 
 // key makes a counter field name from an id that may be empty.
