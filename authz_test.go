@@ -31,25 +31,41 @@ func roles(lists ...any) []string {
 }
 
 // publicPages are non-API routes that the matrix also checks.
-var publicPages = map[string]bool{}
+var publicPages = map[string]bool{"GET /public": true}
 
 var access = map[string][]string{
-	"POST /api/v1/auth/login":        {public},
-	"POST /api/v1/auth/refresh":      {public},
-	"POST /api/v1/auth/logout":       {public},
-	"GET /api/v1/me":                 {anyRole},
-	"POST /api/v1/me/password":       {anyRole},
-	"POST /api/v1/users":             {admin},
-	"GET /api/v1/users":              {admin, auditor},
-	"POST /api/v1/users/:id/disable": {admin},
-	"GET /api/v1/regions":            {anyRole},
-	"POST /api/v1/regions":           {admin},
-	"PATCH /api/v1/regions/:id":      {admin},
-	"POST /api/v1/regions/demo":      {admin},
-	"POST /api/v1/regions/import":    {admin},
-	"GET /api/v1/audit":              {admin, auditor},
-	"GET /api/v1/admin/backup":       {admin},
-	"POST /api/v1/admin/restore":     {admin},
+	// reports
+	"GET /api/v1/reports/monthly":                                 {admin, officer, auditor},
+	"GET /api/v1/reports/dashboard":                               {admin, officer, auditor},
+	"GET /api/v1/reports/charts/:name":                            {admin, officer, auditor},
+	"GET /api/v1/reports/settings":                                {admin, officer, auditor},
+	"PUT /api/v1/reports/settings":                                {admin},
+	"GET /api/v1/reports/written":                                 {admin, officer, auditor},
+	"PUT /api/v1/reports/written/:month":                          {admin, officer},
+	"POST /api/v1/reports/written/:month/attachments":             {admin, officer},
+	"GET /api/v1/reports/written/:month/:township":                {admin, officer, auditor},
+	"GET /api/v1/reports/written/:month/:township/attachments/:n": {admin, officer, auditor},
+	"GET /api/v1/reports/self-evaluation":                         {admin, auditor},
+	"GET /api/v1/reports/exports/signin/:id":                      {admin, officer, auditor, trainer},
+	"GET /api/v1/reports/exports/:kind":                           {admin, officer, auditor},
+	"GET /public":                                                 {public},
+	"GET /api/v1/public/summary":                                  {public},
+	"POST /api/v1/auth/login":                                     {public},
+	"POST /api/v1/auth/refresh":                                   {public},
+	"POST /api/v1/auth/logout":                                    {public},
+	"GET /api/v1/me":                                              {anyRole},
+	"POST /api/v1/me/password":                                    {anyRole},
+	"POST /api/v1/users":                                          {admin},
+	"GET /api/v1/users":                                           {admin, auditor},
+	"POST /api/v1/users/:id/disable":                              {admin},
+	"GET /api/v1/regions":                                         {anyRole},
+	"POST /api/v1/regions":                                        {admin},
+	"PATCH /api/v1/regions/:id":                                   {admin},
+	"POST /api/v1/regions/demo":                                   {admin},
+	"POST /api/v1/regions/import":                                 {admin},
+	"GET /api/v1/audit":                                           {admin, auditor},
+	"GET /api/v1/admin/backup":                                    {admin},
+	"POST /api/v1/admin/restore":                                  {admin},
 }
 
 var _ = roles

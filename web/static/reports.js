@@ -12,6 +12,8 @@
     progress: '累计培训人次与目标进度', by_month: '每月培训人次', by_township: '各乡镇培训人次', by_group: '重点群体培训人次',
     funnel: '学员转化漏斗', growth: '网店销售额（元）', coverage: '服务站点覆盖率（%）', parcels: '包裹上行与下行', funds: '资金安排（万元）'
   };
+  var missingName = { progress: '培训进度', certificates: '证书', conversion: '转化漏斗', growth: '销售增速', coverage: '站点覆盖', parcels: '物流包裹',
+    funds: '资金', facilities: '站点设施', enterprises: '企业与品牌', written_reports: '书面月报' };
   var esc = NX.esc;
 
   function thisMonth() {
@@ -68,7 +70,7 @@
           '<div class="row">' + res[1] + '<p class="muted small">截止日期 ' + esc(d.settings.end_date) + ' · 更新于 ' + esc(NX.time(d.generated_at)) + '</p></div>' +
           '<div class="grid" id="kpi-tiles">' + tiles.map(function (t) { return '<div class="kpi"><b>' + esc(t[1]) + '</b>' + esc(t[0]) + '<div class="muted small">' + esc(t[2]) + '</div></div>'; }).join('') + '</div>' +
           '<h2>目标完成情况</h2>' + kpiTable(d.kpis) +
-          (d.missing && d.missing.length ? '<p class="muted small">尚未接入：' + esc(d.missing.join('、')) + '</p>' : '') +
+          (d.missing && d.missing.length ? '<p class="muted small">尚未接入：' + esc(d.missing.map(function (k) { return missingName[k] || k; }).join('、')) + '</p>' : '') +
           '<h2>图表</h2><div id="charts"></div>';
         var box = el.querySelector('#charts');
         Object.keys(chartTitle).forEach(function (n) {
@@ -162,7 +164,7 @@
             '<div class="row"><button data-dl="/reports/self-evaluation?format=xlsx" data-name="绩效自评.xlsx">下载 Excel</button><button data-dl="/reports/self-evaluation?format=pdf" data-name="绩效自评.pdf">下载 PDF（打印）</button></div>' : '') +
           '<h2>归档导出</h2><div class="row">' +
           '<button data-dl="/reports/exports/roster?format=xlsx" data-name="学员花名册.xlsx">学员花名册 Excel</button><button data-dl="/reports/exports/roster?format=csv" data-name="学员花名册.csv">学员花名册 CSV</button>' +
-          (county ? '<button data-dl="/reports/exports/certificates?format=xlsx" data-name="证书登记册.xlsx">证书登记册 Excel</button><button data-dl="/reports/exports/certificates?format=csv" data-name="证书登记册.csv">证书登记册 CSV</button>' +
+          (county ? '<button data-dl="/certificates/register?format=xlsx" data-name="证书登记册.xlsx">证书登记册 Excel</button><button data-dl="/certificates/register?format=csv" data-name="证书登记册.csv">证书登记册 CSV</button>' +
             '<button data-dl="/reports/exports/ledger?format=xlsx" data-name="资金台账.xlsx">资金台账 Excel</button><button data-dl="/reports/exports/ledger?format=csv" data-name="资金台账.csv">资金台账 CSV</button>' : '') +
           '</div><p class="muted small">逐场签到表（PDF）在培训场次页面打印；也可输入场次编号：</p><form id="sheet-form" class="row"><input name="id" placeholder="场次编号" pattern="[0-9a-f]{24}" required><button type="submit">打印签到表</button></form>' +
           '<p class="error" id="dl-err" role="alert"></p>' +
