@@ -11,7 +11,7 @@ import (
 
 // seedParcels stores n parcels down warehouse → hub → village, in every
 // state a county's hot collection holds (created … picked up).
-func seedParcels(b *testing.B, n *network, count int) {
+func seedParcels(b testing.TB, n *network, count int) {
 	b.Helper()
 	now := time.Now().UTC()
 	route := []string{n.W, n.Hub, n.V}
