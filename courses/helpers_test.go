@@ -1,7 +1,6 @@
 package courses
 
 import (
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -106,5 +105,3 @@ func must(t *testing.T, ok bool, format string, args ...any) {
 		t.Fatalf(format, args...)
 	}
 }
-
-var _ = fmt.Sprint
