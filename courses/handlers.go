@@ -249,7 +249,9 @@ func (s *Service) uploadMaterial(c *fiber.Ctx) error {
 		up, err = s.receive(ctx, u.Filename, u.Body)
 		return err
 	})
-	if err != nil {
+	// Once the file part has ended whole and was stored, a broken part after
+	// it does not undo it: the blob is kept only with its material.
+	if err != nil && up == nil {
 		return err
 	}
 	public := c.QueryBool("public") || values["public"] == "true" || values["public"] == "1" || values["public"] == "on"

@@ -380,3 +380,19 @@ func TestTrainersAndPDFHeaders(t *testing.T) {
 	r = f.Do(f.trainee, "GET", "/api/v1/materials/"+img.ID, nil).Want(t, 200)
 	must(t, r.Header.Get("Content-Security-Policy") != "" && r.Header.Get("Content-Type") == typePNG, "image keeps the CSP: %v", r.Header)
 }
+
+// TestBrokenAfterFile: a body whose file part is whole but whose next part
+// breaks off still records the file, so its blob is never left unreferenced.
+func TestBrokenAfterFile(t *testing.T) {
+	f := newFixture(t)
+	cid := f.course(f.trainer, true)
+	content := pad([]byte("%PDF-1.4\n"), 5000)
+	body := "--BB\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n" + string(content) +
+		"\r\n--BB\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhalf a no"
+	req := httptest.NewRequest("POST", "/api/v1/courses/"+cid+"/materials", strings.NewReader(body))
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=BB")
+	f.Send(f.trainer, req).Want(t, 201)
+	ms, _ := f.svc.Materials(f.Ctx, cid)
+	must(t, len(ms) == 1 && ms[0].Size == int64(len(content)), "materials: %v", ms)
+	must(t, len(f.files()) == 1 && len(f.tmpFiles()) == 0, "files: %v", f.files())
+}
