@@ -92,11 +92,8 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	auditLog.Register(api)
 	backup.New(st, filepath.Join(cfg.DataDir, "tmp"), auditLog).Register(api)
 
-	// courses: courses, sessions, materials. Enrollment sets courseSvc.Enrolled
-	// (user id, course id → enrolled) once it is wired, e.g.
-	//   courseSvc.Enrolled = func(ctx context.Context, uid, cid string) (bool, error) {
-	//       t, err := enrollSvc.TraineeByUser(ctx, uid); if err != nil { return false, err }
-	//       return enrollSvc.IsEnrolled(ctx, cid, t.ID) }
+	// courses: courses, sessions, materials. courseSvc.Enrolled (user id,
+	// course id → enrolled) is set from enrollment below.
 	courseSvc, err := courses.New(ctx, courses.Deps{Store: st, Config: cfg, Regions: regionSvc, Users: userSvc, Audit: auditLog, Log: log})
 	if err != nil {
 		return nil, nil, err
@@ -124,7 +121,7 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	// certificates: eligibility, serials, PDFs, public verification (/verify/:code),
 	// revocation, ZIP and register exports. Incubation sets certSvc.OnIssued.
 	certSvc, err := certificates.New(ctx, certificates.Deps{Store: st, Config: cfg, Regions: regionSvc, Audit: auditLog, Log: log,
-		Courses: courseSvc, Roster: certificates.EnrollmentRoster{S: enrollSvc}, SealPath: filepath.Join(cfg.DataDir, "seal.png")})
+		Courses: courseSvc, Roster: certificates.EnrollmentRoster{S: enrollSvc, Trainees: st.C("trainees")}, SealPath: filepath.Join(cfg.DataDir, "seal.png")})
 	if err != nil {
 		return nil, nil, err
 	}
