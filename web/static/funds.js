@@ -73,19 +73,21 @@
       '<button class="primary">提交</button><div class="msg"></div></form>';
   }
 
+  var seqOf = {};
   function ledgerRow(e) {
+    seqOf[e.id] = e.seq;
     var amt = (e.kind === 'reversal' ? '−' : '') + yuan(e.amount_fen);
-    var ev = (e.evidence || []).map(function (x) { return '<button class="link fx-ev" data-id="' + esc(x.id) + '" data-name="' + esc(x.name) + '">' + esc(x.name) + '</button>'; }).join('<br>');
+    var small = function (label, v) { return v ? '<br><span class="small muted">' + label + esc(v) + '</span>' : ''; };
+    var ev = (e.evidence || []).map(function (x) { return '<br><button class="link small fx-ev" data-id="' + esc(x.id) + '" data-name="' + esc(x.name) + '">附件：' + esc(x.name) + '</button>'; }).join('');
     var acts = '';
     if (admin()) {
-      if (e.kind !== 'reversal' && !e.reversed_by && e.use !== 'station_subsidy') acts += '<button class="fx-rev" data-id="' + e.id + '" data-amt="' + e.amount_fen + '">冲销</button> ';
-      acts += '<label class="small">上传凭证<input type="file" class="fx-up" data-id="' + e.id + '"></label>';
+      if (e.kind !== 'reversal' && !e.reversed_by && e.use !== 'station_subsidy') acts += '<button class="fx-rev small" data-id="' + e.id + '" data-amt="' + e.amount_fen + '">冲销</button> ';
+      acts += '<label class="small" style="display:inline"><span class="tag">＋凭证</span><input type="file" class="fx-up" data-id="' + e.id + '" style="display:none"></label>';
     }
-    return '<tr><td>' + e.seq + '<br><span class="small muted">' + NX.date(e.at) + '</span></td><td>' + KIND[e.kind] + (e.tranche ? '<br>第 ' + e.tranche + ' 期' : '') +
-      (e.reversed_by ? '<br><span class="tag warn">已冲销</span>' : '') + '</td><td>' + (CAT[e.category] || '') + '<br><span class="small">' + esc(useName[e.use] || e.use) + '</span></td><td>' + amt +
-      '</td><td>' + esc(e.purpose) + (e.payee ? '<br><span class="small muted">收款方：' + esc(e.payee) + '</span>' : '') + (e.contract ? '<br><span class="small muted">合同：' + esc(e.contract) + '</span>' : '') +
-      (e.approver ? '<br><span class="small muted">审批：' + esc(e.approver) + '</span>' : '') + (e.reverses ? '<br><span class="small muted">冲销第 ' + esc(e.reverses.slice(-6)) + ' 号分录</span>' : '') +
-      '</td><td>' + ev + (acts ? '<br>' + acts : '') + '</td></tr>';
+    return '<tr><td>#' + e.seq + '<br><span class="small muted">' + NX.date(e.at) + '</span><br>' + KIND[e.kind] + (e.tranche ? '<br>第 ' + e.tranche + ' 期' : '') +
+      (e.reversed_by ? '<br><span class="tag warn">已冲销</span>' : '') + '</td><td><b>' + amt + '</b><br>' + (CAT[e.category] || '') + '<br><span class="small">' + esc(useName[e.use] || e.use) + '</span></td><td>' +
+      esc(e.purpose) + small('收款方：', e.payee) + small('合同：', e.contract) + small('审批：', e.approver) + small('录入：', e.by_name) +
+      (e.reverses ? small('冲销分录 ', seqOf[e.reverses] ? '#' + seqOf[e.reverses] : e.reverses.slice(-8)) : '') + ev + (acts ? '<p style="margin:.3rem 0 0">' + acts + '</p>' : '') + '</td></tr>';
   }
 
   function msg(form, text, bad) { var m = form.querySelector('.msg'); m.className = 'msg ' + (bad ? 'error' : 'ok'); m.textContent = text; }
@@ -110,14 +112,15 @@
           (admin() ? '<h2>拨付节点</h2>' + gateForm(gates) + '<h2>补助支付</h2>' + subsidyForm(subs) + '<h2>登记</h2>' + entryForm() : '<p class="muted">审计只读：可查阅汇总与台账，不能登记。</p>') +
           '<h2>资金台账</h2><div class="row"><label>类型<select id="fx-fk"><option value="">全部</option><option value="allocation">预算安排</option><option value="payment">付款</option><option value="reversal">冲销</option></select></label>' +
           '<label>类别<select id="fx-fc"><option value="">全部</option>' + Object.keys(CAT).map(function (c) { return '<option value="' + c + '">' + CAT[c] + '</option>'; }).join('') + '</select></label></div>' +
-          '<div class="scroll"><table><thead><tr><th>号/日期</th><th>类型</th><th>类别/用途</th><th>金额（元）</th><th>说明</th><th>凭证</th></tr></thead><tbody id="fx-rows"></tbody></table></div>' +
+          '<div class="scroll"><table><thead><tr><th>分录</th><th>金额（元）</th><th>说明与凭证</th></tr></thead><tbody id="fx-rows"></tbody></table></div>' +
           '<p><button id="fx-more" hidden>加载更多</button></p><div id="fx-err"></div>';
         var rows = el.querySelector('#fx-rows'), more = el.querySelector('#fx-more'), next = 0;
         function load(reset) {
           if (reset) { rows.innerHTML = ''; next = 0; }
           var q = '?limit=50' + (filt.kind ? '&kind=' + filt.kind : '') + (filt.category ? '&category=' + filt.category : '') + (next ? '&before=' + next : '');
           return NX.get('/funds/ledger' + q).then(function (d) {
-            rows.insertAdjacentHTML('beforeend', d.items.map(ledgerRow).join('') || (reset ? '<tr><td colspan="6" class="muted">暂无分录</td></tr>' : ''));
+            d.items.forEach(function (e) { seqOf[e.id] = e.seq; });
+            rows.insertAdjacentHTML('beforeend', d.items.map(ledgerRow).join('') || (reset ? '<tr><td colspan="3" class="muted">暂无分录</td></tr>' : ''));
             next = d.next_before || 0; more.hidden = !next;
           }).catch(function (x) { err(el.querySelector('#fx-err'), x); });
         }
