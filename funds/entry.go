@@ -113,7 +113,8 @@ func (n *NewEntry) Validate() (time.Time, error) {
 			"中央财政资金不得用于"+name+"（网络交易平台建设、楼堂馆所建设、工作经费、购买流量均不得列支）")
 	}
 	for _, w := range forbiddenWords {
-		if strings.Contains(n.Purpose, w) || strings.Contains(n.Use, w) || strings.Contains(n.Note, w) {
+		// A reversal only undoes a recorded entry, so its reason may name anything.
+		if n.Kind != KindReversal && (strings.Contains(n.Purpose, w) || strings.Contains(n.Use, w) || strings.Contains(n.Note, w)) {
 			return time.Time{}, server.RuleBroken(server.CodeInvalid, RuleForbiddenUse,
 				"中央财政资金不得用于"+w+"等支出（网络交易平台建设、楼堂馆所建设、工作经费、购买流量均不得列支）")
 		}

@@ -280,6 +280,7 @@ func TestTranchesGatesAndCaps(t *testing.T) {
 	}
 	wantRule(t, pay(1, 1), 409, RuleTrancheGate)
 	f.gate("contract_start", "2019-04-01").Want(t, 201)
+	wantRule(t, f.entry("payment", "upward", 1, "tranche", 1, "at", "2019-03-31"), 409, RuleTrancheGate) // dated before the gate
 	pay(1, 300_000).Want(t, 201)
 	wantRule(t, pay(1, 1), 409, RuleTrancheCap)
 	wantRule(t, pay(2, 1), 409, RuleTrancheGate)
@@ -350,9 +351,10 @@ func TestReversals(t *testing.T) {
 	}
 	wantRule(t, rev(pay, 1), 409, RuleReversalOnce)
 	wantRule(t, rev(revID, 1), 400, RuleReversalTarget)
-	rev(alloc, 100_000).Want(t, 201)
+	f.Do(f.Admin, "POST", "/api/v1/funds/entries", map[string]any{"kind": "reversal", "reverses": alloc, "amount_fen": 1, "purpose": "误录，并非工作经费"}).Want(t, 201)
+	wantRule(t, rev(alloc, 100_000), 409, RuleReversalOnce)
 	s := f.summary()
-	if s.PaidFen != 0 || s.AllocatedFen != 400_000 || s.ByCategory["upward"].AllocatedFen != 400_000 {
+	if s.PaidFen != 0 || s.AllocatedFen != 499_999 || s.ByCategory["upward"].AllocatedFen != 499_999 {
 		t.Fatalf("summary %+v", s)
 	}
 	var v EntryView

@@ -166,6 +166,12 @@ func (s *Service) write(ctx context.Context, p *server.Principal, e *Entry, afte
 		}
 		undo = append(undo, func() { s.undoDelete(ctx, s.marks, mark) })
 	}
+	if gate > 0 {
+		if err := s.gateDate(ctx, gate, e.At); err != nil {
+			rollback()
+			return nil, err
+		}
+	}
 	sign := int64(1)
 	if e.Kind == KindReversal {
 		sign = -1
@@ -359,4 +365,21 @@ func (s *Service) stationName(ctx context.Context, id string) string {
 		}
 	}
 	return "站点 " + id
+}
+
+// gateDate refuses a tranche payment dated before its gate was passed.
+func (s *Service) gateDate(ctx context.Context, tranche int, at time.Time) error {
+	var g Gate
+	err := s.gates.FindOne(ctx, bson.M{"_id": Gates[tranche-1]}, &g)
+	if store.IsNotFound(err) {
+		return nil // the balance check names the missing gate
+	}
+	if err != nil {
+		return err
+	}
+	if at.Before(g.At) {
+		return server.RuleBroken(server.CodeConflict, RuleTrancheGate,
+			fmt.Sprintf("第 %d 期付款日期不能早于“%s”的日期（%s）", tranche, GateNames[g.Gate], g.At.In(shanghai).Format("2006-01-02")))
+	}
+	return nil
 }
