@@ -76,7 +76,7 @@ func BenchmarkIssue10k(b *testing.B) {
 	f := newFixture(b)
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		c, ss, _ := f.course(fmt.Sprintf("万人课程%d", i), 0.8, 6+i*5, 5+i*5, 4+i*5, 3+i*5)
+		c, ss, _ := f.course(fmt.Sprintf("万人课程%d", i), 0.8, 4+i*3, 3+i*3)
 		seedCourse(b, f, c, ss, 10000)
 		runtime.GC()
 		resetPeakRSS()

@@ -38,7 +38,7 @@ func newFixture(t testing.TB) *fixture {
 	env.Config.PublicURL = "https://nx.example.cn"
 	env.Config.Issuer = "会泽县电子商务进农村综合示范项目办公室"
 	svc, err := New(env.Ctx, Deps{Store: env.Store, Config: env.Config, Regions: env.Regions, Audit: env.Audit, Log: env.Log,
-		Courses: cs, Roster: EnrollmentRoster{S: es}})
+		Courses: cs, Roster: EnrollmentRoster{S: es, Trainees: env.Store.C("trainees")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +106,17 @@ func (f *fixture) trainee(name string, township int) (*enrollment.Trainee, *test
 		f.T.Fatal(err)
 	}
 	return &r.Trainee, f.CallerFor(u)
+}
+
+// plainTrainee registers a trainee without a login account (quicker).
+func (f *fixture) plainTrainee(name string, township int) *enrollment.Trainee {
+	f.T.Helper()
+	r, err := f.enroll.AddTrainee(f.Ctx, enrollment.NewTrainee{Name: name, IDNumber: idNumber(), Phone: fmt.Sprintf("137%08d", phoneSeq.Add(1)),
+		RegionID: f.Village(township, 0).ID}, false, "staff", f.Admin.User.ID)
+	if err != nil {
+		f.T.Fatalf("%v %v", err, server.ToError(err).Fields)
+	}
+	return &r.Trainee
 }
 
 // enrol puts trainees on the course and marks them present at the given sessions.

@@ -62,7 +62,7 @@ func (s *Service) Issue(ctx context.Context, p *server.Principal, courseID strin
 		return nil, err
 	}
 	for _, id := range ids {
-		if _, ok := people[id]; !ok {
+		if _, ok := people[id]; !ok && len(traineeIDs) > 0 {
 			return nil, server.NotFound("学员不存在：" + id)
 		}
 	}
@@ -82,12 +82,16 @@ func (s *Service) Issue(ctx context.Context, p *server.Principal, courseID strin
 			res.Skipped = append(res.Skipped, Skipped{id, "已颁发证书（" + c.Serial + "）"})
 			continue
 		}
+		per, ok := people[id]
+		if !ok {
+			res.Skipped = append(res.Skipped, Skipped{id, "学员档案不存在"})
+			continue
+		}
 		st := f.judge(id)
 		if !st.Eligible {
 			res.Skipped = append(res.Skipped, Skipped{id, st.Reason})
 			continue
 		}
-		per := people[id]
 		docs = append(docs, Certificate{
 			ID: certID(courseID, id), Code: server.RandomToken(10), TraineeID: id, CourseID: courseID,
 			IssuedAt: now, Status: StatusValid, TownshipID: per.TownshipID,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"nongxun/enrollment"
 	"nongxun/server"
 	"nongxun/store"
 	"nongxun/testkit"
@@ -195,15 +196,16 @@ func TestAssessmentRule(t *testing.T) {
 // Parallel issuance over HTTP hands out every number of the year exactly once.
 func TestSerialsUnderConcurrency(t *testing.T) {
 	f := newFixture(t)
-	const nCourses, perCourse = 6, 4
+	const nCourses, perCourse = 4, 15
 	type job struct{ id string }
 	var jobs []job
 	for i := 0; i < nCourses; i++ {
 		c, ss, _ := f.course(fmt.Sprintf("课程%d", i), 1, 2)
+		var ts []*enrollment.Trainee
 		for k := 0; k < perCourse; k++ {
-			tr, _ := f.trainee(fmt.Sprintf("学员%d-%d", i, k), i%3)
-			f.enrol(c, ss, []int{0}, tr)
+			ts = append(ts, f.plainTrainee(fmt.Sprintf("学员%d-%d", i, k), i%3))
 		}
+		f.enrol(c, ss, []int{0}, ts...)
 		jobs = append(jobs, job{c.ID})
 	}
 	var wg sync.WaitGroup

@@ -34,7 +34,10 @@ func (s *Service) insertNumbered(ctx context.Context, year int, docs []Certifica
 		if err != nil {
 			return err
 		}
-		pending := docs
+		pending, err := s.notYetIssued(ctx, docs)
+		if err != nil {
+			return err
+		}
 		retries := 0
 		for len(pending) > 0 {
 			k := min(len(pending), insertChunk)
@@ -70,17 +73,23 @@ func (s *Service) insertNumbered(ctx context.Context, year int, docs []Certifica
 				pending = pending[done:]
 				continue
 			}
-			if !store.IsDup(err) || retries > 20 {
+			if !store.IsDup(err) {
 				return err
 			}
-			retries++
 			failed := &chunk[done]
-			switch taken, cerr := s.whyDup(ctx, failed); {
-			case cerr != nil:
+			taken, cerr := s.whyDup(ctx, failed)
+			if cerr != nil {
 				return cerr
-			case taken == "id":
-				pending = pending[done+1:] // issued meanwhile: nothing new to do
-			case taken == "serial":
+			}
+			if taken != "id" {
+				if retries++; retries > 20 {
+					return err
+				}
+			}
+			switch taken {
+			case "id":
+				pending = pending[done+1:] // issued meanwhile by another node: nothing new to do
+			case "serial":
 				m, merr := s.maxSeq(ctx, year)
 				if merr != nil {
 					return merr
@@ -100,6 +109,35 @@ func (s *Service) insertNumbered(ctx context.Context, year int, docs []Certifica
 		return nil
 	})
 	return out, err
+}
+
+// notYetIssued drops the certificates already stored (read inside the
+// lane, so on the embedded engine no other insert can race it).
+func (s *Service) notYetIssued(ctx context.Context, docs []Certificate) ([]Certificate, error) {
+	have := map[string]bool{}
+	seen := map[string]bool{}
+	for _, d := range docs {
+		if seen[d.CourseID] {
+			continue
+		}
+		seen[d.CourseID] = true
+		var rows []struct {
+			ID string `bson:"_id"`
+		}
+		if err := s.certs.Find(ctx, bson.M{"course_id": d.CourseID}, &rows, options.Find().SetProjection(bson.M{"_id": 1})); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			have[r.ID] = true
+		}
+	}
+	out := make([]Certificate, 0, len(docs))
+	for _, d := range docs {
+		if !have[d.ID] {
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }
 
 // firstFailed is the index of the first document an ordered bulk insert
