@@ -247,6 +247,19 @@ func (s *Service) upgradeExcused(ctx context.Context, a *Attendance) error {
 	return s.setStatus(ctx, &old, a.Status, a.By)
 }
 
+// noteExcused keeps the attendance_excused collection: the ids of excused
+// records, so that a repeated check-in needs no scan of attendance.
+func (s *Service) noteExcused(ctx context.Context, id, status string) error {
+	if status == StatusExcused {
+		if err := s.excused.InsertOne(ctx, bson.M{"_id": id}); err != nil && !store.IsDup(err) {
+			return err
+		}
+		return nil
+	}
+	_, err := s.excused.DeleteOne(ctx, bson.M{"_id": id})
+	return err
+}
+
 // count moves every counter for one attendance (n = 1 counted, -1 uncounted),
 // keeping the distinct-trainee counters through the attendees collection.
 // Call it inside the lane.
@@ -287,6 +300,9 @@ func (s *Service) setStatus(ctx context.Context, a *Attendance, status, by strin
 	}
 	was := counted(a.Status)
 	if _, err := s.attendance.UpdateOne(ctx, bson.M{"_id": a.ID}, bson.M{"$set": bson.M{"status": status, "marked_by": by, "marked_at": s.now().UTC()}}); err != nil {
+		return err
+	}
+	if err := s.noteExcused(ctx, a.ID, status); err != nil {
 		return err
 	}
 	a.Status = status
@@ -364,6 +380,9 @@ func (s *Service) Mark(ctx context.Context, sess *courses.Session, traineeID, st
 			return err
 		}
 		if err := s.attendance.InsertOne(ctx, a); err != nil {
+			return err
+		}
+		if err := s.noteExcused(ctx, a.ID, status); err != nil {
 			return err
 		}
 		if counted(status) {

@@ -24,6 +24,7 @@ func benchCounty(b *testing.B, attendance int) (*fixture, *Seeded, []string) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	f.s.Warm(f.Ctx)
 	toks := make([]string, 0, 1000)
 	for i := 0; i < 1000; i++ {
 		t := seed.Trainees[i]

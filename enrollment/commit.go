@@ -124,6 +124,13 @@ func dupIndexes(err error) (map[int]bool, error) {
 
 // commitBatch is one lane step for a batch; res receives each outcome.
 func (s *Service) commitBatch(ctx context.Context, batch []*pendingAtt, res []commitResult) error {
+	tp := time.Now()
+	phase := func(n string) {
+		if debugCommit {
+			println("  ", n, time.Since(tp).String())
+			tp = time.Now()
+		}
+	}
 	// 1. Same trainee and session twice in the batch: the later ones are repeats.
 	seen := map[string]bool{}
 	live := []int{}
@@ -168,6 +175,7 @@ func (s *Service) commitBatch(ctx context.Context, batch []*pendingAtt, res []co
 		keep = append(keep, i)
 	}
 	live = keep
+	phase("check")
 	if len(enrolDocs) > 0 {
 		_, err := s.enrollments.InsertMany(ctx, enrolDocs)
 		dups, err := dupIndexes(err)
@@ -184,9 +192,11 @@ func (s *Service) commitBatch(ctx context.Context, batch []*pendingAtt, res []co
 				courseInc.add(coursesCounter, "enrolled."+p.sess.CourseID, 1)
 			}
 		}
+		phase("enrol-insert")
 		if err := incAll(ctx, s.scounters, courseInc); err != nil {
 			return err
 		}
+		phase("enrol-inc")
 	}
 	// 3. Attendance: a duplicate key means already recorded.
 	if len(live) > 0 {
@@ -195,15 +205,22 @@ func (s *Service) commitBatch(ctx context.Context, batch []*pendingAtt, res []co
 			docs[k] = batch[i].a
 		}
 		_, err := s.attendance.InsertMany(ctx, docs)
+		phase("att-insert")
 		dups, err := dupIndexes(err)
+		if err != nil {
+			return err
+		}
+		excused, err := s.excusedAmong(ctx, live, dups, batch)
 		if err != nil {
 			return err
 		}
 		var created []int
 		for k, i := range live {
 			if dups[k] {
-				if err := s.upgradeExcused(ctx, batch[i].a); err != nil {
-					res[i].err = err
+				if excused[batch[i].a.ID] {
+					if err := s.upgradeExcused(ctx, batch[i].a); err != nil {
+						res[i].err = err
+					}
 				}
 				continue
 			}
@@ -225,7 +242,9 @@ func (s *Service) commitBatch(ctx context.Context, batch []*pendingAtt, res []co
 		}
 		first := map[int]bool{}
 		if len(tdocs) > 0 {
+			phase("x")
 			_, err := s.attendees.InsertMany(ctx, tdocs)
+			phase("attendees")
 			dups, err := dupIndexes(err)
 			if err != nil {
 				return err
@@ -244,9 +263,11 @@ func (s *Service) commitBatch(ctx context.Context, batch []*pendingAtt, res []co
 		if err := incAll(ctx, s.counters, main); err != nil {
 			return err
 		}
+		phase("county")
 		if err := incAll(ctx, s.scounters, sess); err != nil {
 			return err
 		}
+		phase("scounters")
 	}
 	// 6. The first answer to each client_id, in the same step.
 	var answers []any
@@ -263,11 +284,38 @@ func (s *Service) commitBatch(ctx context.Context, batch []*pendingAtt, res []co
 	}
 	if len(answers) > 0 {
 		_, err := s.answers.InsertMany(ctx, answers)
+		phase("answers")
 		if _, err := dupIndexes(err); err != nil {
 			s.d.Log.Error("save check-in answers", "err", err.Error())
 		}
 	}
 	return nil
+}
+
+// excusedAmong returns which of the duplicate attendance ids are excused
+// records, from the small attendance_excused collection (a duplicate is
+// usually a repeat of a present record and needs no further look).
+func (s *Service) excusedAmong(ctx context.Context, live []int, dups map[int]bool, batch []*pendingAtt) (map[string]bool, error) {
+	var ids bson.A
+	for k, i := range live {
+		if dups[k] {
+			ids = append(ids, batch[i].a.ID)
+		}
+	}
+	out := map[string]bool{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID string `bson:"_id"`
+	}
+	if err := s.excused.Find(ctx, bson.M{"_id": bson.M{"$in": ids}}, &rows); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.ID] = true
+	}
+	return out, nil
 }
 
 var _ = store.IsDup

@@ -82,3 +82,11 @@ func (s *Service) Start(ctx context.Context) {
 		}
 	}()
 }
+
+// Warm loads what the check-in path keeps in memory (the enrolments, on
+// the embedded engine), so the first check-ins after a start do not wait.
+func (s *Service) Warm(ctx context.Context) {
+	if _, err := s.enrolledSet(ctx, "warm"); err != nil && ctx.Err() == nil {
+		s.d.Log.Warn("warming the enrolment cache", "err", err.Error())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -40,6 +41,7 @@ func (s *Service) Recount(ctx context.Context, fix bool) (*RecountResult, error)
 		if err != nil {
 			return err
 		}
+		excused := map[string]bool{}
 		for cur.Next(ctx) {
 			var a Attendance
 			if err := cur.Decode(&a); err != nil {
@@ -47,6 +49,9 @@ func (s *Service) Recount(ctx context.Context, fix bool) (*RecountResult, error)
 				return err
 			}
 			res.Attendance++
+			if a.Status == StatusExcused {
+				excused[a.ID] = true
+			}
 			if !counted(a.Status) {
 				continue
 			}
@@ -91,7 +96,10 @@ func (s *Service) Recount(ctx context.Context, fix bool) (*RecountResult, error)
 			res.Drift = res.Drift[:500]
 		}
 		if fix {
-			if err := s.rebuildAttendees(ctx, seen); err != nil {
+			if err := rebuildSet(ctx, s.attendees, seen, s.now()); err != nil {
+				return err
+			}
+			if err := rebuildSet(ctx, s.excused, excused, s.now()); err != nil {
 				return err
 			}
 			res.Fixed = true
@@ -207,31 +215,31 @@ func (s *Service) compare(ctx context.Context, c *store.Collection, want deltas,
 	return out, nil
 }
 
-// rebuildAttendees makes the attendees collection hold exactly the trainees seen.
-func (s *Service) rebuildAttendees(ctx context.Context, seen map[string]bool) error {
+// rebuildSet makes collection c hold exactly the ids of set.
+func rebuildSet(ctx context.Context, c *store.Collection, set map[string]bool, now time.Time) error {
 	var rows []struct {
 		ID string `bson:"_id"`
 	}
-	if err := s.attendees.Find(ctx, bson.M{}, &rows); err != nil {
+	if err := c.Find(ctx, bson.M{}, &rows); err != nil {
 		return err
 	}
 	have := map[string]bool{}
 	for _, r := range rows {
 		have[r.ID] = true
-		if !seen[r.ID] {
-			if _, err := s.attendees.DeleteOne(ctx, bson.M{"_id": r.ID}); err != nil {
+		if !set[r.ID] {
+			if _, err := c.DeleteOne(ctx, bson.M{"_id": r.ID}); err != nil {
 				return err
 			}
 		}
 	}
 	var add []any
-	for id := range seen {
+	for id := range set {
 		if !have[id] {
-			add = append(add, bson.M{"_id": id, "at": s.now().UTC()})
+			add = append(add, bson.M{"_id": id, "at": now.UTC()})
 		}
 	}
 	if len(add) > 0 {
-		if _, err := s.attendees.InsertMany(ctx, add); err != nil && !store.IsDup(err) {
+		if _, err := c.InsertMany(ctx, add); err != nil && !store.IsDup(err) {
 			return err
 		}
 	}

@@ -51,6 +51,7 @@ type Service struct {
 	counters    *store.Collection // county and township counters (a few dozen documents)
 	scounters   *store.Collection // per-course and per-session counters
 	finished    *store.Collection // courses whose OnCourseFinished has run
+	excused     *store.Collection // ids of excused attendance records
 	crypt       *idCrypt
 	now         func() time.Time
 
@@ -92,6 +93,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		counters:    st.C("enrollment_counters"),
 		scounters:   st.C("enrollment_session_counters"),
 		finished:    st.C("courses_finished"),
+		excused:     st.C("attendance_excused"),
 		cache:       newTraineeCache(),
 		enrolled:    map[string]map[string]bool{},
 		sessCache:   map[string]sessEntry{},

@@ -33,6 +33,13 @@ func TestRollCallAndMarks(t *testing.T) {
 		t.Fatalf("excused still counted: %+v", p)
 	}
 	f.Do(trainer, "POST", "/api/v1/sessions/"+sess.ID+"/marks", map[string]any{"trainee_id": b.ID, "status": "gone"}).Want(t, 400)
+	f.noDrift(t)
+	// The excused trainee turns up after all: the roll call counts them again.
+	f.Do(trainer, "POST", "/api/v1/sessions/"+sess.ID+"/rollcall", map[string]any{"trainee_ids": []string{b.ID}}).Want(t, 200)
+	if p := f.progress(t); p.PersonTimes != 2 || p.Trainees != 2 {
+		t.Fatalf("excused not upgraded: %+v", p)
+	}
+	f.Do(trainer, "POST", "/api/v1/sessions/"+sess.ID+"/marks", map[string]any{"trainee_id": b.ID, "status": "excused"}).Want(t, 200)
 	ps, err := f.s.PresentSessions(f.Ctx, sess.CourseID)
 	if err != nil || len(ps) != 1 || len(ps[a.ID]) != 1 {
 		t.Fatalf("present sessions %v %v", ps, err)
