@@ -568,7 +568,14 @@ func TestEvidence(t *testing.T) {
 }
 
 func TestLedgerPagesAndFilters(t *testing.T) {
+	for _, db := range []bool{false, true} {
+		t.Run(fmt.Sprintf("from the database %v", db), func(t *testing.T) { ledgerPagesAndFilters(t, db) })
+	}
+}
+
+func ledgerPagesAndFilters(t *testing.T, fromDB bool) {
 	f := setup(t, small)
+	f.svc.noCache = fromDB
 	f.ok("allocation", "upward", 100_000, "at", "2019-05-01")
 	f.ok("allocation", "training", 100_000, "at", "2019-05-02")
 	f.ok("payment", "upward", 1_000, "at", "2019-05-10")

@@ -49,6 +49,14 @@ type LedgerQuery struct {
 // LedgerPage returns one page of entries matching q and the seq to pass as
 // Before for the next page (0 when this is the last).
 func (s *Service) LedgerPage(ctx context.Context, q LedgerQuery) ([]EntryView, int64, error) {
+	if s.cached() {
+		list, next, err := s.cachedPage(ctx, q)
+		if err != nil {
+			return nil, 0, err
+		}
+		views, err := s.views(ctx, list)
+		return views, next, err
+	}
 	f := bson.M{}
 	if q.Kind != "" {
 		f["kind"] = q.Kind

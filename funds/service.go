@@ -60,6 +60,8 @@ type Service struct {
 	marks    *store.Collection
 	evidence *store.Collection
 	months   *store.Collection
+	cache    ledgerCache
+	noCache  bool // tests: read the ledger from the database even when embedded
 }
 
 // New opens the service, declares its indexes and makes the balance document.
@@ -106,6 +108,13 @@ func (s *Service) readBalance(ctx context.Context) (balance, error) {
 
 // Entry returns one ledger entry; server.NotFound when absent.
 func (s *Service) Entry(ctx context.Context, id string) (*Entry, error) {
+	if s.cached() {
+		e, ok, err := s.cachedEntry(ctx, id)
+		if err == nil && !ok {
+			err = server.NotFound("资金分录不存在")
+		}
+		return e, err
+	}
 	var e Entry
 	err := s.entries.FindOne(ctx, bson.M{"_id": id}, &e)
 	if store.IsNotFound(err) {
@@ -233,6 +242,9 @@ func (s *Service) write(ctx context.Context, p *server.Principal, e *Entry, afte
 			rollback()
 			return nil, err
 		}
+	}
+	if s.cached() {
+		s.cache.add(*e)
 	}
 	if kind == KindPayment {
 		if err := s.months.Inc(ctx, "month:"+monthOf(e.At), map[string]int64{"fund_payments_fen": d["paid_total"]}); err != nil {

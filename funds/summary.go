@@ -251,6 +251,14 @@ func (s *Service) RecordGate(ctx context.Context, p *server.Principal, gate, at,
 
 // Ledger returns every entry, oldest first (for exports and the self-evaluation).
 func (s *Service) Ledger(ctx context.Context) ([]Entry, error) {
+	if s.cached() {
+		if err := s.cache.load(ctx, s); err != nil {
+			return nil, err
+		}
+		s.cache.mu.RLock()
+		defer s.cache.mu.RUnlock()
+		return append([]Entry{}, s.cache.list...), nil
+	}
 	out := []Entry{}
 	err := s.entries.Find(ctx, bson.M{}, &out, options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}))
 	return out, err
