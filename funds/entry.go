@@ -50,6 +50,9 @@ var ForbiddenUses = map[string]string{
 	"traffic_purchase":  "购买流量",
 }
 
+// maxAmount bounds one entry (about 11 trillion yuan) so sums cannot overflow int64.
+const maxAmount = 1 << 50
+
 // forbiddenWords catch a forbidden purpose written out in Chinese.
 var forbiddenWords = []string{"网络交易平台", "楼堂馆所", "工作经费", "购买流量"}
 
@@ -137,6 +140,7 @@ func (n *NewEntry) Validate() (time.Time, error) {
 	default:
 		f.Add(true, "kind", "应为 allocation、payment 或 reversal")
 	}
+	f.Add(n.AmountFen > maxAmount, "amount_fen", "金额过大")
 	f.Add(n.Use != "" && (len(n.Use) > 64 || !utf8.ValidString(n.Use)), "use", "过长")
 	f.Add(utf8.RuneCountInString(n.Purpose) > 500, "purpose", "不超过 500 字")
 	for name, v := range map[string]string{"payee": n.Payee, "contract": n.Contract, "approver": n.Approver} {

@@ -255,6 +255,7 @@ func TestBadInputRefusedWithFields(t *testing.T) {
 		{"no use", map[string]any{"kind": "allocation", "category": "upward", "purpose": "p", "amount_fen": 1}, "use"},
 		{"bad date", map[string]any{"kind": "allocation", "category": "upward", "use": "x", "purpose": "p", "amount_fen": 1, "at": "May 5"}, "at"},
 		{"reverses on payment", map[string]any{"kind": "payment", "category": "upward", "use": "x", "purpose": "p", "amount_fen": 1, "reverses": "0123456789abcdef01234567"}, "reverses"},
+		{"overflowing amount", map[string]any{"kind": "allocation", "category": "upward", "use": "x", "purpose": "p", "amount_fen": int64(9_223_372_036_854_775_000)}, "amount_fen"},
 		{"amount as text", `{"kind":"allocation","category":"upward","use":"x","purpose":"p","amount_fen":"100"}`, "amount_fen"},
 	}
 	before := f.snapshot()
