@@ -98,7 +98,7 @@ type Station struct {
 	Services     []string     `bson:"services,omitempty" json:"services"`
 	OperatorID   string       `bson:"operator_id,omitempty" json:"operator_id,omitempty"`
 	OperatorName string       `bson:"operator_name,omitempty" json:"operator_name,omitempty"`
-	History      []Step       `bson:"history" json:"history"`
+	History      []Step       `bson:"history" json:"history,omitempty"`
 	Inspections  []Inspection `bson:"inspections,omitempty" json:"inspections,omitempty"`
 	AcceptedAt   *time.Time   `bson:"accepted_at,omitempty" json:"accepted_at,omitempty"`
 	SubsidyPaid  bool         `bson:"subsidy_paid,omitempty" json:"subsidy_paid"`

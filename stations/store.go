@@ -124,6 +124,9 @@ func (s *Service) Station(ctx context.Context, id string) (*Station, error) {
 		return nil, err
 	}
 	x.SubsidyFen = subsidyOf(x.Kind, x.Origin)
+	if x.Services == nil {
+		x.Services = []string{}
+	}
 	return &x, nil
 }
 
@@ -167,6 +170,9 @@ func (s *Service) List(ctx context.Context, p *server.Principal, f ListFilter) [
 		}
 		x.SubsidyFen = subsidyOf(x.Kind, x.Origin)
 		x.History, x.Inspections = nil, nil
+		if x.Services == nil {
+			x.Services = []string{}
+		}
 		out = append(out, x)
 	}
 	return out
