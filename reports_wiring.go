@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"time"
 
 	"nongxun/courses"
 	"nongxun/enrollment"
@@ -31,9 +32,13 @@ type reportSources struct {
 // system is the principal the reports use to list records for the office.
 var system = &server.Principal{UserID: "reports", Role: server.RoleAdmin, Name: "统计"}
 
+// reportsCacheTTL overrides the dashboard cache (benchmarks set it negative).
+var reportsCacheTTL time.Duration
+
 // reportsDeps adapts the feature services to the reports' own small
 // types, so the reports package imports none of them.
 func reportsDeps(d reports.Deps, s reportSources) reports.Deps {
+	d.CacheTTL = reportsCacheTTL
 	if s.Courses != nil {
 		d.Sources = append(d.Sources, s.Courses)
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -54,28 +55,29 @@ type Named struct {
 
 // Dashboard is every figure of the office's page for one township or the county.
 type Dashboard struct {
-	TownshipID   string        `json:"township_id,omitempty"`
-	Township     string        `json:"township"`
-	GeneratedAt  time.Time     `json:"generated_at"`
-	Settings     Settings      `json:"settings"`
-	Pace         Pace          `json:"pace"`
-	Trainees     int64         `json:"trainees"`
-	ByMonth      []Named       `json:"by_month"`
-	ByTownship   []Named       `json:"by_township"`
-	ByGroup      []Named       `json:"by_group"`
-	Certificates int64         `json:"certificates"`
-	Conversion   *Conversion   `json:"conversion"`
-	Growth       *Growth       `json:"growth"`
-	Coverage     *Coverage     `json:"coverage"`
-	Parcels      *Volumes      `json:"parcels"`
-	Funds        *FundSummary  `json:"funds"`
-	Facilities   *Facilities   `json:"facilities"`
-	Enterprises  int64         `json:"enterprises"`
-	Brands       int64         `json:"brands"`
-	Shops        int64         `json:"shops"`
-	WrittenLast  *WrittenTally `json:"written_reports"`
-	KPIs         []KPI         `json:"kpis"`
-	Missing      []string      `json:"missing,omitempty"`
+	TownshipID   string             `json:"township_id,omitempty"`
+	Township     string             `json:"township"`
+	GeneratedAt  time.Time          `json:"generated_at"`
+	Settings     Settings           `json:"settings"`
+	Pace         Pace               `json:"pace"`
+	Trainees     int64              `json:"trainees"`
+	ByMonth      []Named            `json:"by_month"`
+	ByTownship   []Named            `json:"by_township"`
+	ByGroup      []Named            `json:"by_group"`
+	Certificates int64              `json:"certificates"`
+	Conversion   *Conversion        `json:"conversion"`
+	Growth       *Growth            `json:"growth"`
+	Coverage     *Coverage          `json:"coverage"`
+	Parcels      *Volumes           `json:"parcels"`
+	Funds        *FundSummary       `json:"funds"`
+	Facilities   *Facilities        `json:"facilities"`
+	Enterprises  int64              `json:"enterprises"`
+	Brands       int64              `json:"brands"`
+	Shops        int64              `json:"shops"`
+	WrittenLast  *WrittenTally      `json:"written_reports"`
+	KPIs         []KPI              `json:"kpis"`
+	Timings      map[string]float64 `json:"timings_ms"` // how long each source took, for the operator
+	Missing      []string           `json:"missing,omitempty"`
 }
 
 // GroupLabel names the trainee groups of API.md.
@@ -96,7 +98,7 @@ func (s *Service) Dashboard(ctx context.Context, townshipID string) (*Dashboard,
 	s.mu.Lock()
 	c, ok := s.cache[townshipID]
 	s.mu.Unlock()
-	if ok && s.d.Now().Sub(c.at) < dashTTL {
+	if ok && s.d.Now().Sub(c.at) < s.d.CacheTTL {
 		return c.val, nil
 	}
 	d, err := s.computeDashboard(ctx, townshipID)
@@ -114,24 +116,84 @@ func (s *Service) computeDashboard(ctx context.Context, tid string) (*Dashboard,
 	if err != nil {
 		return nil, err
 	}
-	d := &Dashboard{TownshipID: tid, Township: "全县", GeneratedAt: s.now(), Settings: set}
+	d := &Dashboard{TownshipID: tid, Township: "全县", GeneratedAt: s.now(), Settings: set, Timings: map[string]float64{}}
 	if tid != "" {
 		d.Township = s.townshipName(ctx, tid)
 	}
-	miss := func(name string, err error) {
-		d.Missing = append(d.Missing, name)
-		if err != nil {
-			s.log.Warn("reports: figure unavailable", "figure", name, "err", err.Error())
+	// every source is read at once: they are independent reads, and the
+	// page waits for the slowest one instead of their sum.
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		prog     *Progress
+		certs    map[string]int64
+		entKnown bool
+	)
+	fetch := func(name string, wired bool, fn func() error) {
+		if !wired {
+			mu.Lock()
+			d.Missing = append(d.Missing, name)
+			mu.Unlock()
+			return
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			err := fn()
+			mu.Lock()
+			defer mu.Unlock()
+			d.Timings[name] = float64(time.Since(t0).Microseconds()) / 1000
+			if err != nil {
+				d.Missing = append(d.Missing, name)
+				s.log.Warn("reports: figure unavailable", "figure", name, "err", err.Error())
+			}
+		}()
 	}
-	var prog *Progress
-	if s.d.Progress != nil {
-		if prog, err = s.d.Progress(ctx, tid); err != nil {
-			prog = nil
-			miss("progress", err)
-		}
-	} else {
-		miss("progress", nil)
+	fetch("progress", s.d.Progress != nil, func() (err error) { prog, err = s.d.Progress(ctx, tid); return })
+	fetch("certificates", s.d.Certificates != nil, func() (err error) { certs, err = s.d.Certificates(ctx); return })
+	fetch("conversion", s.d.Conversion != nil, func() (err error) { d.Conversion, err = s.d.Conversion(ctx, tid); return })
+	fetch("growth", s.d.SalesGrowth != nil, func() (err error) { d.Growth, err = s.d.SalesGrowth(ctx, tid); return })
+	fetch("coverage", s.d.Coverage != nil, func() (err error) { d.Coverage, err = s.d.Coverage(ctx, tid); return })
+	fetch("parcels", s.d.Parcels != nil, func() (err error) { d.Parcels, err = s.d.Parcels(ctx, tid); return })
+	fetch("funds", s.d.Funds != nil, func() (err error) { d.Funds, err = s.d.Funds(ctx); return })
+	fetch("facilities", s.d.Facilities != nil, func() (err error) { d.Facilities, err = s.d.Facilities(ctx); return })
+	fetch("enterprises", s.d.Enterprises != nil, func() (err error) {
+		d.Enterprises, d.Brands, d.Shops, err = s.d.Enterprises(ctx)
+		entKnown = err == nil
+		return
+	})
+	fetch("written_reports", true, func() (err error) { d.WrittenLast, err = s.tallyWritten(ctx, lastDueMonth(s.now()), tid); return })
+	wg.Wait()
+	sort.Strings(d.Missing)
+	// a failed source leaves nothing half-read behind
+	failed := map[string]bool{}
+	for _, m := range d.Missing {
+		failed[m] = true
+	}
+	if failed["progress"] {
+		prog = nil
+	}
+	if failed["conversion"] {
+		d.Conversion = nil
+	}
+	if failed["growth"] {
+		d.Growth = nil
+	}
+	if failed["coverage"] {
+		d.Coverage = nil
+	}
+	if failed["parcels"] {
+		d.Parcels = nil
+	}
+	if failed["funds"] {
+		d.Funds = nil
+	}
+	if failed["facilities"] {
+		d.Facilities = nil
+	}
+	if failed["written_reports"] {
+		d.WrittenLast = nil
 	}
 	if prog != nil {
 		d.Trainees = prog.Trainees
@@ -144,82 +206,13 @@ func (s *Service) computeDashboard(ctx context.Context, tid string) (*Dashboard,
 		}
 	}
 	d.Pace = pace(set, prog, s.now())
-	if s.d.Certificates != nil {
-		if m, err := s.d.Certificates(ctx); err == nil {
-			d.Certificates = m[tid]
-			if tid == "" && m[""] == 0 {
-				for _, v := range m {
-					d.Certificates += v
-				}
+	if certs != nil {
+		d.Certificates = certs[tid]
+		if tid == "" && certs[""] == 0 {
+			for _, v := range certs {
+				d.Certificates += v
 			}
-		} else {
-			miss("certificates", err)
 		}
-	} else {
-		miss("certificates", nil)
-	}
-	if s.d.Conversion != nil {
-		if d.Conversion, err = s.d.Conversion(ctx, tid); err != nil {
-			d.Conversion = nil
-			miss("conversion", err)
-		}
-	} else {
-		miss("conversion", nil)
-	}
-	if s.d.SalesGrowth != nil {
-		if d.Growth, err = s.d.SalesGrowth(ctx, tid); err != nil {
-			d.Growth = nil
-			miss("growth", err)
-		}
-	} else {
-		miss("growth", nil)
-	}
-	if s.d.Coverage != nil {
-		if d.Coverage, err = s.d.Coverage(ctx, tid); err != nil {
-			d.Coverage = nil
-			miss("coverage", err)
-		}
-	} else {
-		miss("coverage", nil)
-	}
-	if s.d.Parcels != nil {
-		if d.Parcels, err = s.d.Parcels(ctx, tid); err != nil {
-			d.Parcels = nil
-			miss("parcels", err)
-		}
-	} else {
-		miss("parcels", nil)
-	}
-	if s.d.Funds != nil {
-		if d.Funds, err = s.d.Funds(ctx); err != nil {
-			d.Funds = nil
-			miss("funds", err)
-		}
-	} else {
-		miss("funds", nil)
-	}
-	if s.d.Facilities != nil {
-		if d.Facilities, err = s.d.Facilities(ctx); err != nil {
-			d.Facilities = nil
-			miss("facilities", err)
-		}
-	} else {
-		miss("facilities", nil)
-	}
-	entKnown := false
-	if s.d.Enterprises != nil {
-		if d.Enterprises, d.Brands, d.Shops, err = s.d.Enterprises(ctx); err != nil {
-			miss("enterprises", err)
-		} else {
-			entKnown = true
-		}
-	} else {
-		miss("enterprises", nil)
-	}
-	if t, err := s.tallyWritten(ctx, lastDueMonth(s.now()), tid); err == nil {
-		d.WrittenLast = t
-	} else {
-		miss("written_reports", err)
 	}
 	d.KPIs = s.kpis(d, prog != nil, entKnown)
 	return d, nil

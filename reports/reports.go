@@ -71,6 +71,9 @@ type Deps struct {
 
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// CacheTTL is how long a computed dashboard is reused: 0 means 5 s,
+	// negative means never (benchmarks).
+	CacheTTL time.Duration
 }
 
 // Service serves the reports.
@@ -101,6 +104,9 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.CacheTTL == 0 {
+		d.CacheTTL = dashTTL
 	}
 	s := &Service{d: d, st: d.Store, written: d.Store.C("monthly_reports"), settings: d.Store.C("report_settings"), counts: d.Store.C("report_counters"),
 		log: d.Log, cache: map[string]cached{}}
