@@ -80,14 +80,7 @@ func (s *Service) Register(api fiber.Router) {
 	})
 	api.Post("/stations", admin, func(c *fiber.Ctx) error {
 		var in NewStation
-		if err := server.Bind(c, &in); err != nil {
-			return err
-		}
-		x, err := s.Create(c.UserContext(), server.Who(c), in)
-		if err != nil {
-			return err
-		}
-		return c.Status(fiber.StatusCreated).JSON(x)
+		return bindDo(c, fiber.StatusCreated, &in, func() (any, error) { return s.Create(c.UserContext(), server.Who(c), in) })
 	})
 	api.Get("/stations/:id", server.Require(viewers...), func(c *fiber.Ctx) error {
 		id, err := server.ID(c, "id")
@@ -106,14 +99,7 @@ func (s *Service) Register(api fiber.Router) {
 			return err
 		}
 		var in StationUpdate
-		if err := server.Bind(c, &in); err != nil {
-			return err
-		}
-		x, err := s.Update(c.UserContext(), server.Who(c), id, in)
-		if err != nil {
-			return err
-		}
-		return c.JSON(x)
+		return bindDo(c, fiber.StatusOK, &in, func() (any, error) { return s.Update(c.UserContext(), server.Who(c), id, in) })
 	})
 	api.Post("/stations/:id/status", admin, func(c *fiber.Ctx) error {
 		id, err := server.ID(c, "id")
@@ -121,14 +107,7 @@ func (s *Service) Register(api fiber.Router) {
 			return err
 		}
 		var in StatusChange
-		if err := server.Bind(c, &in); err != nil {
-			return err
-		}
-		x, err := s.SetStatus(c.UserContext(), server.Who(c), id, in)
-		if err != nil {
-			return err
-		}
-		return c.JSON(x)
+		return bindDo(c, fiber.StatusOK, &in, func() (any, error) { return s.SetStatus(c.UserContext(), server.Who(c), id, in) })
 	})
 	api.Post("/stations/:id/acceptance", admin, func(c *fiber.Ctx) error {
 		id, err := server.ID(c, "id")
@@ -136,14 +115,7 @@ func (s *Service) Register(api fiber.Router) {
 			return err
 		}
 		var in InspectionInput
-		if err := server.Bind(c, &in); err != nil {
-			return err
-		}
-		x, err := s.Inspect(c.UserContext(), server.Who(c), id, in)
-		if err != nil {
-			return err
-		}
-		return c.Status(fiber.StatusCreated).JSON(x)
+		return bindDo(c, fiber.StatusCreated, &in, func() (any, error) { return s.Inspect(c.UserContext(), server.Who(c), id, in) })
 	})
 	api.Post("/stations/:id/services", server.Require(server.RoleAdmin, server.RoleStation), func(c *fiber.Ctx) error {
 		id, err := server.ID(c, "id")
@@ -198,4 +170,16 @@ func (s *Service) getCoverage(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(cv)
+}
+
+// bindDo binds the JSON body into in, runs do and answers status with its result.
+func bindDo[T any](c *fiber.Ctx, status int, in *T, do func() (any, error)) error {
+	if err := server.Bind(c, in); err != nil {
+		return err
+	}
+	out, err := do()
+	if err != nil {
+		return err
+	}
+	return c.Status(status).JSON(out)
 }

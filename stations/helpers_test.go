@@ -1,6 +1,7 @@
 package stations
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -78,3 +79,28 @@ func (f *fixture) rule(r *testkit.Response) string {
 }
 
 func admin() *server.Principal { return &server.Principal{UserID: "admin", Role: server.RoleAdmin} }
+
+// race runs do n times at once and counts the 201s; any status but 201
+// and 409 fails the test.
+func race(t testing.TB, n int, do func() int) int {
+	t.Helper()
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	for i := range codes {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			codes[i] = do()
+		}(i)
+	}
+	wg.Wait()
+	ok := 0
+	for _, c := range codes {
+		if c == 201 {
+			ok++
+		} else if c != 409 {
+			t.Fatalf("status %d", c)
+		}
+	}
+	return ok
+}

@@ -58,14 +58,7 @@ func (s *Service) registerParcels(api fiber.Router) {
 	})
 	api.Post("/parcels", server.Require(server.RoleAdmin, server.RoleStation), func(c *fiber.Ctx) error {
 		var in NewParcel
-		if err := server.Bind(c, &in); err != nil {
-			return err
-		}
-		pc, err := s.CreateParcel(c.UserContext(), server.Who(c), in)
-		if err != nil {
-			return err
-		}
-		return c.Status(fiber.StatusCreated).JSON(pc)
+		return bindDo(c, fiber.StatusCreated, &in, func() (any, error) { return s.CreateParcel(c.UserContext(), server.Who(c), in) })
 	})
 	api.Get("/parcels/:waybill", server.Require(viewers...), func(c *fiber.Ctx) error {
 		w, err := waybillParam(c)
@@ -84,17 +77,12 @@ func (s *Service) registerParcels(api fiber.Router) {
 			return err
 		}
 		var in NewScan
-		if err := server.Bind(c, &in); err != nil {
-			return err
-		}
-		if in.At == "" {
-			in.At = s.now().UTC().Format(time.RFC3339)
-		}
-		pc, err := s.AddScan(c.UserContext(), server.Who(c), w, in)
-		if err != nil {
-			return err
-		}
-		return c.Status(fiber.StatusCreated).JSON(pc)
+		return bindDo(c, fiber.StatusCreated, &in, func() (any, error) {
+			if in.At == "" {
+				in.At = s.now().UTC().Format(time.RFC3339)
+			}
+			return s.AddScan(c.UserContext(), server.Who(c), w, in)
+		})
 	})
 }
 

@@ -2,7 +2,6 @@ package stations
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -149,24 +148,7 @@ func TestScanOrder(t *testing.T) {
 func TestConcurrentScans(t *testing.T) {
 	n := newNetwork(t)
 	n.parcel("ZT3000001", DirDown, n.W, n.V)
-	var wg sync.WaitGroup
-	codes := make([]int, 8)
-	for i := range codes {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			codes[i] = n.scan(nil, "ZT3000001", n.W, ScanReceived, 1)
-		}(i)
-	}
-	wg.Wait()
-	ok := 0
-	for _, c := range codes {
-		if c == 201 {
-			ok++
-		} else if c != 409 {
-			t.Fatalf("status %d", c)
-		}
-	}
+	ok := race(t, 8, func() int { return n.scan(nil, "ZT3000001", n.W, ScanReceived, 1) })
 	p, err := n.S.findParcel(n.Ctx, "ZT3000001")
 	if ok != 1 || err != nil || len(p.Scans) != 1 || p.NScans != 1 {
 		t.Fatalf("%d accepted, parcel %+v %v", ok, p, err)

@@ -56,24 +56,9 @@ func TestCreateRules(t *testing.T) {
 func TestOneCountyCentreUnderRace(t *testing.T) {
 	f := newFixture(t)
 	county := f.Regions.All(f.Ctx)[0].ID
-	var wg sync.WaitGroup
-	codes := make([]int, 8)
-	for i := range codes {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			codes[i] = f.Do(f.Admin, "POST", "/api/v1/stations", map[string]any{"name": "中心", "kind": "county_center", "region_id": county}).Status
-		}(i)
-	}
-	wg.Wait()
-	created := 0
-	for _, c := range codes {
-		if c == 201 {
-			created++
-		} else if c != 409 {
-			t.Fatalf("status %d", c)
-		}
-	}
+	created := race(t, 8, func() int {
+		return f.Do(f.Admin, "POST", "/api/v1/stations", map[string]any{"name": "中心", "kind": "county_center", "region_id": county}).Status
+	})
 	if created != 1 {
 		t.Fatalf("%d county centres created", created)
 	}
