@@ -56,16 +56,21 @@ func BenchmarkParcels(b *testing.B) {
 	seq := 0
 	b.Run("create_and_4_scans", func(b *testing.B) {
 		const perIter = 40
+		var creates, scans []time.Duration
 		t0 := time.Now()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			for j := 0; j < perIter; j++ {
 				seq++
 				w := fmt.Sprintf("BENCH%07d", seq)
+				t1 := time.Now()
 				n.Do(n.Admin, "POST", "/api/v1/parcels", map[string]any{"waybill": w, "direction": "down", "origin_id": n.W, "destination_id": n.V}).Want(b, 201)
+				creates = append(creates, time.Since(t1))
 				for k, s := range []struct{ node, kind string }{{n.W, ScanReceived}, {n.W, ScanDispatched}, {n.Hub, ScanReceived}, {n.Hub, ScanDispatched}} {
+					t1 = time.Now()
 					r := n.Do(n.Admin, "POST", "/api/v1/parcels/"+w+"/scans", map[string]any{"node_id": s.node, "kind": s.kind,
 						"at": time.Now().UTC().Add(time.Duration(k-10) * time.Minute).Format(time.RFC3339)})
+					scans = append(scans, time.Since(t1))
 					r.Want(b, 201)
 				}
 			}
@@ -73,6 +78,8 @@ func BenchmarkParcels(b *testing.B) {
 		secs := time.Since(t0).Seconds()
 		b.ReportMetric(float64(b.N*perIter)/secs, "parcels/s")
 		b.ReportMetric(float64(b.N*perIter*5)/secs, "writes/s")
+		b.ReportMetric(p50(creates), "create_p50_ms")
+		b.ReportMetric(p50(scans), "scan_p50_ms")
 	})
 	b.Run("get_parcel", func(b *testing.B) {
 		const samples = 100
