@@ -32,13 +32,14 @@ type reportSources struct {
 // system is the principal the reports use to list records for the office.
 var system = &server.Principal{UserID: "reports", Role: server.RoleAdmin, Name: "统计"}
 
-// reportsCacheTTL overrides the dashboard cache (benchmarks set it negative).
-var reportsCacheTTL time.Duration
+// reportsCacheTTL and reportsSlowTTL override the dashboard's caches
+// (benchmarks set them negative).
+var reportsCacheTTL, reportsSlowTTL time.Duration
 
 // reportsDeps adapts the feature services to the reports' own small
 // types, so the reports package imports none of them.
 func reportsDeps(d reports.Deps, s reportSources) reports.Deps {
-	d.CacheTTL = reportsCacheTTL
+	d.CacheTTL, d.SlowTTL = reportsCacheTTL, reportsSlowTTL
 	if s.Courses != nil {
 		d.Sources = append(d.Sources, s.Courses)
 	}

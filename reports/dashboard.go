@@ -156,8 +156,16 @@ func (s *Service) computeDashboard(ctx context.Context, tid string) (*Dashboard,
 	fetch("growth", s.d.SalesGrowth != nil, func() (err error) { d.Growth, err = s.d.SalesGrowth(ctx, tid); return })
 	fetch("coverage", s.d.Coverage != nil, func() (err error) { d.Coverage, err = s.d.Coverage(ctx, tid); return })
 	fetch("parcels", s.d.Parcels != nil, func() (err error) { d.Parcels, err = s.d.Parcels(ctx, tid); return })
-	fetch("funds", s.d.Funds != nil, func() (err error) { d.Funds, err = s.d.Funds(ctx); return })
-	fetch("facilities", s.d.Facilities != nil, func() (err error) { d.Facilities, err = s.d.Facilities(ctx); return })
+	fetch("funds", s.d.Funds != nil, func() error {
+		v, err := s.slow(ctx, "funds", func() (any, error) { return s.d.Funds(ctx) })
+		d.Funds, _ = v.(*FundSummary)
+		return err
+	})
+	fetch("facilities", s.d.Facilities != nil, func() error {
+		v, err := s.slow(ctx, "facilities", func() (any, error) { return s.d.Facilities(ctx) })
+		d.Facilities, _ = v.(*Facilities)
+		return err
+	})
 	fetch("enterprises", s.d.Enterprises != nil, func() (err error) {
 		d.Enterprises, d.Brands, d.Shops, err = s.d.Enterprises(ctx)
 		entKnown = err == nil
@@ -216,6 +224,28 @@ func (s *Service) computeDashboard(ctx context.Context, tid string) (*Dashboard,
 	}
 	d.KPIs = s.kpis(d, prog != nil, entKnown)
 	return d, nil
+}
+
+// slow serves the county-wide sources that list records instead of
+// reading counters (funds' summary, the stations list) from a copy at most
+// SlowTTL old, so the dashboard does not pay for them on every request.
+func (s *Service) slow(ctx context.Context, name string, fn func() (any, error)) (any, error) {
+	if s.d.SlowTTL > 0 {
+		s.mu.Lock()
+		c, ok := s.slowCache[name]
+		s.mu.Unlock()
+		if ok && s.d.Now().Sub(c.at) < s.d.SlowTTL {
+			return c.val, nil
+		}
+	}
+	v, err := fn()
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.slowCache[name] = slowEntry{at: s.d.Now(), val: v}
+	s.mu.Unlock()
+	return v, nil
 }
 
 // sortedNamed turns a counter map into a list: by key, or by value descending.

@@ -74,6 +74,9 @@ type Deps struct {
 	// CacheTTL is how long a computed dashboard is reused: 0 means 5 s,
 	// negative means never (benchmarks).
 	CacheTTL time.Duration
+	// SlowTTL is how long the funds summary and the stations' facilities
+	// (which list records) are reused: 0 means 30 s, negative means never.
+	SlowTTL time.Duration
 }
 
 // Service serves the reports.
@@ -86,10 +89,16 @@ type Service struct {
 
 	counts *store.Collection
 
-	mu     sync.Mutex
-	cache  map[string]cached // dashboard figures by township, briefly
-	setVal Settings          // programme settings, briefly
-	setAt  time.Time
+	mu        sync.Mutex
+	cache     map[string]cached // dashboard figures by township, briefly
+	setVal    Settings          // programme settings, briefly
+	slowCache map[string]slowEntry
+	setAt     time.Time
+}
+
+type slowEntry struct {
+	at  time.Time
+	val any
 }
 
 type cached struct {
@@ -108,8 +117,11 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if d.CacheTTL == 0 {
 		d.CacheTTL = dashTTL
 	}
+	if d.SlowTTL == 0 {
+		d.SlowTTL = 30 * time.Second
+	}
 	s := &Service{d: d, st: d.Store, written: d.Store.C("monthly_reports"), settings: d.Store.C("report_settings"), counts: d.Store.C("report_counters"),
-		log: d.Log, cache: map[string]cached{}}
+		log: d.Log, cache: map[string]cached{}, slowCache: map[string]slowEntry{}}
 	if err := s.written.Index(ctx, bson.D{{Key: "month", Value: 1}, {Key: "township_id", Value: 1}}, false); err != nil {
 		return nil, err
 	}

@@ -136,6 +136,7 @@ func (s *Service) SaveSettings(ctx context.Context, p *server.Principal, in Sett
 	}
 	s.mu.Lock()
 	s.cache = map[string]cached{}
+	s.slowCache = map[string]slowEntry{}
 	s.setVal, s.setAt = cur, time.Now()
 	s.mu.Unlock()
 	return cur, nil
