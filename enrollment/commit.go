@@ -3,7 +3,6 @@ package enrollment
 import (
 	"context"
 	"errors"
-	"os"
 	"sync"
 	"time"
 
@@ -22,8 +21,12 @@ import (
 // lane stops being the bottleneck; every rule is still checked inside
 // the lane step.
 
-// maxCommit is the most check-ins one lane step takes.
-const maxCommit = 256
+// maxCommit is the most check-ins one lane step takes; commitLinger is
+// how long the first waits for others to join it.
+const (
+	maxCommit    = 256
+	commitLinger = 3 * time.Millisecond
+)
 
 type pendingAtt struct {
 	sess      *courses.Session
@@ -76,22 +79,21 @@ func (s *Service) record(ctx context.Context, sess *courses.Session, t *Trainee,
 func (s *Service) commitLoop() {
 	for first := range s.commit.ch {
 		batch := []*pendingAtt{first}
+		// Linger a moment so that check-ins arriving together share one step.
+		linger := time.NewTimer(commitLinger)
 	drain:
 		for len(batch) < maxCommit {
 			select {
 			case p := <-s.commit.ch:
 				batch = append(batch, p)
-			default:
+			case <-linger.C:
 				break drain
 			}
 		}
+		linger.Stop()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		res := make([]commitResult, len(batch))
-		t0 := time.Now()
 		err := s.st.Lane(ctx, func(ctx context.Context) error { return s.commitBatch(ctx, batch, res) })
-		if debugCommit {
-			println("commit", len(batch), time.Since(t0).String())
-		}
 		cancel()
 		for i, p := range batch {
 			if err != nil && res[i].err == nil && !res[i].created {
@@ -124,13 +126,6 @@ func dupIndexes(err error) (map[int]bool, error) {
 
 // commitBatch is one lane step for a batch; res receives each outcome.
 func (s *Service) commitBatch(ctx context.Context, batch []*pendingAtt, res []commitResult) error {
-	tp := time.Now()
-	phase := func(n string) {
-		if debugCommit {
-			println("  ", n, time.Since(tp).String())
-			tp = time.Now()
-		}
-	}
 	// 1. Same trainee and session twice in the batch: the later ones are repeats.
 	seen := map[string]bool{}
 	live := []int{}
@@ -175,7 +170,6 @@ func (s *Service) commitBatch(ctx context.Context, batch []*pendingAtt, res []co
 		keep = append(keep, i)
 	}
 	live = keep
-	phase("check")
 	if len(enrolDocs) > 0 {
 		_, err := s.enrollments.InsertMany(ctx, enrolDocs)
 		dups, err := dupIndexes(err)
@@ -192,11 +186,9 @@ func (s *Service) commitBatch(ctx context.Context, batch []*pendingAtt, res []co
 				courseInc.add(coursesCounter, "enrolled."+p.sess.CourseID, 1)
 			}
 		}
-		phase("enrol-insert")
 		if err := incAll(ctx, s.scounters, courseInc); err != nil {
 			return err
 		}
-		phase("enrol-inc")
 	}
 	// 3. Attendance: a duplicate key means already recorded.
 	if len(live) > 0 {
@@ -205,7 +197,6 @@ func (s *Service) commitBatch(ctx context.Context, batch []*pendingAtt, res []co
 			docs[k] = batch[i].a
 		}
 		_, err := s.attendance.InsertMany(ctx, docs)
-		phase("att-insert")
 		dups, err := dupIndexes(err)
 		if err != nil {
 			return err
@@ -242,9 +233,7 @@ func (s *Service) commitBatch(ctx context.Context, batch []*pendingAtt, res []co
 		}
 		first := map[int]bool{}
 		if len(tdocs) > 0 {
-			phase("x")
 			_, err := s.attendees.InsertMany(ctx, tdocs)
-			phase("attendees")
 			dups, err := dupIndexes(err)
 			if err != nil {
 				return err
@@ -263,11 +252,9 @@ func (s *Service) commitBatch(ctx context.Context, batch []*pendingAtt, res []co
 		if err := incAll(ctx, s.counters, main); err != nil {
 			return err
 		}
-		phase("county")
 		if err := incAll(ctx, s.scounters, sess); err != nil {
 			return err
 		}
-		phase("scounters")
 	}
 	// 6. The first answer to each client_id, in the same step.
 	var answers []any
@@ -284,7 +271,6 @@ func (s *Service) commitBatch(ctx context.Context, batch []*pendingAtt, res []co
 	}
 	if len(answers) > 0 {
 		_, err := s.answers.InsertMany(ctx, answers)
-		phase("answers")
 		if _, err := dupIndexes(err); err != nil {
 			s.d.Log.Error("save check-in answers", "err", err.Error())
 		}
@@ -319,5 +305,3 @@ func (s *Service) excusedAmong(ctx context.Context, live []int, dups map[int]boo
 }
 
 var _ = store.IsDup
-
-var debugCommit = os.Getenv("NX_COMMIT_DEBUG") != ""
