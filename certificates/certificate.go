@@ -46,16 +46,30 @@ type Certificate struct {
 	IssuedBy      string  `bson:"issued_by" json:"issued_by"`
 	MissingGlyphs string  `bson:"missing_glyphs,omitempty" json:"missing_glyphs,omitempty"`
 	RevokedBy     string  `bson:"revoked_by,omitempty" json:"revoked_by,omitempty"`
-	PDF           *pdfRef `bson:"pdf,omitempty" json:"-"`
+	PDF           *pdfRef `bson:"-" json:"-"` // the cached rendering, when known (embedded engine)
 }
 
-// pdfRef is the cached rendering: the blob holding the PDF and the status
-// it was drawn for. It is served only while the status still matches.
+// pdfRef is a cached rendering: the blob holding the PDF and the status it
+// was drawn for. It is served only while the status still matches.
 type pdfRef struct {
-	Status string `bson:"status"`
-	Blob   string `bson:"blob"`
-	Size   int64  `bson:"size"`
+	Status string
+	Blob   string
+	Size   int64
 }
+
+// pdfEntry is a cached rendering in certificate_pdfs, keyed by certificate
+// id and status, so a revoked certificate can never find its valid page.
+// Rendering inserts (a fast write on the embedded engine); revocation deletes.
+type pdfEntry struct {
+	ID     string    `bson:"_id"` // certificate id + "/" + status
+	CertID string    `bson:"cert_id"`
+	Status string    `bson:"status"`
+	Blob   string    `bson:"blob"`
+	Size   int64     `bson:"size"`
+	At     time.Time `bson:"at"`
+}
+
+func pdfKey(id, status string) string { return id + "/" + status }
 
 // certID is the certificate's natural id: one certificate per trainee and
 // course, so a second issuance hits the duplicate key. It is derived from

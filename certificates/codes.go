@@ -3,19 +3,16 @@ package certificates
 import (
 	"context"
 	"sync"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"nongxun/store"
 )
 
-// codeIndex maps verification codes to certificate ids in memory. The
-// embedded engine filters any field but _id by decoding every document
-// (DESIGN.md, fact 2), so a public lookup by code would cost a scan; with
-// the index it costs an _id lookup. It is filled by one scan on first use
-// and by every issuance; a code it does not know is still looked up in the
-// database (another app node or a restore may have written it), which the
-// per-address rate limit keeps rare.
+// codeIndex maps verification codes to certificate ids in memory, on the
+// embedded engine only. There every query scans the collection (DESIGN.md,
+// fact 2), so the first lookup reads every certificate once into the index
+// and the document cache, and issuance keeps both up to date; verification
+// and PDF requests then touch no database. A code the index does not know
+// is still looked up in the database (a restore may have written it),
+// which the per-address rate limit keeps rare. On MongoDB the indexes on
+// code and _id do this work.
 type codeIndex struct {
 	mu     sync.RWMutex
 	m      map[string]string
@@ -39,8 +36,9 @@ func (x *codeIndex) get(code string) (string, bool, bool) {
 	return id, ok, x.loaded
 }
 
-// ensure fills the index from the certificates once.
-func (x *codeIndex) ensure(ctx context.Context, c *store.Collection) error {
+// ensure runs load once (the first caller runs it, the others wait), and
+// marks the index loaded when it succeeds.
+func (x *codeIndex) ensure(ctx context.Context, load func(ctx context.Context) error) error {
 	if _, _, loaded := x.get(""); loaded {
 		return nil
 	}
@@ -49,20 +47,10 @@ func (x *codeIndex) ensure(ctx context.Context, c *store.Collection) error {
 	if _, _, loaded := x.get(""); loaded {
 		return nil
 	}
-	var rows []struct {
-		ID   string `bson:"_id"`
-		Code string `bson:"code"`
-	}
-	if err := c.Find(ctx, bson.M{}, &rows, options.Find().SetProjection(bson.M{"code": 1})); err != nil {
+	if err := load(ctx); err != nil {
 		return err
 	}
 	x.mu.Lock()
-	if x.m == nil {
-		x.m = make(map[string]string, len(rows))
-	}
-	for _, r := range rows {
-		x.m[r.Code] = r.ID
-	}
 	x.loaded = true
 	x.mu.Unlock()
 	return nil
@@ -103,4 +91,18 @@ func (d *docCache) put(c Certificate, overwrite bool) {
 		return
 	}
 	d.m[c.ID] = c
+}
+
+// attach records a cached PDF on the cached certificate, when it was drawn
+// for the certificate's current status.
+func (d *docCache) attach(id string, ref *pdfRef) {
+	if !d.on {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if c, ok := d.m[id]; ok && c.Status == ref.Status {
+		c.PDF = ref
+		d.m[id] = c
+	}
 }

@@ -122,7 +122,7 @@ func (s *Service) register(c *fiber.Ctx) error {
 	if format != "csv" && format != "xlsx" {
 		return server.Invalid("格式应为 csv 或 xlsx", "format", "csv 或 xlsx")
 	}
-	cur, err := s.certs.Cursor(c.UserContext(), f, options.Find().SetSort(bson.D{{Key: "serial", Value: 1}}).SetProjection(bson.M{"pdf": 0}))
+	cur, err := s.certs.Cursor(c.UserContext(), f, options.Find().SetSort(bson.D{{Key: "serial", Value: 1}}))
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"nongxun/server"
 )
 
@@ -134,7 +133,7 @@ func (s *Service) list(c *fiber.Ctx, f bson.M) ([]Certificate, error) {
 		f["township_id"] = t
 	}
 	out := []Certificate{}
-	err := s.certs.Find(c.UserContext(), f, &out, options.Find().SetProjection(bson.M{"pdf": 0}))
+	err := s.certs.Find(c.UserContext(), f, &out)
 	sort.Slice(out, func(i, j int) bool { return out[i].Serial > out[j].Serial })
 	return out, err
 }

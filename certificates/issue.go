@@ -104,9 +104,11 @@ func (s *Service) Issue(ctx context.Context, p *server.Principal, courseID strin
 		return res, nil
 	}
 	stored, err := s.insertNumbered(ctx, now.In(shanghai).Year(), docs)
-	for _, c := range stored {
-		s.codes.add(c.Code, c.ID)
-		s.docs.put(c, true)
+	if s.docs.on {
+		for _, c := range stored {
+			s.codes.add(c.Code, c.ID)
+			s.docs.put(c, true)
+		}
 	}
 	if len(stored) > 0 {
 		s.afterIssue(ctx, p, courseID, now, stored)

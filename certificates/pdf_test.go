@@ -168,6 +168,17 @@ func TestPDFCacheAndRevocation(t *testing.T) {
 	if cert.PDF == nil || cert.PDF.Status != StatusValid {
 		t.Fatalf("cache not recorded: %+v", cert.PDF)
 	}
+	// A restarted service finds the cached page.
+	again, err := New(f.Ctx, f.svc.d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, _ := again.cert(f.Ctx, id)
+	if b, etag, err := again.PDF(f.Ctx, c2); err != nil || `"`+etag+`"` != first.Header.Get("ETag") {
+		t.Fatalf("after restart: etag %s, err %v", etag, err)
+	} else {
+		b.Close()
+	}
 
 	rv := "/api/v1/certificates/" + id + "/revoke"
 	f.Do(trainer, "POST", rv, map[string]any{"reason": "冒名顶替"}).Want(t, 403)
@@ -191,6 +202,9 @@ func TestPDFCacheAndRevocation(t *testing.T) {
 	}
 	if _, err := exec.LookPath("pdftotext"); err == nil && !strings.Contains(pdftotext(t, third.Body), "已撤销") {
 		t.Fatal("revoked PDF lacks 已撤销")
+	}
+	if n, _ := f.svc.pdfs.Count(f.Ctx, bson.M{"_id": pdfKey(id, StatusValid)}); n != 0 {
+		t.Fatal("revocation left the valid page cached")
 	}
 	if n, _ := f.svc.certs.Count(f.Ctx, bson.M{"_id": id}); n != 1 {
 		t.Fatal("certificate deleted")

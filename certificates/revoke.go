@@ -17,10 +17,21 @@ const maxPDF = 32 << 20
 // request. The cache is keyed by the status it was drawn for, so a revoked
 // certificate never serves its old page.
 func (s *Service) PDF(ctx context.Context, c *Certificate) (store.Blob, string, error) {
-	if c.PDF != nil && c.PDF.Status == c.Status {
-		b, err := s.st.Blobs.Open(ctx, c.PDF.Blob)
+	ref := c.PDF
+	if !s.docs.on {
+		var e pdfEntry
+		err := s.pdfs.FindOne(ctx, bson.M{"_id": pdfKey(c.ID, c.Status)}, &e)
+		if err != nil && !store.IsNotFound(err) {
+			return nil, "", err
+		}
 		if err == nil {
-			return b, c.PDF.Blob, nil
+			ref = &pdfRef{Status: e.Status, Blob: e.Blob, Size: e.Size}
+		}
+	}
+	if ref != nil && ref.Status == c.Status {
+		b, err := s.st.Blobs.Open(ctx, ref.Blob)
+		if err == nil {
+			return b, ref.Blob, nil
 		}
 		if !errors.Is(err, store.ErrNoBlob) {
 			return nil, "", err
@@ -37,17 +48,20 @@ func (s *Service) PDF(ctx context.Context, c *Certificate) (store.Blob, string, 
 	if err != nil {
 		return nil, "", err
 	}
-	ref := &pdfRef{Status: c.Status, Blob: info.ID, Size: info.Size}
-	// Only while the status is still the one drawn: a revocation racing this
-	// render wins, and its $unset is not undone.
+	ref = &pdfRef{Status: c.Status, Blob: info.ID, Size: info.Size}
+	e := pdfEntry{ID: pdfKey(c.ID, c.Status), CertID: c.ID, Status: c.Status, Blob: info.ID, Size: info.Size, At: s.now().UTC()}
 	err = s.st.Lane(ctx, func(ctx context.Context) error {
-		res, err := s.certs.UpdateOne(ctx, bson.M{"_id": c.ID, "status": c.Status}, bson.M{"$set": bson.M{"pdf": ref}})
-		if err == nil && res.MatchedCount == 1 {
-			cc := *c
-			cc.PDF = ref
-			s.docs.put(cc, true)
+		// An insert is much cheaper than an update on the embedded engine;
+		// an entry already there (drawn meanwhile, or its blob lost) is replaced.
+		err := s.pdfs.InsertOne(ctx, e)
+		if store.IsDup(err) {
+			_, err = s.pdfs.ReplaceOne(ctx, bson.M{"_id": e.ID}, e)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		s.docs.attach(c.ID, ref)
+		return nil
 	})
 	if err != nil {
 		return nil, "", err
@@ -83,8 +97,7 @@ func (s *Service) Revoke(ctx context.Context, p *server.Principal, id, reason st
 		}
 		now := s.now().UTC()
 		res, err := s.certs.UpdateOne(ctx, bson.M{"_id": id, "status": StatusValid}, bson.M{
-			"$set":   bson.M{"status": StatusRevoked, "revoked_reason": reason, "revoked_at": now, "revoked_by": p.UserID},
-			"$unset": bson.M{"pdf": ""},
+			"$set": bson.M{"status": StatusRevoked, "revoked_reason": reason, "revoked_at": now, "revoked_by": p.UserID},
 		})
 		if err != nil {
 			return err
@@ -103,6 +116,10 @@ func (s *Service) Revoke(ctx context.Context, p *server.Principal, id, reason st
 		c.Status, c.RevokedReason, c.RevokedAt, c.RevokedBy, c.PDF = StatusRevoked, reason, &now, p.UserID, nil
 		s.docs.put(*c, true)
 		out = c
+		// Drop the valid page from the cache; keyed by status, it could not be served anyway.
+		if _, err := s.pdfs.DeleteOne(ctx, bson.M{"_id": pdfKey(id, StatusValid)}); err != nil {
+			s.d.Log.Error("drop cached certificate PDF", "certificate_id", id, "err", err.Error())
+		}
 		return nil
 	})
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"nongxun/audit"
 	"nongxun/courses"
 	"nongxun/regions"
@@ -51,7 +50,7 @@ type Deps struct {
 }
 
 // Service owns the certificates, certificate_assessments,
-// certificate_rules and certificate_counters collections.
+// certificate_rules, certificate_counters and certificate_pdfs collections.
 type Service struct {
 	st          *store.Store
 	d           Deps
@@ -59,6 +58,7 @@ type Service struct {
 	assessments *store.Collection
 	rules       *store.Collection
 	counters    *store.Collection
+	pdfs        *store.Collection
 	font        *pdfFont
 	fontErr     error
 	seal        []byte
@@ -83,6 +83,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		assessments: st.C("certificate_assessments"),
 		rules:       st.C("certificate_rules"),
 		counters:    st.C("certificate_counters"),
+		pdfs:        st.C("certificate_pdfs"),
 		limiter:     server.NewLimiter(30, time.Minute),
 		now:         time.Now,
 		docs:        docCache{on: st.Embedded()},
@@ -190,6 +191,9 @@ func counterMap(doc bson.M) map[string]int64 {
 
 // cert loads one certificate; server.NotFound when absent.
 func (s *Service) cert(ctx context.Context, id string) (*Certificate, error) {
+	if err := s.warm(ctx); err != nil {
+		return nil, err
+	}
 	if c, ok := s.docs.get(id); ok {
 		return &c, nil
 	}
@@ -209,6 +213,40 @@ func (s *Service) Certificate(ctx context.Context, id string) (*Certificate, err
 	return s.cert(ctx, id)
 }
 
+// warm loads the code index and the certificate cache, with their cached
+// PDFs, on first use (embedded engine only).
+func (s *Service) warm(ctx context.Context) error {
+	if !s.docs.on {
+		return nil
+	}
+	return s.codes.ensure(ctx, func(ctx context.Context) error {
+		cur, err := s.certs.Cursor(ctx, bson.M{})
+		if err != nil {
+			return err
+		}
+		defer cur.Close(ctx)
+		for cur.Next(ctx) {
+			var d Certificate
+			if err := cur.Decode(&d); err != nil {
+				return err
+			}
+			s.codes.add(d.Code, d.ID)
+			s.docs.put(d, false)
+		}
+		if err := cur.Err(); err != nil {
+			return err
+		}
+		var pdfs []pdfEntry
+		if err := s.pdfs.Find(ctx, bson.M{}, &pdfs); err != nil {
+			return err
+		}
+		for _, p := range pdfs {
+			s.docs.attach(p.CertID, &pdfRef{Status: p.Status, Blob: p.Blob, Size: p.Size})
+		}
+		return nil
+	})
+}
+
 // ByCode finds a certificate by its verification code.
 func (s *Service) ByCode(ctx context.Context, code string) (*Certificate, error) {
 	code = strings.ToUpper(strings.TrimSpace(code))
@@ -216,7 +254,7 @@ func (s *Service) ByCode(ctx context.Context, code string) (*Certificate, error)
 		return nil, server.Invalid("验证码格式错误", "code", "应为 16 位字母数字")
 	}
 	notFound := server.NotFound("未找到该证书，请核对二维码或验证码")
-	if err := s.codes.ensure(ctx, s.certs); err != nil {
+	if err := s.warm(ctx); err != nil {
 		return nil, err
 	}
 	if id, ok, _ := s.codes.get(code); ok {
@@ -244,7 +282,7 @@ func (s *Service) ByCode(ctx context.Context, code string) (*Certificate, error)
 // (without the cached PDF reference).
 func (s *Service) All(ctx context.Context) ([]Certificate, error) {
 	out := []Certificate{}
-	err := s.certs.Find(ctx, bson.M{}, &out, options.Find().SetProjection(bson.M{"pdf": 0}))
+	err := s.certs.Find(ctx, bson.M{}, &out)
 	sort.Slice(out, func(i, j int) bool { return out[i].Serial < out[j].Serial })
 	return out, err
 }
