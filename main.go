@@ -21,6 +21,7 @@ import (
 	"nongxun/courses"
 	"nongxun/enrollment"
 	"nongxun/funds"
+	"nongxun/incubation"
 	"nongxun/regions"
 	"nongxun/reports"
 	"nongxun/server"
@@ -116,7 +117,6 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	}
 	courseSvc.Enrolled = enrollSvc.UserEnrolled
 	enrollSvc.Register(api)
-	enrollSvc.Start(ctx)
 
 	// certificates: eligibility, serials, PDFs, public verification (/verify/:code),
 	// revocation, ZIP and register exports. Incubation sets certSvc.OnIssued.
@@ -127,6 +127,20 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	}
 	certSvc.Register(api)
 	certSvc.RegisterPublic(app)
+
+	// incubation: follow-up tasks, shops and monthly sales, cohorts,
+	// enterprises, brands, products, the conversion funnel. A certificate
+	// issued or a course finished schedules the trainee's follow-ups; the
+	// hooks are set before enrollSvc.Start runs its course-finished check.
+	incSvc, err := incubation.New(ctx, incubation.Deps{Store: st, Regions: regionSvc, Audit: auditLog, Log: log,
+		Trainees: incubation.FromEnrollment(enrollSvc, regionSvc), Assignees: incubation.AssigneesFrom(courseSvc, userSvc)})
+	if err != nil {
+		return nil, nil, err
+	}
+	certSvc.OnIssued = incSvc.CertificateIssued
+	enrollSvc.OnCourseFinished = incSvc.CourseFinished
+	incSvc.Register(api)
+	enrollSvc.Start(ctx)
 
 	// funds: budget lines, the append-only ledger with its rule checks,
 	// tranche gates, evidence files; station subsidies paid through stationSvc.
@@ -148,7 +162,7 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	// public page /public, archive exports. Add each service to
 	// reportSources (reports_wiring.go adapts it) as it is wired above.
 	reportSvc, err := reports.New(ctx, reportsDeps(reports.Deps{Store: st, Config: cfg, Regions: regionSvc, Audit: auditLog, Log: log},
-		reportSources{Users: userSvc, Courses: courseSvc, Stations: stationSvc, Enrollment: enrollSvc, Certificates: certSvc, Funds: fundSvc}))
+		reportSources{Users: userSvc, Courses: courseSvc, Stations: stationSvc, Enrollment: enrollSvc, Certificates: certSvc, Funds: fundSvc, Incubation: incSvc}))
 	if err != nil {
 		return nil, nil, err
 	}

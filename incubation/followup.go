@@ -150,20 +150,29 @@ func (s *Service) Schedule(ctx context.Context, traineeID, courseID, source stri
 	}
 	assignee := s.assignee(ctx, courseID, t.TownshipID)
 	created := 0
-	for _, days := range s.cfg.FollowupDays {
-		task := Task{ID: fmt.Sprintf("%s/%d", t.ID, days), TraineeID: t.ID, TraineeName: t.Name, Phone: t.Phone,
-			VillageID: t.RegionID, TownshipID: t.TownshipID, CourseID: courseID, Source: source, Days: days,
-			DueOn: dayOf(at.AddDate(0, 0, days)), AssigneeID: assignee, Status: TaskOpen, CreatedAt: s.now()}
-		if err := s.tasks.InsertOne(ctx, task); err != nil {
-			if store.IsDup(err) {
-				continue
+	err = s.st.Lane(ctx, func(ctx context.Context) error {
+		for _, days := range s.cfg.FollowupDays {
+			task := Task{ID: taskID(t.ID, days), TraineeID: t.ID, TraineeName: t.Name, Phone: t.Phone,
+				VillageID: t.RegionID, TownshipID: t.TownshipID, CourseID: courseID, Source: source, Days: days,
+				DueOn: dayOf(at.AddDate(0, 0, days)), AssigneeID: assignee, Status: TaskOpen, CreatedAt: s.now()}
+			if err := s.tasks.InsertOne(ctx, task); err != nil {
+				if store.IsDup(err) {
+					continue
+				}
+				return err
 			}
-			return created, err
+			if err := s.indexTask(ctx, &task); err != nil {
+				_, _ = s.tasks.DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": task.ID})
+				return err
+			}
+			created++
 		}
-		created++
-	}
-	return created, nil
+		return nil
+	})
+	return created, err
 }
+
+func taskID(traineeID string, days int) string { return fmt.Sprintf("%s/%d", traineeID, days) }
 
 func (s *Service) assignee(ctx context.Context, courseID, townshipID string) string {
 	if s.d.Assignees == nil {
@@ -220,6 +229,19 @@ func (s *Service) RecordFollowup(ctx context.Context, p *server.Principal, n New
 				return u.fail(ctx, err)
 			}
 			u.add(func(ctx context.Context) { _, _ = s.tasks.UpdateOne(ctx, bson.M{"_id": task.ID}, back) })
+			before := *task
+			u.add(func(ctx context.Context) { _ = s.indexTask(ctx, &before) })
+			var err error
+			if done {
+				err = s.unindexTask(ctx, task)
+			} else {
+				after := *task
+				after.Attempts++
+				err = s.indexTask(ctx, &after)
+			}
+			if err != nil {
+				return u.fail(ctx, err)
+			}
 		}
 		month := map[string]int64{tk(t.TownshipID) + ".followups": 1}
 		if err := s.counters.Inc(ctx, monthDoc+monthOf(at), month); err != nil {
@@ -256,14 +278,27 @@ func (s *Service) taskFor(ctx context.Context, traineeID, taskID string) (*Task,
 		}
 		return &t, nil
 	}
-	var open []Task
 	limit := dayOf(s.now().AddDate(0, 0, s.cfg.DueSoonDays))
-	err := s.tasks.Find(ctx, bson.M{"trainee_id": traineeID, "status": TaskOpen, "due_on": bson.M{"$lte": limit}}, &open,
-		options.Find().SetSort(bson.D{{Key: "due_on", Value: 1}}).SetLimit(1))
-	if err != nil || len(open) == 0 {
-		return nil, err
+	var best *Task
+	for _, t := range s.traineeTasks(ctx, traineeID) {
+		if t.Status == TaskOpen && t.DueOn <= limit && (best == nil || t.DueOn < best.DueOn) {
+			c := t
+			best = &c
+		}
 	}
-	return &open[0], nil
+	return best, nil
+}
+
+// traineeTasks reads a trainee's tasks by their natural ids.
+func (s *Service) traineeTasks(ctx context.Context, traineeID string) []Task {
+	var out []Task
+	for _, days := range s.cfg.FollowupDays {
+		var t Task
+		if err := s.tasks.FindOne(ctx, bson.M{"_id": taskID(traineeID, days)}, &t); err == nil {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // trainee looks a trainee up; an unknown one is an invalid trainee_id.
@@ -291,40 +326,54 @@ type TaskQuery struct {
 	Limit      int64
 }
 
-// Tasks lists follow-up tasks by due date.
+// Tasks lists follow-up tasks by due date. Open tasks come from the due
+// index (one read per assignee or township); a trainee's tasks are read
+// by their natural ids; only done/all lists of many trainees query the tasks.
 func (s *Service) Tasks(ctx context.Context, q TaskQuery) ([]Task, error) {
-	f := bson.M{}
-	if q.AssigneeID != "" {
-		f["assignee_id"] = q.AssigneeID
-	}
-	if q.TownshipID != "" {
-		f["township_id"] = q.TownshipID
-	}
-	if q.TraineeID != "" {
-		f["trainee_id"] = q.TraineeID
-	}
-	switch q.Status {
-	case "", TaskOpen:
-		f["status"] = TaskOpen
-	case TaskDone:
-		f["status"] = TaskDone
-	}
-	today := dayOf(s.now())
-	switch q.Due {
-	case "", "soon":
-		f["due_on"] = bson.M{"$lte": dayOf(s.now().AddDate(0, 0, s.cfg.DueSoonDays))}
-	case "overdue":
-		f["due_on"] = bson.M{"$lt": today}
-	}
 	if q.Limit <= 0 || q.Limit > 1000 {
 		q.Limit = 500
 	}
-	out := []Task{}
-	if err := s.tasks.Find(ctx, f, &out, options.Find().SetSort(bson.D{{Key: "due_on", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(q.Limit)); err != nil {
-		return nil, err
+	today := dayOf(s.now())
+	soon := dayOf(s.now().AddDate(0, 0, s.cfg.DueSoonDays))
+	var list []Task
+	switch {
+	case q.TraineeID != "":
+		list = s.traineeTasks(ctx, q.TraineeID)
+	case q.Status == "" || q.Status == TaskOpen:
+		l, err := s.openTasks(ctx, q.AssigneeID, q.TownshipID)
+		if err != nil {
+			return nil, err
+		}
+		list = l
+	default:
+		f := bson.M{}
+		if q.AssigneeID != "" {
+			f["assignee_id"] = q.AssigneeID
+		}
+		if q.TownshipID != "" {
+			f["township_id"] = q.TownshipID
+		}
+		if err := s.tasks.Find(ctx, f, &list); err != nil {
+			return nil, err
+		}
 	}
-	for i := range out {
-		out[i].Overdue = out[i].Status == TaskOpen && out[i].DueOn < today
+	out := []Task{}
+	for _, t := range list {
+		switch {
+		case q.Status != "all" && q.Status != "" && t.Status != q.Status,
+			(q.Status == "" || q.Status == TaskOpen) && t.Status != TaskOpen,
+			q.AssigneeID != "" && t.AssigneeID != q.AssigneeID,
+			q.TownshipID != "" && t.TownshipID != q.TownshipID,
+			(q.Due == "" || q.Due == "soon") && t.DueOn > soon,
+			q.Due == "overdue" && t.DueOn >= today:
+			continue
+		}
+		t.Overdue = t.Status == TaskOpen && t.DueOn < today
+		out = append(out, t)
+	}
+	sortTasks(out)
+	if int64(len(out)) > q.Limit {
+		out = out[:q.Limit]
 	}
 	return out, nil
 }

@@ -254,6 +254,11 @@ func (s *Service) RecountFunnel(ctx context.Context, fix bool) (*RecountResult, 
 				res.Differences = append(res.Differences, "marker "+id+" missing")
 			}
 		}
+		dueDiffs, err := s.recountDue(ctx, fix)
+		if err != nil {
+			return err
+		}
+		res.Differences = append(res.Differences, dueDiffs...)
 		sort.Strings(res.Differences)
 		res.OK = len(res.Differences) == 0
 		res.Counted = funnelLine(asMap(nest(funnelDoc, exp.docs[funnelDoc]))[countyKey], s.recentMonths())

@@ -93,6 +93,7 @@ type Service struct {
 	cfg Config
 
 	tasks       *store.Collection // follow-up tasks, _id trainee/days
+	due         *store.Collection // the open tasks by assignee and by township (due.go)
 	followups   *store.Collection // follow-up records
 	shops       *store.Collection
 	shopURLs    *store.Collection // _id = normalised URL: one shop per URL
@@ -129,7 +130,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	}
 	st := d.Store
 	s := &Service{d: d, st: st, cfg: cfg,
-		tasks: st.C("followup_tasks"), followups: st.C("followups"),
+		tasks: st.C("followup_tasks"), due: st.C("followup_due"), followups: st.C("followups"),
 		shops: st.C("shops"), shopURLs: st.C("shop_urls"),
 		sales: st.C("sales"), salesHist: st.C("sales_history"),
 		marks: st.C("funnel_marks"), funnel: st.C("funnel_counters"), counters: st.C("incubation_counters"),
