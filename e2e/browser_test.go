@@ -295,3 +295,37 @@ func TestCertificateVerifyPage(t *testing.T) {
 		b.shot("verify")
 	})
 }
+
+func TestOfficerFilesMonthlyReport(t *testing.T) {
+	a := startApp(t)
+	forEachViewport(t, func(t *testing.T, b *browser, vp viewport) {
+		w := seed(t, a)
+		login := fmt.Sprintf("officer%s%d", vp.name, seq.Add(1))
+		a.must(t, a.admin, "POST", "/api/v1/users", map[string]any{"username": login, "password": userPassword, "role": "officer", "name": "联络员", "township_id": w.township.ID}, nil, 201)
+		b.loginUI(a.base, login, userPassword)
+		month := shanghaiMonth()
+		b.do(chromedp.Navigate(a.base+"/#/monthly/"+month),
+			chromedp.WaitVisible(chromedp.CSS(`#written-form textarea`)),
+			chromedp.SetValue(chromedp.CSS(`#written-form textarea`), "本月开展电商培训（"+vp.name+"）。"),
+			chromedp.Click(chromedp.CSS(`#written-form button[type=submit]`)))
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			var rep struct {
+				Text string `json:"text"`
+			}
+			st, _ := a.call(a.admin, "GET", "/api/v1/reports/written/"+month+"/"+w.township.ID, nil, &rep)
+			if st == 200 && strings.Contains(rep.Text, vp.name) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the report typed in the page never arrived (last %d %q)", st, rep.Text)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+		b.waitJS(`!!document.querySelector('#written-table .tag.good, #written-table .tag.warn')`, "the report shown as submitted")
+		if rows := eval[int](b, `document.querySelectorAll('#written-table tbody tr').length`); rows != 1 {
+			t.Errorf("an officer sees %d townships, want only theirs", rows)
+		}
+		b.shot("monthly-submitted")
+	})
+}
