@@ -250,12 +250,9 @@ func render(pf *pdfFont, c *Certificate, o renderOptions) ([]byte, string, error
 	w.setSize(12)
 	w.text(228-w.width(cnDate(day(c.IssuedAt))), 174, cnDate(day(c.IssuedAt)))
 
-	png, err := qrcode.Encode(o.VerifyURL, qrcode.Medium, 360)
-	if err != nil {
+	if err := drawQR(pdf, o.VerifyURL, 240, 143, 36); err != nil {
 		return nil, "", err
 	}
-	pdf.RegisterImageOptionsReader("qr", fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(png))
-	pdf.ImageOptions("qr", 240, 143, 36, 36, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
 	w.setSize(9)
 	w.text(258-w.width("扫码验证真伪")/2, 184, "扫码验证真伪")
 
@@ -295,4 +292,32 @@ func revokedMark(w *page, c *Certificate) {
 		y += 6
 	}
 	w.color(inkDark)
+}
+
+// drawQR draws the QR code of text as vector squares, size mm wide, quiet zone included.
+func drawQR(pdf *fpdf.Fpdf, text string, x, y, size float64) error {
+	q, err := qrcode.New(text, qrcode.Medium)
+	if err != nil {
+		return err
+	}
+	bm := q.Bitmap() // with its quiet zone
+	m := size / float64(len(bm))
+	pdf.SetFillColor(255, 255, 255)
+	pdf.Rect(x, y, size, size, "F")
+	pdf.SetFillColor(0, 0, 0)
+	for r, row := range bm {
+		for c := 0; c < len(row); {
+			if !row[c] {
+				c++
+				continue
+			}
+			start := c
+			for c < len(row) && row[c] {
+				c++
+			}
+			// A run of dark modules as one rectangle, slightly overlapping the next row so no hairline shows.
+			pdf.Rect(x+float64(start)*m, y+float64(r)*m, float64(c-start)*m, m*1.02, "F")
+		}
+	}
+	return nil
 }
