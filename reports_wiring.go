@@ -49,16 +49,21 @@ func reportsDeps(d reports.Deps, s reportSources) reports.Deps {
 			return reports.Via[reports.Progress](e.Progress(ctx, tid))
 		}
 		d.Roster = func(ctx context.Context, tid string) ([]reports.TraineeRow, error) {
-			list, err := e.List(ctx, enrollment.ListFilter{TownshipID: tid, Limit: 100000})
-			if err != nil {
-				return nil, err
+			var out []reports.TraineeRow
+			const page = 500 // enrollment.List's largest page
+			for skip := int64(0); ; skip += page {
+				list, err := e.List(ctx, enrollment.ListFilter{TownshipID: tid, Limit: page, Skip: skip})
+				if err != nil {
+					return nil, err
+				}
+				for _, t := range list {
+					out = append(out, reports.TraineeRow{Name: maskName(t.Name), Gender: t.Gender, IDMasked: t.IDMasked, Phone: t.Phone,
+						TownshipID: t.TownshipID, Village: regionName(d, ctx, t.RegionID), Groups: t.Groups, CreatedAt: t.CreatedAt})
+				}
+				if len(list) < page {
+					return out, nil
+				}
 			}
-			out := make([]reports.TraineeRow, 0, len(list))
-			for _, t := range list {
-				out = append(out, reports.TraineeRow{Name: maskName(t.Name), Gender: t.Gender, IDMasked: t.IDMasked, Phone: t.Phone,
-					TownshipID: t.TownshipID, Village: regionName(d, ctx, t.RegionID), Groups: t.Groups, CreatedAt: t.CreatedAt})
-			}
-			return out, nil
 		}
 	}
 	if c := s.Certificates; c != nil {

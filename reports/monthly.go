@@ -3,6 +3,7 @@ package reports
 import (
 	"context"
 	"regexp"
+	"sort"
 	"time"
 
 	"nongxun/server"
@@ -139,10 +140,15 @@ func (s *Service) Monthly(ctx context.Context, month, townshipID string) (*Month
 	}
 	// figures under an id that is not a township (a deleted region, a
 	// county-level line) still count, so the totals match the records.
+	var others []string
 	for tid := range all {
 		if !known[tid] {
-			add(tid)
+			others = append(others, tid)
 		}
+	}
+	sort.Strings(others)
+	for _, tid := range others {
+		add(tid)
 	}
 	if len(all[""]) > 0 {
 		add("")
