@@ -2,6 +2,7 @@ package incubation
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -77,6 +78,8 @@ type mark struct {
 	Month string    `bson:"month,omitempty"`
 	At    time.Time `bson:"at"`
 	W     who       `bson:",inline"`
+	// Shops (selling only): shop id → the last month it sold in; Month is their maximum.
+	Shops map[string]string `bson:"shops,omitempty"`
 }
 
 const (
@@ -162,9 +165,10 @@ func (s *Service) count(ctx context.Context, step string, w who) (bool, error) {
 	return added, err
 }
 
-// setLastSale moves trainee w to the bucket of month (the last month they
-// sold in; "" when they have no sale). Call it inside the lane.
-func (s *Service) setLastSale(ctx context.Context, w who, month string) error {
+// setLastSale records that shop shopID of trainee w last sold in shopLast
+// ("" = never) and moves the trainee to the bucket of their last sale
+// month over all their shops. Call it inside the lane.
+func (s *Service) setLastSale(ctx context.Context, w who, shopID, shopLast string) error {
 	id := sellPrefix + "/" + w.TraineeID
 	var cur mark
 	err := s.marks.FindOne(ctx, bson.M{"_id": id}, &cur)
@@ -172,16 +176,38 @@ func (s *Service) setLastSale(ctx context.Context, w who, month string) error {
 		return err
 	}
 	had := err == nil
-	if had && cur.Month == month {
-		return nil
+	shops := map[string]string{}
+	for k, v := range cur.Shops {
+		shops[k] = v
+	}
+	if shopLast == "" {
+		delete(shops, shopID)
+	} else {
+		shops[shopID] = shopLast
+	}
+	month := ""
+	for _, m := range shops {
+		if m > month {
+			month = m
+		}
 	}
 	if !had && month == "" {
 		return nil
 	}
+	if had && cur.Month == month {
+		if maps.Equal(cur.Shops, shops) {
+			return nil
+		}
+		cur.Shops = shops // same bucket: only the per-shop months change
+		_, err := s.marks.ReplaceOne(ctx, bson.M{"_id": id}, cur)
+		return err
+	}
+	old := cur
+	cur = mark{ID: id, Step: sellPrefix, Month: month, At: s.now(), W: w, Shops: shops}
 	county, twp := map[string]int64{}, map[string]int64{}
 	oldCounty, oldTwp := map[string]int64{}, map[string]int64{}
 	if had {
-		funnelDelta(cur.W, sellPrefix+"."+cur.Month, -1, oldCounty, oldTwp)
+		funnelDelta(old.W, sellPrefix+"."+old.Month, -1, oldCounty, oldTwp)
 	}
 	if month != "" {
 		funnelDelta(w, sellPrefix+"."+month, 1, county, twp)
@@ -192,21 +218,20 @@ func (s *Service) setLastSale(ctx context.Context, w who, month string) error {
 			return err
 		}
 	} else {
-		m := mark{ID: id, Step: sellPrefix, Month: month, At: s.now(), W: w}
-		if _, err := s.marks.ReplaceOne(ctx, bson.M{"_id": id}, m, options.Replace().SetUpsert(true)); err != nil {
+		if _, err := s.marks.ReplaceOne(ctx, bson.M{"_id": id}, cur, options.Replace().SetUpsert(true)); err != nil {
 			return err
 		}
 	}
 	restore := func() {
 		bg := context.WithoutCancel(ctx)
 		if had {
-			_, _ = s.marks.ReplaceOne(bg, bson.M{"_id": id}, cur, options.Replace().SetUpsert(true))
+			_, _ = s.marks.ReplaceOne(bg, bson.M{"_id": id}, old, options.Replace().SetUpsert(true))
 		} else {
 			_, _ = s.marks.DeleteOne(bg, bson.M{"_id": id})
 		}
 	}
 	if had {
-		if err := s.applyFunnel(ctx, cur.W.TownshipID, oldCounty, oldTwp); err != nil {
+		if err := s.applyFunnel(ctx, old.W.TownshipID, oldCounty, oldTwp); err != nil {
 			restore()
 			return err
 		}
@@ -214,7 +239,7 @@ func (s *Service) setLastSale(ctx context.Context, w who, month string) error {
 	if month != "" {
 		if err := s.applyFunnel(ctx, w.TownshipID, county, twp); err != nil {
 			if had {
-				_ = s.applyFunnel(context.WithoutCancel(ctx), cur.W.TownshipID, negate(oldCounty), negate(oldTwp))
+				_ = s.applyFunnel(context.WithoutCancel(ctx), old.W.TownshipID, negate(oldCounty), negate(oldTwp))
 			}
 			restore()
 			return err

@@ -293,7 +293,17 @@ func (s *Service) getStep(c *fiber.Ctx) error {
 }
 
 func (s *Service) postRecount(c *fiber.Ctx) error {
-	res, err := s.RecountFunnel(ctxOf(c), c.QueryBool("fix", true))
+	var body struct {
+		Fix *bool `json:"fix"`
+	}
+	if err := server.Bind(c, &body); err != nil {
+		return err
+	}
+	fix := c.QueryBool("fix", true)
+	if body.Fix != nil {
+		fix = *body.Fix
+	}
+	res, err := s.RecountFunnel(ctxOf(c), fix)
 	if err != nil {
 		return err
 	}

@@ -3,8 +3,10 @@ package incubation
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -88,26 +90,34 @@ func (s *Service) recompute(ctx context.Context) (*expected, error) {
 		e.add(monthDoc+monthPart(sh.OpenedOn), map[string]int64{tk(sh.TownshipID) + ".shops_opened": 1})
 	}
 	e.add(totalsDoc, map[string]int64{"shops": int64(len(shops))})
-	var sales []Sale
-	if err := s.sales.Find(ctx, bson.M{}, &sales, byID); err != nil {
-		return nil, err
-	}
-	last := map[string]string{}
-	for _, r := range sales {
-		if r.sold() && r.Month > last[r.TraineeID] {
-			last[r.TraineeID] = r.Month
+	last := map[string]map[string]string{} // trainee → shop → last month sold
+	for _, sh := range shops {
+		for _, r := range sh.sales() {
+			twp := tk(r.TownshipID)
+			e.add(monthDoc+r.Month, map[string]int64{twp + ".sales_orders": r.Orders, twp + ".sales_revenue_fen": r.RevenueFen})
+			e.add(revenueDoc, map[string]int64{
+				countyKey + "." + r.Month + ".o": r.Orders, countyKey + "." + r.Month + ".r": r.RevenueFen,
+				townshipsKey + "." + twp + "." + r.Month + ".o": r.Orders, townshipsKey + "." + twp + "." + r.Month + ".r": r.RevenueFen,
+			})
 		}
-		twp := tk(r.TownshipID)
-		e.add(monthDoc+r.Month, map[string]int64{twp + ".sales_orders": r.Orders, twp + ".sales_revenue_fen": r.RevenueFen})
-		e.add(revenueDoc, map[string]int64{
-			countyKey + "." + r.Month + ".o": r.Orders, countyKey + "." + r.Month + ".r": r.RevenueFen,
-			townshipsKey + "." + twp + "." + r.Month + ".o": r.Orders, townshipsKey + "." + twp + "." + r.Month + ".r": r.RevenueFen,
-		})
-	}
-	for tr, month := range last {
-		if w, ok := traineeWho[tr]; ok {
-			e.count(sellPrefix, month, w)
+		if l := sh.lastSale(); l != "" {
+			if last[sh.TraineeID] == nil {
+				last[sh.TraineeID] = map[string]string{}
+			}
+			last[sh.TraineeID][sh.ID] = l
 		}
+	}
+	for tr, byShop := range last {
+		month := ""
+		for _, m := range byShop {
+			if m > month {
+				month = m
+			}
+		}
+		e.count(sellPrefix, month, traineeWho[tr])
+		m := e.marks[sellPrefix+"/"+tr]
+		m.Shops = byShop
+		e.marks[m.ID] = m
 	}
 	var members []Member
 	if err := s.members.Find(ctx, bson.M{}, &members, byID); err != nil {
@@ -191,6 +201,11 @@ func nest(id string, flat map[string]int64) bson.M {
 // write lane throughout, so the comparison is of one consistent state.
 func (s *Service) RecountFunnel(ctx context.Context, fix bool) (*RecountResult, error) {
 	res := &RecountResult{Differences: []string{}}
+	// Reading every record of a county takes a while on the embedded
+	// engine: give the whole recount one generous deadline instead of the
+	// store's per-call default.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
 	err := s.st.Lane(ctx, func(ctx context.Context) error {
 		exp, err := s.recompute(ctx)
 		if err != nil {
@@ -245,7 +260,7 @@ func (s *Service) RecountFunnel(ctx context.Context, fix bool) (*RecountResult, 
 		haveMarks := map[string]mark{}
 		for _, m := range marks {
 			haveMarks[m.ID] = m
-			if w, ok := exp.marks[m.ID]; !ok || w.Month != m.Month {
+			if w, ok := exp.marks[m.ID]; !ok || !sameMark(w, m) {
 				res.Differences = append(res.Differences, "marker "+m.ID+" differs from the records")
 			}
 		}
@@ -277,7 +292,7 @@ func (s *Service) RecountFunnel(ctx context.Context, fix bool) (*RecountResult, 
 		// Markers: drop the wrong ones, then insert the missing in batches.
 		var drop []string
 		for id, m := range haveMarks {
-			if w, ok := exp.marks[id]; !ok || w.Month != m.Month {
+			if w, ok := exp.marks[id]; !ok || !sameMark(w, m) {
 				drop = append(drop, id)
 			}
 		}
@@ -290,7 +305,7 @@ func (s *Service) RecountFunnel(ctx context.Context, fix bool) (*RecountResult, 
 		}
 		var add []any
 		for id, m := range exp.marks {
-			if h, ok := haveMarks[id]; !ok || h.Month != m.Month {
+			if h, ok := haveMarks[id]; !ok || !sameMark(h, m) {
 				m.At = s.now()
 				add = append(add, m)
 			}
@@ -307,3 +322,7 @@ func (s *Service) RecountFunnel(ctx context.Context, fix bool) (*RecountResult, 
 	})
 	return res, err
 }
+
+// sameMark compares what a marker counts: the step's month and, for
+// selling, the last month of each shop.
+func sameMark(a, b mark) bool { return a.Month == b.Month && maps.Equal(a.Shops, b.Shops) }

@@ -2,6 +2,7 @@ package incubation
 
 import (
 	"context"
+	"sort"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -60,9 +61,47 @@ func (n *NewSale) Validate(cur, opened string) error {
 	return f.Err()
 }
 
+// MonthReport is a shop's current report for one month, kept in the shop
+// document (months.<YYYY-MM>): reading or replacing it is one _id access.
+type MonthReport struct {
+	Orders     int64     `bson:"o"`
+	RevenueFen int64     `bson:"r"`
+	Version    int       `bson:"v"`
+	ByID       string    `bson:"by,omitempty"`
+	ReportedAt time.Time `bson:"at"`
+}
+
+func (sh *Shop) sale(month string, m MonthReport) Sale {
+	return Sale{ID: sh.ID + "/" + month, ShopID: sh.ID, TraineeID: sh.TraineeID, TownshipID: sh.TownshipID, Month: month,
+		Orders: m.Orders, RevenueFen: m.RevenueFen, Version: m.Version, ByID: m.ByID, ReportedAt: m.ReportedAt}
+}
+
+// sales lists the shop's current reports by month.
+func (sh *Shop) sales() []Sale {
+	out := make([]Sale, 0, len(sh.Months))
+	for m, r := range sh.Months {
+		out = append(out, sh.sale(m, r))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Month < out[j].Month })
+	return out
+}
+
+// lastSale is the last month the shop sold in, "" when never.
+func (sh *Shop) lastSale() string {
+	last := ""
+	for m, r := range sh.Months {
+		if (r.Orders > 0 || r.RevenueFen > 0) && m > last {
+			last = m
+		}
+	}
+	return last
+}
+
 // ReportSales records a shop's report for a month, replacing an earlier
 // report of that month (which moves to the history). Revenue counters move
-// by the difference, so totals stay exact under replacement.
+// by the difference, so totals stay exact under replacement. The shop
+// update is conditional on the version it replaces, so two app nodes on
+// MongoDB cannot both replace the same report.
 func (s *Service) ReportSales(ctx context.Context, p *server.Principal, shopID string, n NewSale) (*Sale, error) {
 	sh, err := s.Shop(ctx, shopID)
 	if err != nil {
@@ -78,51 +117,70 @@ func (s *Service) ReportSales(ctx context.Context, p *server.Principal, shopID s
 		return nil, server.Conflict("网店已关闭，不能填报关闭之后的销售")
 	}
 	now := s.now()
-	sale := &Sale{ID: shopID + "/" + n.Month, ShopID: shopID, TraineeID: sh.TraineeID, TownshipID: sh.TownshipID,
-		Month: n.Month, Orders: *n.Orders, RevenueFen: *n.RevenueFen, Version: 1, ByID: p.UserID, ReportedAt: now}
+	rep := MonthReport{Orders: *n.Orders, RevenueFen: *n.RevenueFen, Version: 1, ByID: p.UserID, ReportedAt: now}
+	var sale Sale
 	err = s.st.Lane(ctx, func(ctx context.Context) error {
 		var u undo
-		var old Sale
-		err := s.sales.FindOne(ctx, bson.M{"_id": sale.ID}, &old)
-		switch {
-		case err == nil:
-			sale.Replaced, sale.Version = true, old.Version+1
-			hist := old
+		sh, err := s.Shop(ctx, shopID) // read again inside the lane: another report may have moved it
+		if err != nil {
+			return err
+		}
+		old, had := sh.Months[n.Month]
+		key := "months." + n.Month
+		filter := bson.M{"_id": shopID, key: bson.M{"$exists": false}}
+		if had {
+			rep.Version = old.Version + 1
+			filter = bson.M{"_id": shopID, key + ".v": old.Version}
+			hist := sh.sale(n.Month, old)
 			hist.ID, hist.ReplacedAt = store.NewID(), &now
 			if err := s.salesHist.InsertOne(ctx, hist); err != nil {
 				return err
 			}
 			u.add(func(ctx context.Context) { _, _ = s.salesHist.DeleteOne(ctx, bson.M{"_id": hist.ID}) })
-			if _, err := s.sales.ReplaceOne(ctx, bson.M{"_id": sale.ID}, sale); err != nil {
-				return u.fail(ctx, err)
-			}
-			u.add(func(ctx context.Context) { _, _ = s.sales.ReplaceOne(ctx, bson.M{"_id": old.ID}, old) })
-		case store.IsNotFound(err):
-			if err := s.sales.InsertOne(ctx, sale); err != nil {
-				return err
-			}
-			u.add(func(ctx context.Context) { _, _ = s.sales.DeleteOne(ctx, bson.M{"_id": sale.ID}) })
-		default:
-			return err
 		}
-		dOrders, dRev := sale.Orders-old.Orders, sale.RevenueFen-old.RevenueFen
+		if sh.Months == nil {
+			sh.Months = map[string]MonthReport{}
+		}
+		sh.Months[n.Month] = rep
+		last := sh.lastSale()
+		res, err := s.shops.UpdateOne(ctx, filter, bson.M{"$set": bson.M{key: rep, "last_sale_month": last}})
+		if err == nil && res.MatchedCount == 0 {
+			err = server.Conflict("该月销售刚被他人修改，请刷新后重试")
+		}
+		if err != nil {
+			return u.fail(ctx, err)
+		}
+		prev := bson.M{"last_sale_month": sh.LastSaleMonth}
+		if had {
+			prev[key] = old
+		}
+		u.add(func(ctx context.Context) {
+			upd := bson.M{"$set": prev}
+			if !had {
+				upd["$unset"] = bson.M{key: ""}
+			}
+			_, _ = s.shops.UpdateOne(ctx, bson.M{"_id": shopID}, upd)
+		})
+		dOrders, dRev := rep.Orders-old.Orders, rep.RevenueFen-old.RevenueFen
 		if err := s.addRevenue(ctx, sh.TownshipID, n.Month, dOrders, dRev); err != nil {
 			return u.fail(ctx, err)
 		}
 		u.add(func(ctx context.Context) { _ = s.addRevenue(ctx, sh.TownshipID, n.Month, -dOrders, -dRev) })
-		fresh, err := s.Shop(ctx, shopID) // read again inside the lane: another report may have moved it
-		if err != nil {
+		if err := s.setLastSale(ctx, sh.Trainee, sh.ID, last); err != nil {
 			return u.fail(ctx, err)
 		}
-		if err := s.afterSale(ctx, fresh); err != nil {
-			return u.fail(ctx, err)
+		if err := s.autoMilestones(ctx, sh, sh.sales()); err != nil {
+			// Milestones are a convenience: the sale stands, the log says why none was set.
+			s.d.Log.Warn("automatic milestones failed", "shop_id", sh.ID, "err", err.Error())
 		}
+		sale = sh.sale(n.Month, rep)
+		sale.Replaced = had
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return sale, nil
+	return &sale, nil
 }
 
 func (s *Service) canReport(ctx context.Context, p *server.Principal, sh *Shop) error {
@@ -162,62 +220,13 @@ func (s *Service) addRevenue(ctx context.Context, twp, month string, orders, rev
 	return nil
 }
 
-// afterSale brings what depends on a shop's reports up to date: the
-// shop's last sale month, its trainee's selling bucket and the automatic
-// milestones of its cohorts. Call it inside the lane.
-func (s *Service) afterSale(ctx context.Context, sh *Shop) error {
-	reports, err := s.ShopSales(ctx, sh.ID)
-	if err != nil {
-		return err
-	}
-	last := ""
-	for _, r := range reports {
-		if r.sold() && r.Month > last {
-			last = r.Month
-		}
-	}
-	if last != sh.LastSaleMonth {
-		if _, err := s.shops.UpdateOne(ctx, bson.M{"_id": sh.ID}, bson.M{"$set": bson.M{"last_sale_month": last}}); err != nil {
-			return err
-		}
-	}
-	traineeLast, err := s.traineeLastSale(ctx, sh.TraineeID)
-	if err != nil {
-		return err
-	}
-	if err := s.setLastSale(ctx, sh.Trainee, traineeLast); err != nil {
-		if last != sh.LastSaleMonth {
-			_, _ = s.shops.UpdateOne(context.WithoutCancel(ctx), bson.M{"_id": sh.ID}, bson.M{"$set": bson.M{"last_sale_month": sh.LastSaleMonth}})
-		}
-		return err
-	}
-	if err := s.autoMilestones(ctx, sh, reports); err != nil {
-		// Milestones are a convenience: the sale stands, the log says why none was set.
-		s.d.Log.Warn("automatic milestones failed", "shop_id", sh.ID, "err", err.Error())
-	}
-	return nil
-}
-
-// traineeLastSale is the last month any shop of the trainee sold in.
-func (s *Service) traineeLastSale(ctx context.Context, traineeID string) (string, error) {
-	var rows []Sale
-	if err := s.sales.Find(ctx, bson.M{"trainee_id": traineeID}, &rows, options.Find().SetProjection(bson.M{"month": 1, "orders": 1, "revenue_fen": 1})); err != nil {
-		return "", err
-	}
-	last := ""
-	for _, r := range rows {
-		if r.sold() && r.Month > last {
-			last = r.Month
-		}
-	}
-	return last, nil
-}
-
 // ShopSales lists a shop's current reports, by month.
 func (s *Service) ShopSales(ctx context.Context, shopID string) ([]Sale, error) {
-	out := []Sale{}
-	err := s.sales.Find(ctx, bson.M{"shop_id": shopID}, &out, options.Find().SetSort(bson.D{{Key: "month", Value: 1}}))
-	return out, err
+	sh, err := s.Shop(ctx, shopID)
+	if err != nil {
+		return nil, err
+	}
+	return sh.sales(), nil
 }
 
 // SalesHistory lists a shop's replaced reports, newest first.

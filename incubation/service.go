@@ -97,7 +97,6 @@ type Service struct {
 	followups   *store.Collection // follow-up records
 	shops       *store.Collection
 	shopURLs    *store.Collection // _id = normalised URL: one shop per URL
-	sales       *store.Collection // current report, _id shop/month
 	salesHist   *store.Collection // replaced reports
 	marks       *store.Collection // funnel markers, _id step/trainee
 	funnel      *store.Collection // funnel counters: the county's and one per township
@@ -132,8 +131,8 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	s := &Service{d: d, st: st, cfg: cfg,
 		tasks: st.C("followup_tasks"), due: st.C("followup_due"), followups: st.C("followups"),
 		shops: st.C("shops"), shopURLs: st.C("shop_urls"),
-		sales: st.C("sales"), salesHist: st.C("sales_history"),
-		marks: st.C("funnel_marks"), funnel: st.C("funnel_counters"), counters: st.C("incubation_counters"),
+		salesHist: st.C("sales_history"),
+		marks:     st.C("funnel_marks"), funnel: st.C("funnel_counters"), counters: st.C("incubation_counters"),
 		cohorts: st.C("cohorts"), members: st.C("cohort_members"),
 		enterprises: st.C("enterprises"), brands: st.C("brands"), products: st.C("products"),
 	}
@@ -147,8 +146,6 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		{s.followups, bson.D{{Key: "trainee_id", Value: 1}}},
 		{s.shops, bson.D{{Key: "trainee_id", Value: 1}}},
 		{s.shops, bson.D{{Key: "township_id", Value: 1}}},
-		{s.sales, bson.D{{Key: "shop_id", Value: 1}, {Key: "month", Value: 1}}},
-		{s.sales, bson.D{{Key: "trainee_id", Value: 1}}},
 		{s.salesHist, bson.D{{Key: "shop_id", Value: 1}, {Key: "month", Value: 1}}},
 		{s.marks, bson.D{{Key: "step", Value: 1}}},
 		{s.members, bson.D{{Key: "cohort_id", Value: 1}}},

@@ -28,26 +28,27 @@ const (
 
 // Shop is a trainee's online shop.
 type Shop struct {
-	ID            string    `bson:"_id" json:"id"`
-	TraineeID     string    `bson:"trainee_id" json:"trainee_id"`
-	TraineeName   string    `bson:"trainee_name" json:"trainee_name"`
-	Trainee       who       `bson:"trainee" json:"-"` // as counted in the funnel
-	Cooperative   string    `bson:"cooperative,omitempty" json:"cooperative,omitempty"`
-	VillageID     string    `bson:"village_id" json:"village_id"`
-	TownshipID    string    `bson:"township_id" json:"township_id"`
-	Platform      string    `bson:"platform" json:"platform"`
-	Name          string    `bson:"name" json:"name"`
-	URL           string    `bson:"url" json:"url"`
-	URLKey        string    `bson:"url_key" json:"-"`
-	OpenedOn      string    `bson:"opened_on" json:"opened_on"`
-	Products      []string  `bson:"products,omitempty" json:"products"`
-	MainProducts  string    `bson:"main_products,omitempty" json:"main_products,omitempty"`
-	Closed        bool      `bson:"closed,omitempty" json:"-"`
-	ClosedOn      string    `bson:"closed_on,omitempty" json:"closed_on,omitempty"`
-	LastSaleMonth string    `bson:"last_sale_month,omitempty" json:"last_sale_month,omitempty"`
-	CreatedBy     string    `bson:"created_by" json:"created_by"`
-	CreatedAt     time.Time `bson:"created_at" json:"created_at"`
-	Status        string    `bson:"-" json:"status"`
+	ID            string                 `bson:"_id" json:"id"`
+	TraineeID     string                 `bson:"trainee_id" json:"trainee_id"`
+	TraineeName   string                 `bson:"trainee_name" json:"trainee_name"`
+	Trainee       who                    `bson:"trainee" json:"-"` // as counted in the funnel
+	Cooperative   string                 `bson:"cooperative,omitempty" json:"cooperative,omitempty"`
+	VillageID     string                 `bson:"village_id" json:"village_id"`
+	TownshipID    string                 `bson:"township_id" json:"township_id"`
+	Platform      string                 `bson:"platform" json:"platform"`
+	Name          string                 `bson:"name" json:"name"`
+	URL           string                 `bson:"url" json:"url"`
+	URLKey        string                 `bson:"url_key" json:"-"`
+	OpenedOn      string                 `bson:"opened_on" json:"opened_on"`
+	Products      []string               `bson:"products,omitempty" json:"products"`
+	MainProducts  string                 `bson:"main_products,omitempty" json:"main_products,omitempty"`
+	Closed        bool                   `bson:"closed,omitempty" json:"-"`
+	ClosedOn      string                 `bson:"closed_on,omitempty" json:"closed_on,omitempty"`
+	LastSaleMonth string                 `bson:"last_sale_month,omitempty" json:"last_sale_month,omitempty"`
+	Months        map[string]MonthReport `bson:"months,omitempty" json:"-"` // current report by month
+	CreatedBy     string                 `bson:"created_by" json:"created_by"`
+	CreatedAt     time.Time              `bson:"created_at" json:"created_at"`
+	Status        string                 `bson:"-" json:"status"`
 }
 
 // status derives active/dormant/closed as of month cur: dormant when no
