@@ -72,7 +72,7 @@ type fixture struct {
 }
 
 // setup starts an API with the fund service; total 0 keeps the configured 15,000,000 yuan.
-func setup(t *testing.T, total int64) *fixture {
+func setup(t testing.TB, total int64) *fixture {
 	t.Helper()
 	env := testkit.New(t)
 	cfg := env.Config
