@@ -141,7 +141,8 @@ func (s *Service) Record(ctx context.Context, p *server.Principal, in NewEntry) 
 		AmountFen: in.AmountFen, Payee: in.Payee, Contract: in.Contract, Approver: in.Approver, Note: in.Note,
 		Tranche: in.Tranche, Reverses: in.Reverses, At: at}
 	var out *Entry
-	err = s.d.Store.Lane(ctx, func(ctx context.Context) error {
+	// A client that hangs up mid-write must not leave half of it behind.
+	err = s.d.Store.Lane(context.WithoutCancel(ctx), func(ctx context.Context) error {
 		var err error
 		out, err = s.write(ctx, p, e, nil)
 		return err
@@ -333,7 +334,7 @@ func (s *Service) PaySubsidy(ctx context.Context, p *server.Principal, stationID
 		return nil, server.Invalid("日期格式错误", "at", "应为日期（2019-05-01）或 RFC 3339 时间")
 	}
 	var out *Entry
-	err = s.d.Store.Lane(ctx, func(ctx context.Context) error {
+	err = s.d.Store.Lane(context.WithoutCancel(ctx), func(ctx context.Context) error {
 		amount, paid, err := s.d.Stations.SubsidyDue(ctx, stationID)
 		if err != nil {
 			return err

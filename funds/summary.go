@@ -213,7 +213,7 @@ func (s *Service) RecordGate(ctx context.Context, p *server.Principal, gate, at,
 	if p != nil {
 		g.RecordedBy, g.ByName = p.UserID, p.Name
 	}
-	err = s.d.Store.Lane(ctx, func(ctx context.Context) error {
+	err = s.d.Store.Lane(context.WithoutCancel(ctx), func(ctx context.Context) error {
 		m, err := s.gateList(ctx)
 		if err != nil {
 			return err
