@@ -17,7 +17,7 @@
         var items = r.items || [];
         el.innerHTML = '<h1>我的证书</h1>' + (items.length ? '' : '<p class="muted">还没有证书。完成课程出勤要求后，由培训老师颁发。</p>') +
           items.map(function (c) {
-            return '<div class="card"><div class="row"><b>' + esc(c.course_title) + '</b>' + statusTag(c.status) + '</div>' +
+            return '<div class="card"><p><b>' + esc(c.course_title) + '</b> ' + statusTag(c.status) + '</p>' +
               '<p class="small muted">证书编号 ' + esc(c.serial) + ' · ' + esc(NX.date(c.issued_at)) + ' 颁发 · ' + esc(c.hours) + ' 学时</p>' +
               (c.status === 'revoked' ? '<p class="error small">撤销原因：' + esc(c.revoked_reason) + '</p>' : '') +
               '<div class="row"><button class="primary" data-pdf="' + esc(c.id) + '" data-name="' + esc(pdfName(c)) + '">下载证书 PDF</button>' +
