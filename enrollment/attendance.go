@@ -286,7 +286,7 @@ func (s *Service) count(ctx context.Context, a *Attendance, n int64) error {
 		}
 	}
 	main, sess := attendanceDeltas(a, first, n)
-	if err := incAll(ctx, s.counters, main); err != nil {
+	if err := s.incCounters(ctx, main); err != nil {
 		return err
 	}
 	return incAll(ctx, s.scounters, sess)

@@ -249,7 +249,7 @@ func (s *Service) commitBatch(ctx context.Context, batch []*pendingAtt, res []co
 			merge(main, m)
 			merge(sess, x)
 		}
-		if err := incAll(ctx, s.counters, main); err != nil {
+		if err := s.incCounters(ctx, main); err != nil {
 			return err
 		}
 		if err := incAll(ctx, s.scounters, sess); err != nil {

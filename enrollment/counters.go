@@ -4,6 +4,8 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -85,6 +87,18 @@ func registeredDeltas(t *Trainee, n int64) deltas {
 	return d
 }
 
+// incCounters moves the county counters and the in-memory copy.
+func (s *Service) incCounters(ctx context.Context, d deltas) error {
+	if err := incAll(ctx, s.counters, d); err != nil {
+		s.memo.reset()
+		return err
+	}
+	if m := d[countyCounter]; m != nil {
+		s.memo.apply(m)
+	}
+	return nil
+}
+
 // incAll applies deltas in one round trip per collection.
 func incAll(ctx context.Context, c *store.Collection, d deltas) error {
 	if len(d) == 0 {
@@ -133,27 +147,129 @@ func prefixed(m map[string]int64, township string) map[string]int64 {
 	return out
 }
 
+// countyMemo keeps the county counter document in memory: on the
+// embedded engine this process is its only writer, so every move made
+// through incAll is applied to the copy too (write-through); on MongoDB
+// the copy is reloaded after memoTTL.
+type countyMemo struct {
+	mu     sync.Mutex
+	doc    map[string]map[string]int64 // top field → sub field ("" for a plain number) → value
+	at     time.Time
+	usable bool
+}
+
+const memoTTL = 2 * time.Second
+
+func (m *countyMemo) reset() {
+	m.mu.Lock()
+	m.usable = false
+	m.mu.Unlock()
+}
+
+// apply adds moved fields to the copy.
+func (m *countyMemo) apply(d map[string]int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.usable {
+		return
+	}
+	for f, v := range d {
+		a, b, _ := strings.Cut(f, ".")
+		if m.doc[a] == nil {
+			m.doc[a] = map[string]int64{}
+		}
+		m.doc[a][b] += v
+	}
+}
+
+// county returns the county counters as top field → sub field → value.
+func (s *Service) county(ctx context.Context) (map[string]map[string]int64, error) {
+	m := &s.memo
+	m.mu.Lock()
+	if m.usable && (s.st.Embedded() || time.Since(m.at) < memoTTL) {
+		out := m.doc
+		m.mu.Unlock()
+		return out, nil
+	}
+	m.mu.Unlock()
+	// Read while holding the lane, so no move lands between the read and
+	// the copy becoming usable.
+	var doc map[string]map[string]int64
+	err := s.st.Lane(ctx, func(ctx context.Context) error {
+		raw, err := s.counters.Counter(ctx, countyCounter)
+		if err != nil {
+			return err
+		}
+		doc = map[string]map[string]int64{}
+		for f, v := range flatten(raw) {
+			a, b, _ := strings.Cut(f, ".")
+			if doc[a] == nil {
+				doc[a] = map[string]int64{}
+			}
+			doc[a][b] = v
+		}
+		m.mu.Lock()
+		m.doc, m.at, m.usable = doc, time.Now(), true
+		m.mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.county(ctx)
+}
+
+// countySnapshot is a copy of the county counters safe to read without the lock.
+func (s *Service) countySnapshot(ctx context.Context) (map[string]map[string]int64, error) {
+	if _, err := s.county(ctx); err != nil {
+		return nil, err
+	}
+	s.memo.mu.Lock()
+	defer s.memo.mu.Unlock()
+	out := make(map[string]map[string]int64, len(s.memo.doc))
+	for k, v := range s.memo.doc {
+		out[k] = copyMap(v)
+	}
+	return out, nil
+}
+
+func orEmpty(m map[string]int64) map[string]int64 {
+	if m == nil {
+		return map[string]int64{}
+	}
+	return m
+}
+
+func copyMap(m map[string]int64) map[string]int64 {
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
 // Progress reads the person-time counters of the county ("") or of one
-// township. It reads one counter document and never counts attendance.
+// township, from the county counter document (kept in memory). It never
+// counts attendance.
 func (s *Service) Progress(ctx context.Context, townshipID string) (*Progress, error) {
-	doc, err := s.counters.Counter(ctx, countyCounter)
+	doc, err := s.countySnapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
 	p := &Progress{Target: Target, TownshipID: townshipID}
 	if townshipID == "" {
-		p.PersonTimes, p.Trainees, p.Registered = store.Int64(doc["person_times"]), store.Int64(doc["trainees"]), store.Int64(doc["registered"])
-		p.ByTownship, p.ByGroup, p.ByMonth = store.Int64Map(doc["by_township"]), store.Int64Map(doc["by_group"]), store.Int64Map(doc["by_month"])
-		p.TraineesByGroup = store.Int64Map(doc["trainees_by_group"])
+		p.PersonTimes, p.Trainees, p.Registered = doc["person_times"][""], doc["trainees"][""], doc["registered"][""]
+		p.ByTownship, p.ByGroup, p.ByMonth = orEmpty(doc["by_township"]), orEmpty(doc["by_group"]), orEmpty(doc["by_month"])
+		p.TraineesByGroup = orEmpty(doc["trainees_by_group"])
 	} else {
-		p.PersonTimes = store.Int64Map(doc["by_township"])[townshipID]
-		p.Trainees = store.Int64Map(doc["trainees_by_township"])[townshipID]
-		p.Registered = store.Int64Map(doc["registered_by_township"])[townshipID]
+		p.PersonTimes = doc["by_township"][townshipID]
+		p.Trainees = doc["trainees_by_township"][townshipID]
+		p.Registered = doc["registered_by_township"][townshipID]
 		p.ByTownship = map[string]int64{townshipID: p.PersonTimes}
-		p.ByGroup = prefixed(store.Int64Map(doc["twp_group"]), townshipID)
-		p.ByMonth = prefixed(store.Int64Map(doc["twp_month"]), townshipID)
-		p.TraineesByGroup = prefixed(store.Int64Map(doc["twp_trainees_group"]), townshipID)
-		all := store.Int64Map(doc["by_village"])
+		p.ByGroup = prefixed(doc["twp_group"], townshipID)
+		p.ByMonth = prefixed(doc["twp_month"], townshipID)
+		p.TraineesByGroup = prefixed(doc["twp_trainees_group"], townshipID)
+		all := doc["by_village"]
 		p.ByVillage = map[string]int64{}
 		for _, v := range s.d.Regions.Villages(ctx) {
 			if v.ParentID == townshipID {
@@ -181,14 +297,14 @@ func (s *Service) MonthlyFigures(ctx context.Context, month string) (map[string]
 	if len(month) != 7 || month[4] != '-' || !allDigits(month[:4]+month[5:]) {
 		return nil, server.Invalid("月份格式应为 YYYY-MM", "month", "格式错误")
 	}
-	doc, err := s.counters.Counter(ctx, countyCounter)
+	doc, err := s.countySnapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]map[string]int64{}
 	fields := map[string]string{"twp_month": MetricPersonTimes, "twp_new_month": MetricNewTrainees, "twp_newpov_month": MetricNewPovertyTrainees}
 	for f, metric := range fields {
-		for k, v := range store.Int64Map(doc[f]) {
+		for k, v := range doc[f] {
 			t, m, ok := strings.Cut(k, "|")
 			if !ok || m != month {
 				continue

@@ -82,6 +82,7 @@ func (s *Service) Recount(ctx context.Context, fix bool) (*RecountResult, error)
 		for _, e := range es {
 			sess.add(coursesCounter, "enrolled."+e.CourseID, 1)
 		}
+		s.memo.reset()
 		d1, err := s.compare(ctx, s.counters, main, fix)
 		if err != nil {
 			return err

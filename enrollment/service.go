@@ -68,6 +68,7 @@ type Service struct {
 	sessCache  map[string]sessEntry
 	answerMem  *answerMemo
 	commit     committer
+	memo       countyMemo
 	codeFails  *server.Limiter // wrong codes per trainee
 	joinLimit  *server.Limiter // self-registrations per IP
 	joinPerSes *server.Limiter // self-registrations per session

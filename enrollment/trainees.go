@@ -335,7 +335,7 @@ func (s *Service) CreateAccount(ctx context.Context, traineeID, password string)
 
 // countRegistered moves the registration counters (new trainees per month).
 func (s *Service) countRegistered(ctx context.Context, t *Trainee, d int64) error {
-	return incAll(ctx, s.counters, registeredDeltas(t, d))
+	return s.incCounters(ctx, registeredDeltas(t, d))
 }
 
 // key makes a counter field name from an id that may be empty.
