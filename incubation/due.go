@@ -11,19 +11,22 @@ import (
 	"nongxun/store"
 )
 
-// The open follow-up tasks are also kept in a small due index: one
-// document per assignee ("u/<user>") and one per township ("t/<township>"),
-// each a map of task key → the task's summary. A user's due list is then
-// one read by _id, never a query over every task (DESIGN.md, fact 2).
+// The open follow-up tasks are also kept in a due index: one small
+// collection per assignee ("followup_due_u_<user>") and one per township
+// ("followup_due_t_<township>"), one document per open task. On the
+// embedded engine every read costs the bytes of the whole collection it
+// reads (DESIGN.md, fact 2), so a user's due list reads only their own
+// tasks, never all of them.
 const (
-	dueUserPrefix = "u/"
-	dueTwpPrefix  = "t/"
-	unassigned    = "_none"
+	dueCollPrefix = "followup_due_"
+	dueUserPrefix = "u_"
+	dueTwpPrefix  = "t_"
+	unassigned    = "none"
 )
 
 // dueEntry is a task's summary in the due index.
 type dueEntry struct {
-	ID        string `bson:"id"`
+	ID        string `bson:"_id"`
 	TraineeID string `bson:"tr"`
 	Name      string `bson:"n"`
 	Phone     string `bson:"p,omitempty"`
@@ -33,11 +36,6 @@ type dueEntry struct {
 	Assignee  string `bson:"a,omitempty"`
 	Attempts  int    `bson:"at,omitempty"`
 	CourseID  string `bson:"c,omitempty"`
-}
-
-type dueDoc struct {
-	ID    string              `bson:"_id"`
-	Tasks map[string]dueEntry `bson:"tasks"`
 }
 
 func entryOf(t *Task) dueEntry {
@@ -50,10 +48,10 @@ func (d dueEntry) task() Task {
 		DueOn: d.DueOn, AssigneeID: d.Assignee, Attempts: d.Attempts, CourseID: d.CourseID, Status: TaskOpen}
 }
 
-// dueKey is a task id as a map key ("/" and "." are not wanted there).
-func dueKey(taskID string) string { return strings.ReplaceAll(taskID, "/", "_") }
+func (s *Service) dueColl(name string) *store.Collection { return s.st.C(dueCollPrefix + name) }
 
-func dueDocs(t *Task) []string {
+// dueNames are the due-index collections a task is listed in.
+func dueNames(t *Task) []string {
 	a := t.AssigneeID
 	if !safeKey(a) {
 		a = unassigned
@@ -63,9 +61,9 @@ func dueDocs(t *Task) []string {
 
 // indexTask adds (or refreshes) an open task in the due index.
 func (s *Service) indexTask(ctx context.Context, t *Task) error {
-	key := "tasks." + dueKey(t.ID)
-	for i, id := range dueDocs(t) {
-		if _, err := s.due.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{key: entryOf(t)}}, options.UpdateOne().SetUpsert(true)); err != nil {
+	e := entryOf(t)
+	for i, n := range dueNames(t) {
+		if _, err := s.dueColl(n).ReplaceOne(ctx, bson.M{"_id": t.ID}, e, options.Replace().SetUpsert(true)); err != nil {
 			if i > 0 {
 				_ = s.unindexTask(context.WithoutCancel(ctx), t)
 			}
@@ -77,26 +75,22 @@ func (s *Service) indexTask(ctx context.Context, t *Task) error {
 
 // unindexTask removes a task from the due index.
 func (s *Service) unindexTask(ctx context.Context, t *Task) error {
-	key := "tasks." + dueKey(t.ID)
-	for _, id := range dueDocs(t) {
-		if _, err := s.due.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$unset": bson.M{key: ""}}); err != nil {
+	for _, n := range dueNames(t) {
+		if _, err := s.dueColl(n).DeleteOne(ctx, bson.M{"_id": t.ID}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// dueRead reads the open tasks of one due-index document.
-func (s *Service) dueRead(ctx context.Context, id string) ([]Task, error) {
-	var d dueDoc
-	if err := s.due.FindOne(ctx, bson.M{"_id": id}, &d); err != nil {
-		if store.IsNotFound(err) {
-			return nil, nil
-		}
+// dueRead reads the open tasks of one due-index collection.
+func (s *Service) dueRead(ctx context.Context, name string) ([]Task, error) {
+	var list []dueEntry
+	if err := s.dueColl(name).Find(ctx, bson.M{}, &list); err != nil {
 		return nil, err
 	}
-	out := make([]Task, 0, len(d.Tasks))
-	for _, e := range d.Tasks {
+	out := make([]Task, 0, len(list))
+	for _, e := range list {
 		out = append(out, e.task())
 	}
 	return out, nil
@@ -121,10 +115,10 @@ func (s *Service) openTasks(ctx context.Context, assignee, township string) ([]T
 	case township != "":
 		return s.dueRead(ctx, dueTwpPrefix+township)
 	}
-	ids := []string{dueTwpPrefix + "none"}
+	names := []string{dueTwpPrefix + "none"}
 	if s.d.Regions != nil {
 		for _, r := range s.d.Regions.Townships(ctx) {
-			ids = append(ids, dueTwpPrefix+r.ID)
+			names = append(names, dueTwpPrefix+r.ID)
 		}
 	}
 	var (
@@ -133,18 +127,18 @@ func (s *Service) openTasks(ctx context.Context, assignee, township string) ([]T
 		all   []Task
 		first error
 	)
-	for _, id := range ids {
+	for _, n := range names {
 		wg.Add(1)
-		go func(id string) {
+		go func(n string) {
 			defer wg.Done()
-			list, err := s.dueRead(ctx, id)
+			list, err := s.dueRead(ctx, n)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && first == nil {
 				first = err
 			}
 			all = append(all, list...)
-		}(id)
+		}(n)
 	}
 	wg.Wait()
 	return all, first
@@ -159,64 +153,66 @@ func sortTasks(l []Task) {
 	})
 }
 
-// expectedDue rebuilds the due index from the task records.
-func (s *Service) expectedDue(ctx context.Context) (map[string]map[string]dueEntry, error) {
+// recountDue compares the due index with the open tasks and, with fix,
+// rewrites the collections that differ.
+func (s *Service) recountDue(ctx context.Context, fix bool) ([]string, error) {
 	var open []Task
 	if err := s.tasks.Find(ctx, bson.M{"status": TaskOpen}, &open); err != nil {
 		return nil, err
 	}
-	out := map[string]map[string]dueEntry{}
+	want := map[string]map[string]dueEntry{}
 	for i := range open {
-		for _, id := range dueDocs(&open[i]) {
-			if out[id] == nil {
-				out[id] = map[string]dueEntry{}
+		for _, n := range dueNames(&open[i]) {
+			if want[n] == nil {
+				want[n] = map[string]dueEntry{}
 			}
-			out[id][dueKey(open[i].ID)] = entryOf(&open[i])
+			want[n][open[i].ID] = entryOf(&open[i])
 		}
 	}
-	return out, nil
-}
-
-// recountDue compares the due index with the tasks and, with fix, rewrites it.
-func (s *Service) recountDue(ctx context.Context, fix bool) ([]string, error) {
-	want, err := s.expectedDue(ctx)
+	names, err := s.st.DB.ListCollectionNames(ctx, bson.M{"name": bson.M{"$regex": "^" + dueCollPrefix}})
 	if err != nil {
 		return nil, err
 	}
-	var have []dueDoc
-	if err := s.due.Find(ctx, bson.M{}, &have); err != nil {
-		return nil, err
+	all := map[string]bool{}
+	for _, n := range names {
+		all[strings.TrimPrefix(n, dueCollPrefix)] = true
+	}
+	for n := range want {
+		all[n] = true
 	}
 	var diffs []string
-	seen := map[string]bool{}
-	bad := map[string]bool{}
-	for _, d := range have {
-		seen[d.ID] = true
-		w := want[d.ID]
-		if len(w) != len(d.Tasks) {
-			bad[d.ID] = true
+	for n := range all {
+		var have []dueEntry
+		if err := s.dueColl(n).Find(ctx, bson.M{}, &have); err != nil {
+			return diffs, err
 		}
-		for k, e := range d.Tasks {
-			if we, ok := w[k]; !ok || we != e {
-				bad[d.ID] = true
+		w := want[n]
+		same := len(have) == len(w)
+		for _, e := range have {
+			if we, ok := w[e.ID]; !ok || we != e {
+				same = false
 			}
 		}
-	}
-	for id, w := range want {
-		if !seen[id] && len(w) > 0 {
-			bad[id] = true
+		if same {
+			continue
 		}
-	}
-	for id := range bad {
-		diffs = append(diffs, "due index "+id+" differs from the open tasks")
-		if fix {
-			doc := dueDoc{ID: id, Tasks: want[id]}
-			if doc.Tasks == nil {
-				doc.Tasks = map[string]dueEntry{}
-			}
-			if _, err := s.due.ReplaceOne(ctx, bson.M{"_id": id}, doc, options.Replace().SetUpsert(true)); err != nil {
+		diffs = append(diffs, "due index "+n+" differs from the open tasks")
+		if !fix {
+			continue
+		}
+		if _, err := s.dueColl(n).DeleteMany(ctx, bson.M{}); err != nil {
+			return diffs, err
+		}
+		docs := make([]any, 0, len(w))
+		for _, e := range w {
+			docs = append(docs, e)
+		}
+		for len(docs) > 0 {
+			k := min(len(docs), 1000)
+			if _, err := s.dueColl(n).InsertMany(ctx, docs[:k]); err != nil {
 				return diffs, err
 			}
+			docs = docs[k:]
 		}
 	}
 	return diffs, nil

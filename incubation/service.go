@@ -93,7 +93,6 @@ type Service struct {
 	cfg Config
 
 	tasks       *store.Collection // follow-up tasks, _id trainee/days
-	due         *store.Collection // the open tasks by assignee and by township (due.go)
 	followups   *store.Collection // follow-up records
 	shops       *store.Collection
 	shopURLs    *store.Collection // _id = normalised URL: one shop per URL
@@ -129,7 +128,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	}
 	st := d.Store
 	s := &Service{d: d, st: st, cfg: cfg,
-		tasks: st.C("followup_tasks"), due: st.C("followup_due"), followups: st.C("followups"),
+		tasks: st.C("followup_tasks"), followups: st.C("followups"),
 		shops: st.C("shops"), shopURLs: st.C("shop_urls"),
 		salesHist: st.C("sales_history"),
 		marks:     st.C("funnel_marks"), funnel: st.C("funnel_counters"), counters: st.C("incubation_counters"),
