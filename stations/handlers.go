@@ -143,11 +143,11 @@ func (s *Service) Register(api fiber.Router) {
 		if _, err := s.visible(c.UserContext(), server.Who(c), id); err != nil {
 			return err
 		}
-		limit := c.QueryInt("limit", 50)
-		if limit < 1 || limit > 200 {
-			return server.Invalid("limit 应在 1 到 200 之间", "limit", "超出范围")
+		limit := c.QueryInt("limit", recentServices)
+		if limit < 1 || limit > recentServices {
+			return server.Invalid("limit 应在 1 到 20 之间", "limit", "超出范围")
 		}
-		t, items, err := s.Services(c.UserContext(), id, int64(limit))
+		t, items, err := s.Services(c.UserContext(), id, limit)
 		if err != nil {
 			return err
 		}

@@ -95,16 +95,25 @@ func (s *Service) LogService(ctx context.Context, p *server.Principal, stationID
 	}
 	m := monthOf(at)
 	tk := tkey(x.TownshipID)
-	if err := s.counters.Inc(ctx, "svc:"+x.ID, map[string]int64{
-		"count": e.Count, "amount_fen": e.AmountFen, "kinds." + e.Kind + ".count": e.Count, "kinds." + e.Kind + ".amount_fen": e.AmountFen,
-		"months." + m: e.Count}); err != nil {
+	// The station's counter also keeps its latest entries (the phone's and
+	// the detail page's list), so no request reads the growing log.
+	delta := map[string]int64{"count": e.Count, "amount_fen": e.AmountFen, "kinds." + e.Kind + ".count": e.Count,
+		"kinds." + e.Kind + ".amount_fen": e.AmountFen, "months." + m: e.Count}
+	inc, neg := bson.M{}, bson.M{}
+	for k, v := range delta {
+		inc[k], neg[k] = v, -v
+	}
+	var t ServiceTotals
+	if err := s.counters.FindOneAndUpdate(ctx, bson.M{"_id": "svc:" + x.ID}, bson.M{"$inc": inc, "$push": bson.M{"recent": e}}, &t,
+		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)); err != nil {
 		_, _ = s.services.DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": e.ID})
 		return nil, false, err
 	}
+	if len(t.Recent) > recentServices { // $push's $slice is ignored by the embedded engine
+		_, _ = s.counters.UpdateOne(ctx, bson.M{"_id": "svc:" + x.ID}, bson.M{"$pop": bson.M{"recent": -1}})
+	}
 	if err := s.counters.Inc(ctx, "svcm:"+m, map[string]int64{tk + ".count": e.Count, tk + ".amount_fen": e.AmountFen}); err != nil {
-		_ = s.counters.Inc(context.WithoutCancel(ctx), "svc:"+x.ID, map[string]int64{
-			"count": -e.Count, "amount_fen": -e.AmountFen, "kinds." + e.Kind + ".count": -e.Count, "kinds." + e.Kind + ".amount_fen": -e.AmountFen,
-			"months." + m: -e.Count})
+		_, _ = s.counters.UpdateOne(context.WithoutCancel(ctx), bson.M{"_id": "svc:" + x.ID}, bson.M{"$inc": neg, "$pop": bson.M{"recent": 1}})
 		_, _ = s.services.DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": e.ID})
 		return nil, false, err
 	}
@@ -123,10 +132,15 @@ type ServiceTotals struct {
 	AmountFen int64                `bson:"amount_fen" json:"amount_fen"`
 	Kinds     map[string]KindTotal `bson:"kinds" json:"kinds"`
 	Months    map[string]int64     `bson:"months" json:"months"`
+	Recent    []ServiceEntry       `bson:"recent,omitempty" json:"-"`
 }
 
-// Services returns a station's totals (from its counter) and its latest entries.
-func (s *Service) Services(ctx context.Context, stationID string, limit int64) (*ServiceTotals, []ServiceEntry, error) {
+// recentServices is how many latest entries a station's counter keeps.
+const recentServices = 20
+
+// Services returns a station's totals and its latest entries (newest
+// first, at most recentServices), all from its counter document.
+func (s *Service) Services(ctx context.Context, stationID string, limit int) (*ServiceTotals, []ServiceEntry, error) {
 	var t ServiceTotals
 	if err := s.counters.FindOne(ctx, bson.M{"_id": "svc:" + stationID}, &t); err != nil && !store.IsNotFound(err) {
 		return nil, nil, err
@@ -138,7 +152,9 @@ func (s *Service) Services(ctx context.Context, stationID string, limit int64) (
 		t.Months = map[string]int64{}
 	}
 	list := []ServiceEntry{}
-	err := s.services.Find(ctx, bson.M{"station_id": stationID}, &list,
-		options.Find().SetSort(bson.D{{Key: "at", Value: -1}}).SetLimit(limit))
-	return &t, list, err
+	for i := len(t.Recent) - 1; i >= 0 && len(list) < limit; i-- {
+		list = append(list, t.Recent[i])
+	}
+	t.Recent = nil
+	return &t, list, nil
 }

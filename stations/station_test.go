@@ -353,6 +353,16 @@ func TestServicesLog(t *testing.T) {
 	if m[f.Township(0).ID]["station_services"] != 4 || m[f.Township(1).ID]["station_services"] != 5 {
 		t.Fatalf("monthly %+v", m)
 	}
+	// the station's counter keeps only the latest 20 entries, newest first
+	for i := 0; i < 22; i++ {
+		if _, _, err := f.S.LogService(f.Ctx, admin(), other, NewServiceEntry{Kind: "其他", Count: int64(i + 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tot, items, err := f.S.Services(f.Ctx, other, recentServices)
+	if err != nil || len(items) != recentServices || items[0].Count != 22 || items[19].Count != 3 || tot.Count != 5+253 {
+		t.Fatalf("recent %d items (first %+v), totals %+v, %v", len(items), items[0], tot, err)
+	}
 	if _, err := f.S.MonthlyFigures(f.Ctx, "2019-13"); err == nil {
 		t.Fatal("bad month accepted")
 	}
