@@ -2,7 +2,6 @@ package incubation
 
 import (
 	"context"
-	"sync"
 
 	"nongxun/certificates"
 	"nongxun/courses"
@@ -67,8 +66,8 @@ func (x *enrollmentSource) TraineeByUser(ctx context.Context, userID string) (*T
 }
 
 // Trained reads enrollment's distinct-trainee counters: the county's (or
-// the township's) document, and for the county each township's, read in
-// parallel.
+// the township's), and for the county each township's (enrollment keeps
+// its county counter document in memory, so these are map reads).
 func (x *enrollmentSource) Trained(ctx context.Context, townshipID string) (*Trained, error) {
 	p, err := x.e.Progress(ctx, townshipID)
 	if err != nil {
@@ -79,32 +78,16 @@ func (x *enrollmentSource) Trained(ctx context.Context, townshipID string) (*Tra
 		out.ByTownship[townshipID] = p.Trainees
 		return out, nil
 	}
-	twps := x.regions.Townships(ctx)
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	for _, t := range twps {
-		wg.Add(1)
-		go func(id string) {
-			defer wg.Done()
-			tp, err := x.e.Progress(ctx, id)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if first == nil {
-					first = err
-				}
-				return
-			}
-			if tp.Trainees != 0 {
-				out.ByTownship[id] = tp.Trainees
-			}
-		}(t.ID)
+	for _, t := range x.regions.Townships(ctx) {
+		tp, err := x.e.Progress(ctx, t.ID)
+		if err != nil {
+			return nil, err
+		}
+		if tp.Trainees != 0 {
+			out.ByTownship[t.ID] = tp.Trainees
+		}
 	}
-	wg.Wait()
-	return out, first
+	return out, nil
 }
 
 // assignees finds the trainer of a course's last session and a township's officer.
