@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode"
 
 	"golang.org/x/image/font/sfnt"
@@ -20,14 +22,41 @@ var fontFallbacks = []string{
 
 // pdfFont is the TrueType font certificates are drawn with, parsed once.
 type pdfFont struct {
-	path string
-	raw  []byte
-	f    *sfnt.Font
-	upem float64
+	path   string
+	raw    []byte
+	f      *sfnt.Font
+	upem   float64
+	common atomic.Pointer[commonFont] // the common-character subset, once made
 }
 
-// loadFont reads the first font that exists of path and the fallbacks.
+// fonts keeps each font loaded once per process (tests make many services).
+var fonts = struct {
+	sync.Mutex
+	m map[string]*pdfFont
+}{m: map[string]*pdfFont{}}
+
+// loadFont returns the first font that exists of path and the fallbacks,
+// and starts making its common-character subset in the background.
 func loadFont(path string) (*pdfFont, error) {
+	fonts.Lock()
+	defer fonts.Unlock()
+	if pf, ok := fonts.m[path]; ok {
+		return pf, nil
+	}
+	pf, err := readFont(path)
+	if err != nil {
+		return nil, err
+	}
+	fonts.m[path] = pf
+	go func() {
+		if c, err := buildCommon(pf); err == nil {
+			pf.common.Store(c)
+		}
+	}()
+	return pf, nil
+}
+
+func readFont(path string) (*pdfFont, error) {
 	var errs []error
 	for _, p := range append([]string{path}, fontFallbacks...) {
 		if p == "" {

@@ -32,6 +32,8 @@ var (
 type page struct {
 	pdf   *fpdf.Fpdf
 	font  *pdfFont
+	only  map[rune]bool // the runes fpdf's font holds, when it is the common subset
+	miss  bool          // a rune outside only was drawn: draw again with the full font
 	buf   sfnt.Buffer
 	size  float64 // pt
 	drawn strings.Builder
@@ -69,6 +71,9 @@ func (w *page) runs(s string) []run {
 		g := w.font.glyph(&w.buf, r)
 		switch {
 		case r == ' ' || g != 0 && r <= 0xFFFF:
+			if w.only != nil && !w.only[r] {
+				w.miss = true
+			}
 			cur.WriteRune(r)
 		case g != 0:
 			flush()
@@ -187,15 +192,33 @@ type renderOptions struct {
 }
 
 // render draws the certificate; it returns the PDF and the text drawn.
+// It uses the common-character subset when that holds every character.
 func render(pf *pdfFont, c *Certificate, o renderOptions) ([]byte, string, error) {
+	if sub := pf.common.Load(); sub != nil {
+		out, drawn, miss, err := draw(pf, sub, c, o)
+		if err != nil || !miss {
+			return out, drawn, err
+		}
+	}
+	out, drawn, _, err := draw(pf, nil, c, o)
+	return out, drawn, err
+}
+
+// draw draws the page with sub's font program, or the full font when sub is nil.
+func draw(pf *pdfFont, sub *commonFont, c *Certificate, o renderOptions) ([]byte, string, bool, error) {
 	pdf := fpdf.New("L", "mm", "A4", "")
 	pdf.SetAutoPageBreak(false, 0)
 	pdf.SetMargins(0, 0, 0)
 	pdf.SetTitle("结业证书 "+c.Serial, true)
 	pdf.SetCreator("nongxun", true)
-	pdf.AddUTF8FontFromBytes("wk", "", pf.raw)
-	pdf.AddPage()
 	w := &page{pdf: pdf, font: pf}
+	if sub != nil {
+		pdf.AddUTF8FontFromBytes("wk", "", sub.raw)
+		w.only = sub.has
+	} else {
+		pdf.AddUTF8FontFromBytes("wk", "", pf.raw)
+	}
+	pdf.AddPage()
 
 	// Frame.
 	pdf.SetFillColor(253, 250, 240)
@@ -251,7 +274,7 @@ func render(pf *pdfFont, c *Certificate, o renderOptions) ([]byte, string, error
 	w.text(228-w.width(cnDate(day(c.IssuedAt))), 174, cnDate(day(c.IssuedAt)))
 
 	if err := drawQR(pdf, o.VerifyURL, 240, 143, 36); err != nil {
-		return nil, "", err
+		return nil, "", false, err
 	}
 	w.setSize(9)
 	w.text(258-w.width("扫码验证真伪")/2, 184, "扫码验证真伪")
@@ -259,11 +282,14 @@ func render(pf *pdfFont, c *Certificate, o renderOptions) ([]byte, string, error
 	if c.Status == StatusRevoked {
 		revokedMark(w, c)
 	}
+	if w.miss {
+		return nil, "", true, nil
+	}
 	var out bytes.Buffer
 	if err := pdf.Output(&out); err != nil {
-		return nil, "", err
+		return nil, "", false, err
 	}
-	return out.Bytes(), w.drawn.String(), nil
+	return out.Bytes(), w.drawn.String(), false, nil
 }
 
 // revokedMark stamps 已撤销 across the page and prints the reason and date.

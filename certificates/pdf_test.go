@@ -218,3 +218,47 @@ func TestPDFCacheAndRevocation(t *testing.T) {
 		t.Fatalf("audit entry %+v", e)
 	}
 }
+
+// The common-character subset draws ordinary certificates; a rarer
+// character sends the page to the full font.
+func TestCommonSubset(t *testing.T) {
+	pf := testFont(t)
+	needBin(t, "pdftotext")
+	var sub *commonFont
+	for i := 0; i < 300 && sub == nil; i++ { // made in the background at load
+		if sub = pf.common.Load(); sub == nil {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if sub == nil {
+		t.Fatal("common subset not made")
+	}
+	o := renderOptions{Issuer: "会泽县电子商务进农村综合示范项目办公室", VerifyURL: "https://nx.example.cn/verify/X"}
+	c := sampleCert("张三丰")
+	c.Status, c.RevokedReason = StatusRevoked, "重复颁发（见编号 HZDS-2026-00001）"
+	now := time.Now()
+	c.RevokedAt = &now
+	pdf, drawn, miss, err := draw(pf, sub, c, o)
+	if err != nil || miss {
+		t.Fatalf("common page left the subset: miss %v err %v", miss, err)
+	}
+	text := strings.Join(strings.Fields(pdftotext(t, pdf)), "")
+	for _, want := range []string{"张三丰", c.Serial, "已撤销", "重复颁发"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("subset page lacks %q:\n%s", want, text)
+		}
+	}
+	for _, r := range strings.ReplaceAll(drawn, "\n", "") {
+		if r != ' ' && r <= 0xFFFF && !sub.has[r] {
+			t.Errorf("drawn rune %q not in the subset", r)
+		}
+	}
+	rare := sampleCert("王䶮")
+	if _, _, miss, _ := draw(pf, sub, rare, o); !miss {
+		t.Fatal("a rare character did not leave the subset")
+	}
+	pdf, _, err = render(pf, rare, o)
+	if err != nil || !strings.Contains(pdftotext(t, pdf), "王䶮") {
+		t.Fatalf("full-font page: %v", err)
+	}
+}
