@@ -2,6 +2,7 @@ package incubation
 
 import (
 	"context"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -50,13 +51,33 @@ func (d dueEntry) task() Task {
 
 func (s *Service) dueColl(name string) *store.Collection { return s.st.C(dueCollPrefix + name) }
 
-// dueNames are the due-index collections a task is listed in.
+// dueNames are the due-index collections a task is listed in: its
+// assignee's and its township's, for the month it falls due, so a due
+// list never reads the tasks due in later months.
 func dueNames(t *Task) []string {
 	a := t.AssigneeID
 	if !safeKey(a) {
 		a = unassigned
 	}
-	return []string{dueUserPrefix + a, dueTwpPrefix + tk(t.TownshipID)}
+	m := "_" + monthPart(t.DueOn)
+	return []string{dueUserPrefix + a + m, dueTwpPrefix + tk(t.TownshipID) + m}
+}
+
+// dueMonths lists the due-index collections under prefix (e.g. "u_<user>_")
+// for months up to until, by listing collection names (no document is read).
+func (s *Service) dueMonths(ctx context.Context, prefix, until string) ([]string, error) {
+	names, err := s.st.DB.ListCollectionNames(ctx, bson.M{"name": bson.M{"$regex": "^" + regexp.QuoteMeta(dueCollPrefix+prefix)}})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range names {
+		n = strings.TrimPrefix(n, dueCollPrefix)
+		if month := n[strings.LastIndexByte(n, '_')+1:]; month <= until {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 // indexTask adds (or refreshes) an open task in the due index.
@@ -96,30 +117,19 @@ func (s *Service) dueRead(ctx context.Context, name string) ([]Task, error) {
 	return out, nil
 }
 
-// openTasks reads the open tasks of an assignee, a township, or (both
-// empty) every township, from the due index.
-func (s *Service) openTasks(ctx context.Context, assignee, township string) ([]Task, error) {
+// openTasks reads the open tasks due up to month until of an assignee, a
+// township, or (both empty) every township, from the due index.
+func (s *Service) openTasks(ctx context.Context, assignee, township, until string) ([]Task, error) {
+	prefix := dueTwpPrefix
 	switch {
 	case assignee != "":
-		list, err := s.dueRead(ctx, dueUserPrefix+assignee)
-		if err != nil || township == "" {
-			return list, err
-		}
-		out := list[:0]
-		for _, t := range list {
-			if t.TownshipID == township {
-				out = append(out, t)
-			}
-		}
-		return out, nil
+		prefix = dueUserPrefix + assignee + "_"
 	case township != "":
-		return s.dueRead(ctx, dueTwpPrefix+township)
+		prefix = dueTwpPrefix + township + "_"
 	}
-	names := []string{dueTwpPrefix + "none"}
-	if s.d.Regions != nil {
-		for _, r := range s.d.Regions.Townships(ctx) {
-			names = append(names, dueTwpPrefix+r.ID)
-		}
+	names, err := s.dueMonths(ctx, prefix, until)
+	if err != nil {
+		return nil, err
 	}
 	var (
 		wg    sync.WaitGroup
@@ -141,7 +151,16 @@ func (s *Service) openTasks(ctx context.Context, assignee, township string) ([]T
 		}(n)
 	}
 	wg.Wait()
-	return all, first
+	if first != nil || township == "" || assignee == "" {
+		return all, first
+	}
+	out := all[:0]
+	for _, t := range all {
+		if t.TownshipID == township {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 func sortTasks(l []Task) {

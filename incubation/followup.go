@@ -340,7 +340,11 @@ func (s *Service) Tasks(ctx context.Context, q TaskQuery) ([]Task, error) {
 	case q.TraineeID != "":
 		list = s.traineeTasks(ctx, q.TraineeID)
 	case q.Status == "" || q.Status == TaskOpen:
-		l, err := s.openTasks(ctx, q.AssigneeID, q.TownshipID)
+		until := "9999-12" // every month
+		if q.Due == "" || q.Due == "soon" || q.Due == "overdue" {
+			until = monthPart(soon)
+		}
+		l, err := s.openTasks(ctx, q.AssigneeID, q.TownshipID, until)
 		if err != nil {
 			return nil, err
 		}
