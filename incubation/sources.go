@@ -2,6 +2,8 @@ package incubation
 
 import (
 	"context"
+	"fmt"
+	"sync"
 
 	"nongxun/certificates"
 	"nongxun/courses"
@@ -38,6 +40,10 @@ func (s *Service) CertificateIssued(ctx context.Context, c certificates.Certific
 type enrollmentSource struct {
 	e       *enrollment.Service
 	regions *regions.Service
+
+	mu    sync.Mutex
+	key   string           // the county figures byTwp was read at
+	byTwp map[string]int64 // trained by township
 }
 
 // FromEnrollment makes the Trainees source from the enrollment service.
@@ -78,14 +84,28 @@ func (x *enrollmentSource) Trained(ctx context.Context, townshipID string) (*Tra
 		out.ByTownship[townshipID] = p.Trainees
 		return out, nil
 	}
-	for _, t := range x.regions.Townships(ctx) {
-		tp, err := x.e.Progress(ctx, t.ID)
-		if err != nil {
-			return nil, err
+	// A township's trained count moves only with a person-time in that
+	// township (a trainee is counted where they attended), so while the
+	// county's trainees and person-times by township are unchanged, the
+	// per-township counts read last time still hold.
+	key := fmt.Sprint(p.Trainees, p.PersonTimes, p.ByTownship) // fmt sorts map keys
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if key != x.key {
+		by := map[string]int64{}
+		for _, t := range x.regions.Townships(ctx) {
+			tp, err := x.e.Progress(ctx, t.ID)
+			if err != nil {
+				return nil, err
+			}
+			if tp.Trainees != 0 {
+				by[t.ID] = tp.Trainees
+			}
 		}
-		if tp.Trainees != 0 {
-			out.ByTownship[t.ID] = tp.Trainees
-		}
+		x.key, x.byTwp = key, by
+	}
+	for t, n := range x.byTwp {
+		out.ByTownship[t] = n
 	}
 	return out, nil
 }
