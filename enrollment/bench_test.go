@@ -55,7 +55,7 @@ func BenchmarkCheckins(b *testing.B) {
 				if i >= b.N {
 					return
 				}
-				sess := seed.Sessions[(i/len(toks))%len(seed.Sessions)]
+				sess := seed.Today[(i/len(toks)+i)%len(seed.Today)]
 				body, _ := json.Marshal(map[string]any{"session_id": sess.ID, "code": f.s.Payload(sess.ID, windowOf(time.Now())), "client_id": fmt.Sprintf("b%d", i)})
 				req := httptest.NewRequest("POST", "/api/v1/checkins", bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")

@@ -19,15 +19,19 @@ import (
 const Target = 10000
 
 // Counter layout. Every figure of the county and its townships lives in
-// one document, "county", so that a batch of check-ins moves it with one
-// update (on the embedded engine each updated document costs a scan and a
-// rewrite). Township break-downs use "township|key" field names.
+// one document per month, "county:YYYY-MM", so that a batch of check-ins
+// moves one small document (on the embedded engine each updated document
+// costs a scan and a rewrite of the whole document); the figures are the
+// sum over the months, kept in memory. Township break-downs use
+// "township|key" field names.
 // Per-course figures live in the "courses" document, per-session ones in
 // one document per month of session start ("sessions:YYYY-MM").
 const (
-	countyCounter  = "county"
+	countyCounter  = "county" // county:YYYY-MM, one per month (of session start, or of registration)
 	coursesCounter = "courses"
 )
+
+func countyOf(month string) string { return countyCounter + ":" + month }
 
 func sessionsCounter(month string) string { return "sessions:" + month }
 
@@ -50,7 +54,7 @@ func (d deltas) add(id, field string, n int64) {
 // or its removal (n = -1); first says whether it is the trainee's first.
 func attendanceDeltas(a *Attendance, first bool, n int64) (main, sess deltas) {
 	main, sess = deltas{}, deltas{}
-	c, t := countyCounter, a.TownshipID
+	c, t := countyOf(a.Month), a.TownshipID
 	main.add(c, "person_times", n)
 	main.add(c, "by_month."+a.Month, n)
 	main.add(c, "by_township."+key(t), n)
@@ -78,11 +82,12 @@ func attendanceDeltas(a *Attendance, first bool, n int64) (main, sess deltas) {
 func registeredDeltas(t *Trainee, n int64) deltas {
 	d := deltas{}
 	m := monthOf(t.CreatedAt)
-	d.add(countyCounter, "registered", n)
-	d.add(countyCounter, "registered_by_township."+key(t.TownshipID), n)
-	d.add(countyCounter, "twp_new_month."+tk(t.TownshipID, m), n)
+	c := countyOf(m)
+	d.add(c, "registered", n)
+	d.add(c, "registered_by_township."+key(t.TownshipID), n)
+	d.add(c, "twp_new_month."+tk(t.TownshipID, m), n)
 	if t.HasGroup(GroupPoverty) {
-		d.add(countyCounter, "twp_newpov_month."+tk(t.TownshipID, m), n)
+		d.add(c, "twp_newpov_month."+tk(t.TownshipID, m), n)
 	}
 	return d
 }
@@ -93,8 +98,10 @@ func (s *Service) incCounters(ctx context.Context, d deltas) error {
 		s.memo.reset()
 		return err
 	}
-	if m := d[countyCounter]; m != nil {
-		s.memo.apply(m)
+	for id, m := range d {
+		if strings.HasPrefix(id, countyCounter+":") {
+			s.memo.apply(m)
+		}
 	}
 	return nil
 }
@@ -182,7 +189,7 @@ func (m *countyMemo) apply(d map[string]int64) {
 	}
 }
 
-// county returns the county counters as top field → sub field → value.
+// county returns the county counters (summed over the months) as top field → sub field → value.
 func (s *Service) county(ctx context.Context) (map[string]map[string]int64, error) {
 	m := &s.memo
 	m.mu.Lock()
@@ -196,17 +203,19 @@ func (s *Service) county(ctx context.Context) (map[string]map[string]int64, erro
 	// the copy becoming usable.
 	var doc map[string]map[string]int64
 	err := s.st.Lane(ctx, func(ctx context.Context) error {
-		raw, err := s.counters.Counter(ctx, countyCounter)
-		if err != nil {
+		var raws []bson.M
+		if err := s.counters.Find(ctx, bson.M{"_id": bson.M{"$regex": "^" + countyCounter + ":"}}, &raws); err != nil {
 			return err
 		}
 		doc = map[string]map[string]int64{}
-		for f, v := range flatten(raw) {
-			a, b, _ := strings.Cut(f, ".")
-			if doc[a] == nil {
-				doc[a] = map[string]int64{}
+		for _, raw := range raws {
+			for f, v := range flatten(raw) {
+				a, b, _ := strings.Cut(f, ".")
+				if doc[a] == nil {
+					doc[a] = map[string]int64{}
+				}
+				doc[a][b] += v
 			}
-			doc[a][b] = v
 		}
 		m.mu.Lock()
 		m.doc, m.at, m.usable = doc, time.Now(), true

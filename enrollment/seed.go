@@ -100,12 +100,14 @@ type Seeded struct {
 	Trainees []Trainee
 	Courses  []*courses.Course
 	Sessions []*courses.Session
+	Today    []*courses.Session // held at now
 }
 
 // SeedCounty fills a county's worth of records fast (batched inserts,
 // then a recount to build the counters): trainees spread over the demo
-// villages, sessions (10 per course, held at now, with room), and
-// attendance records spread over them. The trainees have no accounts.
+// villages, sessions (10 per course, no capacity limit), and
+// attendance records spread over them. A tenth of the sessions are held
+// at now (Seeded.Today), the others over the past twelve months. The trainees have no accounts.
 // mc must be the Courses the service was built with.
 func SeedCounty(ctx context.Context, s *Service, mc *MemCourses, trainees, sessions, attendance int, now time.Time) (*Seeded, error) {
 	vs := s.d.Regions.Villages(ctx)
@@ -139,11 +141,21 @@ func SeedCounty(ctx context.Context, s *Service, mc *MemCourses, trainees, sessi
 	for i := 0; i < nCourses; i++ {
 		out.Courses = append(out.Courses, mc.AddCourse(fmt.Sprintf("课程%03d", i)))
 	}
+	today := max(1, sessions/10)
 	for i := 0; i < sessions; i++ {
 		c := out.Courses[i%nCourses]
 		v := vs[(i*7)%len(vs)]
-		out.Sessions = append(out.Sessions, mc.AddSession(courses.Session{CourseID: c.ID, StartsAt: now.Add(-time.Hour), EndsAt: now.Add(2 * time.Hour),
-			Location: "村活动室", RegionID: v.ID, TownshipID: v.ParentID, TrainerID: "seed", Capacity: 0}))
+		// A tenth are held today; the rest spread over the past year.
+		start := now.Add(-time.Hour)
+		if i >= today {
+			start = now.AddDate(0, -1-(i%12), 0).Add(-time.Hour)
+		}
+		x := mc.AddSession(courses.Session{CourseID: c.ID, StartsAt: start, EndsAt: start.Add(3 * time.Hour),
+			Location: "村活动室", RegionID: v.ID, TownshipID: v.ParentID, TrainerID: "seed", Capacity: 0})
+		out.Sessions = append(out.Sessions, x)
+		if i < today {
+			out.Today = append(out.Today, x)
+		}
 	}
 	enrol := map[string]bool{}
 	var edocs, adocs []any
