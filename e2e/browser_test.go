@@ -193,7 +193,9 @@ func forEachViewport(t *testing.T, fn func(t *testing.T, b *browser, vp viewport
 func TestPublicPage(t *testing.T) {
 	a := startApp(t)
 	forEachViewport(t, func(t *testing.T, b *browser, vp viewport) {
-		b.do(chromedp.Navigate(a.base+"/public"), chromedp.WaitVisible(chromedp.CSS(`#public svg`)))
+		b.do(chromedp.Navigate(a.base+"/public"), chromedp.WaitVisible(chromedp.CSS(`#public .chart`)))
+		// exactly one of the two chart sizes shows, the one that fits
+		b.waitJS(`Array.from(document.querySelectorAll('#public .chart svg')).filter(function(s){return s.getBoundingClientRect().width > 0}).length === 1`, "one visible chart")
 		text := eval[string](b, `document.body.innerText`)
 		if !contains(text, "政务公开", "培训人次", "目标完成情况") {
 			t.Errorf("public page text: %.300s", text)

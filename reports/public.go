@@ -128,7 +128,8 @@ var publicTmpl = template.Must(template.New("p").Funcs(template.FuncMap{
 {{with .P.Coverage}}<div class="kpi"><b>{{pct .Ratio}}</b>行政村服务点覆盖率</div><div class="kpi"><b>{{pct .PovertyRatio}}</b>贫困村服务点覆盖率</div>{{end}}
 {{with .P.Parcels}}<div class="kpi"><b>{{.Up}}</b>上行包裹</div><div class="kpi"><b>{{.Down}}</b>下行包裹</div>{{end}}
 </div>
-<div class="card chart">{{.Progress}}</div>
+<style>.chart-s{display:none}@media (max-width:600px){.chart-s{display:block}.chart-l{display:none}}</style>
+<div class="card chart"><div class="chart-l">{{.Progress}}</div><div class="chart-s">{{.ProgressSmall}}</div></div>
 <h2>目标完成情况</h2>
 <div class="scroll"><table><thead><tr><th>指标</th><th>目标</th><th>实际</th><th>状态</th></tr></thead><tbody>
 {{range .P.Targets}}<tr><td>{{.Label}}</td><td>{{.Target}}</td><td>{{.Actual}}</td><td><span class="tag {{tclass .Status}}">{{status .Status}}</span></td></tr>{{end}}
@@ -155,8 +156,12 @@ func (s *Service) handlePublicPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	small, err := s.Chart(d, "progress", 340) // a phone's width: text stays readable
+	if err != nil {
+		return err
+	}
 	var buf bytes.Buffer
-	err = publicTmpl.Execute(&buf, map[string]any{"P": p, "Gen": p.GeneratedAt.Format("2006-01-02 15:04"), "Progress": template.HTML(inlineSVG(svg))})
+	err = publicTmpl.Execute(&buf, map[string]any{"P": p, "Gen": p.GeneratedAt.Format("2006-01-02 15:04"), "Progress": template.HTML(inlineSVG(svg)), "ProgressSmall": template.HTML(inlineSVG(small))})
 	if err != nil {
 		return err
 	}
