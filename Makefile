@@ -3,7 +3,6 @@ GO        ?= go
 BIN       ?= bin/nongxun
 PORT      ?= 8080
 DATA_DIR  ?= ./data
-FONT      ?= /usr/share/fonts/truetype/lxgw/LXGWWenKai-Regular.ttf
 export PORT DATA_DIR
 
 .PHONY: run build test test-race bench demo deps fmt vet

@@ -46,7 +46,7 @@ var Vars = []Var{
 	{"DATA_KEY", "", "64 hex characters; key for ID-number encryption (generated and kept in DATA_DIR when unset)"},
 	{"PUBLIC_URL", "http://localhost:PORT", "public address, printed in certificate QR codes"},
 	{"MAX_UPLOAD_MB", "512", "largest upload in MiB"},
-	{"FONT_PATH", "/usr/share/fonts/truetype/lxgw/LXGWWenKai-Regular.ttf", "TrueType font with Chinese glyphs, for PDFs"},
+	{"FONT_PATH", "/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf", "TrueType font with Chinese glyphs, for PDFs"},
 	{"CERT_PREFIX", "HZDS", "certificate serial prefix"},
 	{"CERT_ISSUER", "会泽县电子商务进农村综合示范项目办公室", "issuer printed on certificates"},
 	{"FUND_TOTAL_FEN", "1500000000", "central fund total in fen (15,000,000 yuan)"},
