@@ -28,10 +28,14 @@ func New(log *slog.Logger, db Pinger) *fiber.App {
 		// Without this, fasthttp reads a whole multipart body (spilling files to
 		// os.TempDir) before the handler runs, and Body() rebuilds it in memory.
 		DisablePreParseMultipartForm: true,
-		ReadTimeout:                  5 * time.Minute,
-		WriteTimeout:                 30 * time.Minute,
-		IdleTimeout:                  2 * time.Minute,
-		DisableStartupMessage:        true,
+		// Values from c.Params, c.Query and friends are otherwise views into
+		// buffers fasthttp reuses for the next request: a cache that kept one
+		// would be corrupted. Immutable makes them copies.
+		Immutable:             true,
+		ReadTimeout:           5 * time.Minute,
+		WriteTimeout:          30 * time.Minute,
+		IdleTimeout:           2 * time.Minute,
+		DisableStartupMessage: true,
 	})
 	app.Use(requestid.New())
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
