@@ -2,7 +2,6 @@ package incubation
 
 import (
 	"context"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -64,17 +63,21 @@ func dueNames(t *Task) []string {
 }
 
 // dueMonths lists the due-index collections under prefix (e.g. "u_<user>_")
-// for months up to until, by listing collection names (no document is read).
+// for months up to until, from the collection names (no document is read;
+// unfiltered, as the embedded engine filters names slowly).
 func (s *Service) dueMonths(ctx context.Context, prefix, until string) ([]string, error) {
-	names, err := s.st.DB.ListCollectionNames(ctx, bson.M{"name": bson.M{"$regex": "^" + regexp.QuoteMeta(dueCollPrefix+prefix)}})
+	names, err := s.st.DB.ListCollectionNames(ctx, bson.M{})
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, n := range names {
-		n = strings.TrimPrefix(n, dueCollPrefix)
+		n, ok := strings.CutPrefix(n, dueCollPrefix+prefix)
+		if !ok {
+			continue
+		}
 		if month := n[strings.LastIndexByte(n, '_')+1:]; month <= until {
-			out = append(out, n)
+			out = append(out, prefix+n)
 		}
 	}
 	return out, nil
