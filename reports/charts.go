@@ -136,7 +136,7 @@ func (s *Service) Chart(d *Dashboard, name string, w int) ([]byte, error) {
 		return s.bar(p(height), labels, [][]float64{vals}, nil, style, true, small)
 	case "funnel":
 		c := d.Conversion
-		if c == nil {
+		if c == nil || c.Trained+c.Certified+c.FollowedUp+c.ShopOpened+c.Selling+c.Incubated == 0 {
 			return noData()
 		}
 		vals := []float64{float64(c.Trained), float64(c.Certified), float64(c.FollowedUp), float64(c.ShopOpened), float64(c.Selling), float64(c.Incubated)}

@@ -73,12 +73,15 @@
           (d.missing && d.missing.length ? '<p class="muted small">尚未接入：' + esc(d.missing.map(function (k) { return missingName[k] || k; }).join('、')) + '</p>' : '') +
           '<h2>图表</h2><div id="charts"></div>';
         var box = el.querySelector('#charts');
+        box.style.cssText = 'display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,440px),1fr));gap:.6rem';
         Object.keys(chartTitle).forEach(function (n) {
           if (tid && n === 'by_township') return;
           if (NX.user.role === 'officer' && n === 'by_township') return;
-          var card = NX.h('<div class="card chart"><h3 class="small">' + esc(chartTitle[n]) + '</h3><img class="chart-img" data-chart="' + n + '" alt="' + esc(chartTitle[n]) + '" style="width:100%;height:auto"></div>');
+          var card = NX.h('<div class="card chart" style="margin:0"><h3 class="small">' + esc(chartTitle[n]) + '</h3><img class="chart-img" data-chart="' + n + '" alt="' + esc(chartTitle[n]) + '" style="width:100%;height:auto"></div>');
           box.appendChild(card);
-          loadChart(card.querySelector('img'), '/reports/charts/' + n + '?w=' + w + (tid ? '&' + q(tid) : ''));
+          /* the server draws the chart at the card's own width, so its text stays readable */
+          var cw = Math.max(280, Math.min(card.clientWidth - 32 || w, 960));
+          loadChart(card.querySelector('img'), '/reports/charts/' + n + '?w=' + cw + (tid ? '&' + q(tid) : ''));
         });
         var s = el.querySelector('#rp-twp');
         if (s) s.addEventListener('change', function () { NX.go('#/dashboard/' + s.value); });
