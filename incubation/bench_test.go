@@ -82,7 +82,7 @@ func county(b *testing.B) (*env, []*testkit.Caller) {
 	}
 	batch(e.svc.tasks, tasks)
 	batch(e.svc.followups, fus)
-	batch(e.svc.marks, marks)
+	batch(e.svc.markColl(StepCertified), marks)
 	batch(e.svc.shops, shops)
 	t0 = time.Now()
 	if r, err := e.svc.RecountFunnel(ctx, true); err != nil || !r.Fixed {

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -66,7 +67,7 @@ func dueNames(t *Task) []string {
 // for months up to until, from the collection names (no document is read;
 // unfiltered, as the embedded engine filters names slowly).
 func (s *Service) dueMonths(ctx context.Context, prefix, until string) ([]string, error) {
-	names, err := s.st.DB.ListCollectionNames(ctx, bson.M{})
+	names, err := s.dueCollections(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -83,10 +84,46 @@ func (s *Service) dueMonths(ctx context.Context, prefix, until string) ([]string
 	return out, nil
 }
 
+// dueCollections lists the database's collection names, from memory when
+// fresh: on the embedded engine this process makes every collection, so the
+// list it keeps is complete; with MongoDB (other app nodes) it is re-read
+// every 30 seconds.
+func (s *Service) dueCollections(ctx context.Context) ([]string, error) {
+	s.dueMu.Lock()
+	defer s.dueMu.Unlock()
+	if s.dueKnown == nil || (!s.st.Embedded() && time.Since(s.dueLoaded) > 30*time.Second) {
+		names, err := s.st.DB.ListCollectionNames(ctx, bson.M{})
+		if err != nil {
+			return nil, err
+		}
+		s.dueKnown, s.dueLoaded = map[string]bool{}, time.Now()
+		for _, n := range names {
+			if strings.HasPrefix(n, dueCollPrefix) {
+				s.dueKnown[n] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(s.dueKnown))
+	for n := range s.dueKnown {
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// dueCreated notes a due-index collection the service has written to.
+func (s *Service) dueCreated(name string) {
+	s.dueMu.Lock()
+	defer s.dueMu.Unlock()
+	if s.dueKnown != nil {
+		s.dueKnown[dueCollPrefix+name] = true
+	}
+}
+
 // indexTask adds (or refreshes) an open task in the due index.
 func (s *Service) indexTask(ctx context.Context, t *Task) error {
 	e := entryOf(t)
 	for i, n := range dueNames(t) {
+		s.dueCreated(n)
 		if _, err := s.dueColl(n).ReplaceOne(ctx, bson.M{"_id": t.ID}, e, options.Replace().SetUpsert(true)); err != nil {
 			if i > 0 {
 				_ = s.unindexTask(context.WithoutCancel(ctx), t)
@@ -222,6 +259,7 @@ func (s *Service) recountDue(ctx context.Context, fix bool) ([]string, error) {
 		if !fix {
 			continue
 		}
+		s.dueCreated(n)
 		if _, err := s.dueColl(n).DeleteMany(ctx, bson.M{}); err != nil {
 			return diffs, err
 		}

@@ -147,7 +147,7 @@ func (s *Service) count(ctx context.Context, step string, w who) (bool, error) {
 	var added bool
 	err := s.st.Lane(ctx, func(ctx context.Context) error {
 		m := mark{ID: step + "/" + w.TraineeID, Step: step, At: s.now(), W: w}
-		if err := s.marks.InsertOne(ctx, m); err != nil {
+		if err := s.markColl(step).InsertOne(ctx, m); err != nil {
 			if store.IsDup(err) {
 				return nil
 			}
@@ -156,7 +156,7 @@ func (s *Service) count(ctx context.Context, step string, w who) (bool, error) {
 		county, twp := map[string]int64{}, map[string]int64{}
 		funnelDelta(w, step, 1, county, twp)
 		if err := s.applyFunnel(ctx, w.TownshipID, county, twp); err != nil {
-			_, _ = s.marks.DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": m.ID})
+			_, _ = s.markColl(step).DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": m.ID})
 			return err
 		}
 		added = true
@@ -170,8 +170,9 @@ func (s *Service) count(ctx context.Context, step string, w who) (bool, error) {
 // month over all their shops. Call it inside the lane.
 func (s *Service) setLastSale(ctx context.Context, w who, shopID, shopLast string) error {
 	id := sellPrefix + "/" + w.TraineeID
+	sells := s.markColl(sellPrefix)
 	var cur mark
-	err := s.marks.FindOne(ctx, bson.M{"_id": id}, &cur)
+	err := sells.FindOne(ctx, bson.M{"_id": id}, &cur)
 	if err != nil && !store.IsNotFound(err) {
 		return err
 	}
@@ -199,7 +200,7 @@ func (s *Service) setLastSale(ctx context.Context, w who, shopID, shopLast strin
 			return nil
 		}
 		cur.Shops = shops // same bucket: only the per-shop months change
-		_, err := s.marks.ReplaceOne(ctx, bson.M{"_id": id}, cur)
+		_, err := sells.ReplaceOne(ctx, bson.M{"_id": id}, cur)
 		return err
 	}
 	old := cur
@@ -214,20 +215,20 @@ func (s *Service) setLastSale(ctx context.Context, w who, shopID, shopLast strin
 	}
 	// The marker first, then the counters; each step undone if a later one fails.
 	if month == "" {
-		if _, err := s.marks.DeleteOne(ctx, bson.M{"_id": id}); err != nil {
+		if _, err := sells.DeleteOne(ctx, bson.M{"_id": id}); err != nil {
 			return err
 		}
 	} else {
-		if _, err := s.marks.ReplaceOne(ctx, bson.M{"_id": id}, cur, options.Replace().SetUpsert(true)); err != nil {
+		if _, err := sells.ReplaceOne(ctx, bson.M{"_id": id}, cur, options.Replace().SetUpsert(true)); err != nil {
 			return err
 		}
 	}
 	restore := func() {
 		bg := context.WithoutCancel(ctx)
 		if had {
-			_, _ = s.marks.ReplaceOne(bg, bson.M{"_id": id}, old, options.Replace().SetUpsert(true))
+			_, _ = sells.ReplaceOne(bg, bson.M{"_id": id}, old, options.Replace().SetUpsert(true))
 		} else {
-			_, _ = s.marks.DeleteOne(bg, bson.M{"_id": id})
+			_, _ = sells.DeleteOne(bg, bson.M{"_id": id})
 		}
 	}
 	if had {
@@ -375,7 +376,11 @@ func (s *Service) StepTrainees(ctx context.Context, step, townshipID, group stri
 		f["township_id"] = townshipID
 	}
 	var marks []mark
-	if err := s.marks.Find(ctx, f, &marks, options.Find().SetSort(bson.D{{Key: "at", Value: -1}}).SetLimit(5000)); err != nil {
+	c := s.markColl(step)
+	if step == StepSelling {
+		c = s.markColl(sellPrefix)
+	}
+	if err := c.Find(ctx, f, &marks, options.Find().SetSort(bson.D{{Key: "at", Value: -1}}).SetLimit(5000)); err != nil {
 		return nil, err
 	}
 	out := make([]StepTrainee, 0, len(marks))
@@ -404,3 +409,10 @@ func tk(t string) string {
 	}
 	return "none"
 }
+
+// allMarkSteps are the steps with marker collections (selling's is "sell").
+var allMarkSteps = append(append([]string{}, markedSteps...), sellPrefix)
+
+// markColl is the marker collection of a step: one per step, so each
+// stays as small as its step (the engine reads whole collections).
+func (s *Service) markColl(step string) *store.Collection { return s.st.C("funnel_marks_" + step) }

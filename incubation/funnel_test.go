@@ -242,7 +242,7 @@ func TestRecountRepairs(t *testing.T) {
 	if err := e.svc.funnel.Inc(e.Ctx, funnelDoc, map[string]int64{"c.shop_opened": 5, "c.sell.2019-06": 1}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.marks.DeleteOne(e.Ctx, bson.M{"_id": StepShopOpened + "/" + a.ID}); err != nil {
+	if _, err := e.svc.markColl(StepShopOpened).DeleteOne(e.Ctx, bson.M{"_id": StepShopOpened + "/" + a.ID}); err != nil {
 		t.Fatal(err)
 	}
 	var r RecountResult

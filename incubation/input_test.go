@@ -38,7 +38,10 @@ func (e *env) snap() snapshot {
 			s.sales += r.Orders*1000003 + r.RevenueFen
 		}
 	}
-	s.followups, s.tasks, s.marks = count(e.svc.followups), count(e.svc.tasks), count(e.svc.marks)
+	s.followups, s.tasks = count(e.svc.followups), count(e.svc.tasks)
+	for _, step := range allMarkSteps {
+		s.marks += count(e.svc.markColl(step))
+	}
 	var docs, funnels []bson.M
 	if err := e.svc.counters.Find(e.Ctx, bson.M{}, &docs); err != nil {
 		e.T.Fatal(err)

@@ -59,7 +59,7 @@ func (s *Service) recompute(ctx context.Context) (*expected, error) {
 	e := &expected{docs: map[string]map[string]int64{}, marks: map[string]mark{}}
 	byID := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}})
 	var certs []mark
-	if err := s.marks.Find(ctx, bson.M{"step": StepCertified}, &certs, byID); err != nil {
+	if err := s.markColl(StepCertified).Find(ctx, bson.M{}, &certs, byID); err != nil {
 		return nil, err
 	}
 	for _, m := range certs {
@@ -254,8 +254,12 @@ func (s *Service) RecountFunnel(ctx context.Context, fix bool) (*RecountResult, 
 			}
 		}
 		var marks []mark
-		if err := s.marks.Find(ctx, bson.M{}, &marks); err != nil {
-			return err
+		for _, step := range allMarkSteps {
+			var l []mark
+			if err := s.markColl(step).Find(ctx, bson.M{}, &l); err != nil {
+				return err
+			}
+			marks = append(marks, l...)
 		}
 		haveMarks := map[string]mark{}
 		for _, m := range marks {
@@ -290,32 +294,35 @@ func (s *Service) RecountFunnel(ctx context.Context, fix bool) (*RecountResult, 
 			}
 		}
 		// Markers: drop the wrong ones, then insert the missing in batches.
-		var drop []string
+		drop, add := map[string][]string{}, map[string][]any{}
 		for id, m := range haveMarks {
 			if w, ok := exp.marks[id]; !ok || !sameMark(w, m) {
-				drop = append(drop, id)
+				drop[m.Step] = append(drop[m.Step], id)
 			}
 		}
-		for len(drop) > 0 {
-			n := min(len(drop), 1000)
-			if _, err := s.marks.DeleteMany(ctx, bson.M{"_id": bson.M{"$in": drop[:n]}}); err != nil {
-				return err
-			}
-			drop = drop[n:]
-		}
-		var add []any
 		for id, m := range exp.marks {
 			if h, ok := haveMarks[id]; !ok || !sameMark(h, m) {
 				m.At = s.now()
-				add = append(add, m)
+				add[m.Step] = append(add[m.Step], m)
 			}
 		}
-		for len(add) > 0 {
-			n := min(len(add), 1000)
-			if _, err := s.marks.InsertMany(ctx, add[:n]); err != nil {
-				return err
+		for step, ids := range drop {
+			for len(ids) > 0 {
+				n := min(len(ids), 1000)
+				if _, err := s.markColl(step).DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids[:n]}}); err != nil {
+					return err
+				}
+				ids = ids[n:]
 			}
-			add = add[n:]
+		}
+		for step, docs := range add {
+			for len(docs) > 0 {
+				n := min(len(docs), 1000)
+				if _, err := s.markColl(step).InsertMany(ctx, docs[:n]); err != nil {
+					return err
+				}
+				docs = docs[n:]
+			}
 		}
 		res.Fixed = true
 		return nil

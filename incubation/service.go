@@ -12,6 +12,7 @@ package incubation
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -97,11 +98,13 @@ type Service struct {
 	shops       *store.Collection
 	shopURLs    *store.Collection // _id = normalised URL: one shop per URL
 	salesHist   *store.Collection // replaced reports
-	marks       *store.Collection // funnel markers, _id step/trainee
 	funnel      *store.Collection // funnel counters: the county's and one per township
 	counters    *store.Collection // monthly, revenue and totals counters
 	cohorts     *store.Collection
 	members     *store.Collection // cohort membership, _id cohort/shop
+	dueMu       sync.Mutex
+	dueKnown    map[string]bool // due-index collection names (due.go)
+	dueLoaded   time.Time
 	enterprises *store.Collection
 	brands      *store.Collection
 	products    *store.Collection
@@ -131,7 +134,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		tasks: st.C("followup_tasks"), followups: st.C("followups"),
 		shops: st.C("shops"), shopURLs: st.C("shop_urls"),
 		salesHist: st.C("sales_history"),
-		marks:     st.C("funnel_marks"), funnel: st.C("funnel_counters"), counters: st.C("incubation_counters"),
+		funnel:    st.C("funnel_counters"), counters: st.C("incubation_counters"),
 		cohorts: st.C("cohorts"), members: st.C("cohort_members"),
 		enterprises: st.C("enterprises"), brands: st.C("brands"), products: st.C("products"),
 	}
@@ -146,7 +149,6 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		{s.shops, bson.D{{Key: "trainee_id", Value: 1}}},
 		{s.shops, bson.D{{Key: "township_id", Value: 1}}},
 		{s.salesHist, bson.D{{Key: "shop_id", Value: 1}, {Key: "month", Value: 1}}},
-		{s.marks, bson.D{{Key: "step", Value: 1}}},
 		{s.members, bson.D{{Key: "cohort_id", Value: 1}}},
 		{s.members, bson.D{{Key: "shop_id", Value: 1}}},
 	}
