@@ -218,6 +218,9 @@
   }
   window.addEventListener('online', flush);
 
+  /* NX.form keeps the last radio of a group, not the checked one. */
+  function picked(form) { var r = form.querySelector('input[name=kind]:checked'); return r ? r.value : ''; }
+
   NX.view('station-phone', {
     title: '站点服务', roles: ['station'], hint: '登记代买代卖、缴费等服务，扫描包裹',
     render: function (el) {
@@ -247,7 +250,7 @@
         svc.onsubmit = function (e) {
           e.preventDefault();
           var f = NX.form(svc), msg = svc.querySelector('.msg');
-          var body = { kind: f.kind, count: f.count, amount_fen: Math.round((f.yuan || 0) * 100), note: f.note || '',
+          var body = { kind: picked(svc), count: f.count, amount_fen: Math.round((f.yuan || 0) * 100), note: f.note || '',
             at: new Date().toISOString(), client_id: Date.now().toString(36) + Math.random().toString(36).slice(2, 8) };
           var path = '/stations/' + sid + '/services';
           if (!navigator.onLine) {
@@ -263,7 +266,7 @@
         scan.onsubmit = function (e) {
           e.preventDefault();
           var f = NX.form(scan), msg = scan.querySelector('.msg');
-          NX.post('/parcels/' + encodeURIComponent(f.waybill.trim()) + '/scans', { node_id: sid, kind: f.kind, at: new Date().toISOString() })
+          NX.post('/parcels/' + encodeURIComponent(f.waybill.trim()) + '/scans', { node_id: sid, kind: picked(scan), at: new Date().toISOString() })
             .then(function (p) { msg.innerHTML = traceHTML(p, names); scan.querySelector('[name=waybill]').value = ''; }, fail(msg));
         };
         var send = el.querySelector('#sp-send');
