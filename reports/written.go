@@ -192,8 +192,12 @@ func (s *Service) Attach(ctx context.Context, p *server.Principal, month, tid st
 				att.N = a.N + 1
 			}
 		}
-		_, err := s.written.UpdateOne(ctx, bson.M{"_id": id, "attachments": bson.M{"$size": len(cur.Attachments)}},
+		// conditional on the count read, so two app nodes cannot both add the 10th
+		res, err := s.written.UpdateOne(ctx, bson.M{"_id": id, "attachments": bson.M{"$size": len(cur.Attachments)}},
 			bson.M{"$push": bson.M{"attachments": att}, "$set": bson.M{"updated_at": att.UploadedAt}})
+		if err == nil && res.MatchedCount == 0 {
+			return server.Conflict("附件正在由他人上传，请稍后重试")
+		}
 		return err
 	})
 	if err != nil {
