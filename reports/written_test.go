@@ -6,6 +6,8 @@ import (
 	"encoding/csv"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,4 +139,54 @@ func TestExports(t *testing.T) {
 	f.env.Do(f.env.Admin, "GET", "/api/v1/reports/exports/nope", nil).Want(t, 404)
 	f.env.Do(f.env.Admin, "GET", "/api/v1/reports/exports/roster?format=pdf", nil).Want(t, 400)
 	f.env.Do(f.env.Admin, "GET", "/api/v1/reports/exports/signin/bad", nil).Want(t, 400)
+}
+
+// Racing submissions of one report make one report, counted once; racing
+// uploads never pass the attachment limit.
+func TestWrittenConcurrent(t *testing.T) {
+	f := newFixture(t, time.Time{}, nil)
+	off := f.env.NewCaller(server.RoleOfficer, f.t0)
+	var wg sync.WaitGroup
+	codes := make([]int, 8)
+	for i := range codes {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			codes[i] = f.env.Do(off, "PUT", "/api/v1/reports/written/2019-06", map[string]any{"text": fmt.Sprintf("第 %d 稿", i)}).Status
+		}(i)
+	}
+	wg.Wait()
+	created := 0
+	for _, c := range codes {
+		if c == 201 {
+			created++
+		} else if c != 200 {
+			t.Fatalf("status %d", c)
+		}
+	}
+	tally, err := f.svc.tallyWritten(f.env.Ctx, "2019-06", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created != 1 || tally.Submitted != 1 {
+		t.Fatalf("%d created, tally %+v", created, tally)
+	}
+	ok := atomic.Int64{}
+	for i := 0; i < MaxAttachments+4; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if f.env.Upload(off, "/api/v1/reports/written/2019-06/attachments", fmt.Sprintf("%d.jpg", i), []byte{byte(i), 9}, nil).Status == 201 {
+				ok.Add(1)
+			}
+		}(i)
+	}
+	wg.Wait()
+	w, err := f.svc.WrittenReport(f.env.Ctx, "2019-06", f.t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok.Load() != MaxAttachments || len(w.Attachments) != MaxAttachments {
+		t.Fatalf("%d uploads accepted, %d stored", ok.Load(), len(w.Attachments))
+	}
 }
