@@ -33,6 +33,32 @@ const (
 
 func countyOf(month string) string { return countyCounter + ":" + month }
 
+// countyPrefix starts the name of each month's county counter collection:
+// one collection per month, because on the embedded engine an update
+// scans (and decodes) every document of its collection.
+const countyPrefix = "enrollment_county_"
+
+// monthColl is the collection holding the county document of a month.
+func (s *Service) monthColl(month string) *store.Collection {
+	return s.st.C(countyPrefix + strings.ReplaceAll(month, "-", "_"))
+}
+
+// countyMonths lists the months that have a county counter collection.
+func (s *Service) countyMonths(ctx context.Context) ([]string, error) {
+	names, err := s.st.DB.ListCollectionNames(ctx, bson.M{})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range names {
+		if m, ok := strings.CutPrefix(n, countyPrefix); ok {
+			out = append(out, strings.ReplaceAll(m, "_", "-"))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
 func sessionsCounter(month string) string { return "sessions:" + month }
 
 func tk(township, k string) string { return key(township) + "|" + k }
@@ -92,16 +118,16 @@ func registeredDeltas(t *Trainee, n int64) deltas {
 	return d
 }
 
-// incCounters moves the county counters and the in-memory copy.
+// incCounters moves the county counters (each month's in its own
+// collection) and the in-memory copy.
 func (s *Service) incCounters(ctx context.Context, d deltas) error {
-	if err := incAll(ctx, s.counters, d); err != nil {
-		s.memo.reset()
-		return err
-	}
 	for id, m := range d {
-		if strings.HasPrefix(id, countyCounter+":") {
-			s.memo.apply(m)
+		month := strings.TrimPrefix(id, countyCounter+":")
+		if err := incAll(ctx, s.monthColl(month), deltas{id: m}); err != nil {
+			s.memo.reset()
+			return err
 		}
+		s.memo.apply(m)
 	}
 	return nil
 }
@@ -203,12 +229,16 @@ func (s *Service) county(ctx context.Context) (map[string]map[string]int64, erro
 	// the copy becoming usable.
 	var doc map[string]map[string]int64
 	err := s.st.Lane(ctx, func(ctx context.Context) error {
-		var raws []bson.M
-		if err := s.counters.Find(ctx, bson.M{"_id": bson.M{"$regex": "^" + countyCounter + ":"}}, &raws); err != nil {
+		months, err := s.countyMonths(ctx)
+		if err != nil {
 			return err
 		}
 		doc = map[string]map[string]int64{}
-		for _, raw := range raws {
+		for _, month := range months {
+			raw, err := s.monthColl(month).Counter(ctx, countyOf(month))
+			if err != nil {
+				return err
+			}
 			for f, v := range flatten(raw) {
 				a, b, _ := strings.Cut(f, ".")
 				if doc[a] == nil {

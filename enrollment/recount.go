@@ -83,10 +83,35 @@ func (s *Service) Recount(ctx context.Context, fix bool) (*RecountResult, error)
 			sess.add(coursesCounter, "enrolled."+e.CourseID, 1)
 		}
 		s.memo.reset()
-		d1, err := s.compare(ctx, s.counters, main, fix)
+		months, err := s.countyMonths(ctx)
 		if err != nil {
 			return err
 		}
+		byMonth := map[string]deltas{}
+		for _, m := range months {
+			byMonth[m] = deltas{}
+		}
+		for id, f := range main {
+			m := strings.TrimPrefix(id, countyCounter+":")
+			if byMonth[m] == nil {
+				byMonth[m] = deltas{}
+			}
+			byMonth[m][id] = f
+		}
+		var d1 []Drift
+		for m, want := range byMonth {
+			d, err := s.compare(ctx, s.monthColl(m), want, fix)
+			if err != nil {
+				return err
+			}
+			d1 = append(d1, d...)
+		}
+		sort.Slice(d1, func(i, j int) bool {
+			if d1[i].Counter != d1[j].Counter {
+				return d1[i].Counter < d1[j].Counter
+			}
+			return d1[i].Field < d1[j].Field
+		})
 		d2, err := s.compare(ctx, s.scounters, sess, fix)
 		if err != nil {
 			return err

@@ -38,7 +38,9 @@ type Deps struct {
 }
 
 // Service owns the trainees, enrollments, attendance, attendees,
-// checkin_answers, signin_photos and the two counter collections.
+// checkin_answers, signin_photos, attendance_excused, courses_finished
+// collections and the counters (enrollment_session_counters and one
+// enrollment_county_YYYY_MM per month).
 type Service struct {
 	st          *store.Store
 	d           Deps
@@ -48,7 +50,6 @@ type Service struct {
 	attendees   *store.Collection // one document per trainee ever counted present: distinct trainees
 	answers     *store.Collection // first answer to each (trainee, client_id)
 	photos      *store.Collection
-	counters    *store.Collection // county and township counters (a few dozen documents)
 	scounters   *store.Collection // per-course and per-session counters
 	finished    *store.Collection // courses whose OnCourseFinished has run
 	excused     *store.Collection // ids of excused attendance records
@@ -91,7 +92,6 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		attendees:   st.C("attendees"),
 		answers:     st.C("checkin_answers"),
 		photos:      st.C("signin_photos"),
-		counters:    st.C("enrollment_counters"),
 		scounters:   st.C("enrollment_session_counters"),
 		finished:    st.C("courses_finished"),
 		excused:     st.C("attendance_excused"),
