@@ -130,6 +130,7 @@ func (s *Service) indexTask(ctx context.Context, t *Task) error {
 			}
 			return err
 		}
+		s.dueCacheSet(n, t.ID, &e)
 	}
 	return nil
 }
@@ -140,21 +141,89 @@ func (s *Service) unindexTask(ctx context.Context, t *Task) error {
 		if _, err := s.dueColl(n).DeleteOne(ctx, bson.M{"_id": t.ID}); err != nil {
 			return err
 		}
+		s.dueCacheSet(n, t.ID, nil)
 	}
 	return nil
 }
 
-// dueRead reads the open tasks of one due-index collection.
+// dueRead reads the open tasks of one due-index collection. On the
+// embedded engine this process is the only writer, so a collection once
+// read is kept in memory and updated write-through by indexTask and
+// unindexTask (which run in the write lane); the first read loads it
+// inside the lane so no write slips between the load and the cache.
 func (s *Service) dueRead(ctx context.Context, name string) ([]Task, error) {
-	var list []dueEntry
-	if err := s.dueColl(name).Find(ctx, bson.M{}, &list); err != nil {
-		return nil, err
+	if !s.st.Embedded() {
+		list, err := s.dueLoad(ctx, name)
+		return tasksOf(list), err
 	}
+	if list, ok := s.dueCacheGet(name); ok {
+		return tasksOf(list), nil
+	}
+	var out []dueEntry
+	err := s.st.Lane(ctx, func(ctx context.Context) error {
+		if list, ok := s.dueCacheGet(name); ok {
+			out = list
+			return nil
+		}
+		list, err := s.dueLoad(ctx, name)
+		if err != nil {
+			return err
+		}
+		m := make(map[string]dueEntry, len(list))
+		for _, e := range list {
+			m[e.ID] = e
+		}
+		s.dueMu.Lock()
+		s.dueCache[name] = m
+		s.dueMu.Unlock()
+		out = list
+		return nil
+	})
+	return tasksOf(out), err
+}
+
+func (s *Service) dueLoad(ctx context.Context, name string) ([]dueEntry, error) {
+	var list []dueEntry
+	err := s.dueColl(name).Find(ctx, bson.M{}, &list)
+	return list, err
+}
+
+func tasksOf(list []dueEntry) []Task {
 	out := make([]Task, 0, len(list))
 	for _, e := range list {
 		out = append(out, e.task())
 	}
-	return out, nil
+	return out
+}
+
+func (s *Service) dueCacheGet(name string) ([]dueEntry, bool) {
+	s.dueMu.Lock()
+	defer s.dueMu.Unlock()
+	m, ok := s.dueCache[name]
+	if !ok {
+		return nil, false
+	}
+	out := make([]dueEntry, 0, len(m))
+	for _, e := range m {
+		out = append(out, e)
+	}
+	return out, true
+}
+
+// dueCacheSet updates a loaded collection's copy (e nil: the task left it);
+// a collection not loaded yet is read from the database when first needed.
+func (s *Service) dueCacheSet(name, id string, e *dueEntry) {
+	s.dueMu.Lock()
+	defer s.dueMu.Unlock()
+	m, ok := s.dueCache[name]
+	if !ok {
+		return
+	}
+	if e == nil {
+		delete(m, id)
+	} else {
+		m[id] = *e
+	}
 }
 
 // openTasks reads the open tasks due up to month until of an assignee, a
@@ -260,6 +329,9 @@ func (s *Service) recountDue(ctx context.Context, fix bool) ([]string, error) {
 			continue
 		}
 		s.dueCreated(n)
+		s.dueMu.Lock()
+		delete(s.dueCache, n) // reloaded from the rewritten collection when next read
+		s.dueMu.Unlock()
 		if _, err := s.dueColl(n).DeleteMany(ctx, bson.M{}); err != nil {
 			return diffs, err
 		}

@@ -103,7 +103,8 @@ type Service struct {
 	cohorts     *store.Collection
 	members     *store.Collection // cohort membership, _id cohort/shop
 	dueMu       sync.Mutex
-	dueKnown    map[string]bool // due-index collection names (due.go)
+	dueKnown    map[string]bool                // due-index collection names (due.go)
+	dueCache    map[string]map[string]dueEntry // embedded: due-index collections read so far
 	dueLoaded   time.Time
 	enterprises *store.Collection
 	brands      *store.Collection
@@ -130,7 +131,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		cfg.DueSoonDays = def.DueSoonDays
 	}
 	st := d.Store
-	s := &Service{d: d, st: st, cfg: cfg,
+	s := &Service{d: d, st: st, cfg: cfg, dueCache: map[string]map[string]dueEntry{},
 		tasks: st.C("followup_tasks"), followups: st.C("followups"),
 		shops: st.C("shops"), shopURLs: st.C("shop_urls"),
 		salesHist: st.C("sales_history"),
