@@ -329,5 +329,13 @@ func TestOfficerFilesMonthlyReport(t *testing.T) {
 			t.Errorf("an officer sees %d townships, want only theirs", rows)
 		}
 		b.shot("monthly-submitted")
+		// the officer's dashboard is their township's: no township chart, their name in the title
+		b.do(chromedp.Navigate(a.base + "/#/dashboard"))
+		b.waitJS(`document.querySelectorAll('#charts img[data-loaded="1"]').length >= 8`, "the officer's charts")
+		if eval[int](b, `document.querySelectorAll('#charts img[data-chart="by_township"]').length`) != 0 ||
+			!strings.Contains(eval[string](b, `document.querySelector('#view h1').innerText`), w.township.Name) {
+			t.Errorf("officer dashboard is not their township's")
+		}
+		b.shot("officer-dashboard")
 	})
 }
