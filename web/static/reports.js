@@ -125,9 +125,13 @@
         var canWrite = NX.user.role === 'officer';
         el.innerHTML = '<h1>每月一报</h1><div class="row"><label class="small">月份<input type="month" id="rp-month" value="' + esc(month) + '" max="' + thisMonth() + '"></label>' +
           '<button id="dl-xlsx">下载 Excel</button><button id="dl-csv">下载 CSV</button></div>' +
-          '<div class="scroll"><table id="monthly-table"><thead><tr><th>乡镇</th>' + metrics.map(function (mt) { return '<th>' + esc(mt.label) + '</th>'; }).join('') + '</tr></thead><tbody>' +
-          m.rows.map(function (r) { return '<tr><td>' + esc(r.township) + '</td>' + metrics.map(function (mt) { return '<td>' + cell(mt, r.figures[mt.key]) + '</td>'; }).join('') + '</tr>'; }).join('') +
-          '<tr><th>合计</th>' + metrics.map(function (mt) { return '<th>' + cell(mt, m.totals[mt.key]) + '</th>'; }).join('') + '</tr></tbody></table></div>' +
+          (m.rows.length === 1
+            /* one township (an officer): one line per figure, readable on a phone */
+            ? '<div class="scroll"><table id="monthly-table"><thead><tr><th>' + esc(m.rows[0].township) + ' · ' + esc(month) + '</th><th></th></tr></thead><tbody>' +
+              metrics.map(function (mt) { return '<tr><td>' + esc(mt.label) + '</td><td>' + cell(mt, m.rows[0].figures[mt.key]) + '</td></tr>'; }).join('') + '</tbody></table></div>'
+            : '<div class="scroll"><table id="monthly-table" style="white-space:nowrap"><thead><tr><th>乡镇</th>' + metrics.map(function (mt) { return '<th>' + esc(mt.label) + '</th>'; }).join('') + '</tr></thead><tbody>' +
+              m.rows.map(function (r) { return '<tr><td>' + esc(r.township) + '</td>' + metrics.map(function (mt) { return '<td>' + cell(mt, r.figures[mt.key]) + '</td>'; }).join('') + '</tr>'; }).join('') +
+              '<tr><th>合计</th>' + metrics.map(function (mt) { return '<th>' + cell(mt, m.totals[mt.key]) + '</th>'; }).join('') + '</tr></tbody></table></div>') +
           '<h2>书面月报（每月 30 日前报送）</h2><p class="muted small">按时 ' + l.on_time + '，逾期 ' + l.late + '，共 ' + l.townships + ' 个乡镇</p>' + writtenTable(l) +
           (canWrite ? '<h2>报送本乡镇 ' + esc(month) + ' 月报</h2><form id="written-form"><label>进展情况<textarea name="text" rows="8" required maxlength="20000"></textarea></label>' +
             '<button type="submit" class="primary">提交月报</button><p class="error" role="alert"></p></form>' +
