@@ -119,6 +119,7 @@ func funnelDelta(w who, field string, d int64, county, twp map[string]int64) {
 // applyFunnel writes the deltas of funnelDelta; when the township document
 // fails it takes the county change back, so the two stay equal.
 func (s *Service) applyFunnel(ctx context.Context, twpID string, county, twp map[string]int64) error {
+	defer s.forgetFunnel(funnelDoc, funnelTwpDoc+twpID)
 	if err := s.funnel.Inc(ctx, funnelDoc, county); err != nil {
 		return err
 	}
@@ -302,7 +303,7 @@ func (s *Service) Conversion(ctx context.Context, townshipID string) (*Conversio
 	if townshipID != "" {
 		id = funnelTwpDoc + townshipID
 	}
-	doc, err := s.funnel.Counter(ctx, id)
+	doc, err := s.funnelCounter(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -416,3 +417,49 @@ var allMarkSteps = append(append([]string{}, markedSteps...), sellPrefix)
 // markColl is the marker collection of a step: one per step, so each
 // stays as small as its step (the engine reads whole collections).
 func (s *Service) markColl(step string) *store.Collection { return s.st.C("funnel_marks_" + step) }
+
+// funnelCounter reads a funnel counter document. On the embedded engine
+// (this process the only writer) a document once read is kept in memory
+// until a write to it (applyFunnel, the recount, both in the lane) drops
+// it; a missing one is loaded inside the lane, so no write can slip
+// between the load and the cache.
+func (s *Service) funnelCounter(ctx context.Context, id string) (bson.M, error) {
+	if !s.st.Embedded() {
+		return s.funnel.Counter(ctx, id)
+	}
+	get := func() (bson.M, bool) {
+		s.funnelMu.Lock()
+		defer s.funnelMu.Unlock()
+		d, ok := s.funnelCache[id]
+		return d, ok
+	}
+	if d, ok := get(); ok {
+		return d, nil
+	}
+	var doc bson.M
+	err := s.st.Lane(ctx, func(ctx context.Context) error {
+		if d, ok := get(); ok {
+			doc = d
+			return nil
+		}
+		d, err := s.funnel.Counter(ctx, id)
+		if err != nil {
+			return err
+		}
+		s.funnelMu.Lock()
+		s.funnelCache[id] = d
+		s.funnelMu.Unlock()
+		doc = d
+		return nil
+	})
+	return doc, err
+}
+
+// forgetFunnel drops cached funnel documents after a write to them.
+func (s *Service) forgetFunnel(ids ...string) {
+	s.funnelMu.Lock()
+	defer s.funnelMu.Unlock()
+	for _, id := range ids {
+		delete(s.funnelCache, id)
+	}
+}

@@ -288,6 +288,7 @@ func (s *Service) RecountFunnel(ctx context.Context, fix bool) (*RecountResult, 
 			c := s.counters
 			if strings.HasPrefix(id, funnelDoc) {
 				c = s.funnel
+				s.forgetFunnel(id)
 			}
 			if _, err := c.ReplaceOne(ctx, bson.M{"_id": id}, nest(id, nonZero(exp.docs[id])), options.Replace().SetUpsert(true)); err != nil {
 				return err

@@ -102,6 +102,8 @@ type Service struct {
 	counters    *store.Collection // monthly, revenue and totals counters
 	cohorts     *store.Collection
 	members     *store.Collection // cohort membership, _id cohort/shop
+	funnelMu    sync.Mutex
+	funnelCache map[string]bson.M // embedded: funnel counter documents read since their last write
 	dueMu       sync.Mutex
 	dueKnown    map[string]bool                // due-index collection names (due.go)
 	dueCache    map[string]map[string]dueEntry // embedded: due-index collections read so far
@@ -131,7 +133,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		cfg.DueSoonDays = def.DueSoonDays
 	}
 	st := d.Store
-	s := &Service{d: d, st: st, cfg: cfg, dueCache: map[string]map[string]dueEntry{},
+	s := &Service{d: d, st: st, cfg: cfg, dueCache: map[string]map[string]dueEntry{}, funnelCache: map[string]bson.M{},
 		tasks: st.C("followup_tasks"), followups: st.C("followups"),
 		shops: st.C("shops"), shopURLs: st.C("shop_urls"),
 		salesHist: st.C("sales_history"),
