@@ -169,6 +169,36 @@ func TestCheckinReachesReports(t *testing.T) {
 	if p.PersonTimes < 1 {
 		t.Errorf("public person-times %d", p.PersonTimes)
 	}
+	// a fund allocation and a new programme deadline reach the dashboard and
+	// the public page (saving the settings drops the reports' cached copies)
+	a.must(t, a.admin, "POST", "/api/v1/funds/entries", map[string]any{"kind": "allocation", "category": "upward", "use": "cold_chain",
+		"purpose": "农产品冷链与分拣", "amount_fen": 123_456_00}, nil, 201)
+	now := time.Now()
+	a.must(t, a.admin, "PUT", "/api/v1/reports/settings", map[string]any{"start_date": now.AddDate(-1, 0, 0).Format("2006-01-02"),
+		"end_date": now.AddDate(1, 0, 0).Format("2006-01-02")}, nil, 200)
+	var dash struct {
+		Pace struct {
+			DeadlinePassed bool  `json:"deadline_passed"`
+			NeededPerMonth int64 `json:"needed_per_month"`
+		} `json:"pace"`
+		Funds struct {
+			AllocatedFen int64            `json:"allocated_fen"`
+			ByCategory   map[string]int64 `json:"by_category"`
+		} `json:"funds"`
+	}
+	a.must(t, a.admin, "GET", "/api/v1/reports/dashboard", nil, &dash, 200)
+	if dash.Pace.DeadlinePassed || dash.Pace.NeededPerMonth == 0 || dash.Funds.ByCategory["upward"] < 123_456_00 {
+		t.Errorf("dashboard after a fund allocation and a new deadline: %+v", dash)
+	}
+	var pub struct {
+		Funds struct {
+			ByCategory map[string]int64 `json:"by_category"`
+		} `json:"funds"`
+	}
+	a.must(t, "", "GET", "/api/v1/public/summary", nil, &pub, 200)
+	if pub.Funds.ByCategory["upward"] < 123_456_00 {
+		t.Errorf("public fund use %+v", pub.Funds)
+	}
 	// the XLSX of the month downloads
 	body := a.must(t, a.admin, "GET", "/api/v1/reports/monthly?month="+month+"&format=xlsx", nil, nil, 200)
 	if len(body) < 100 || body[:2] != "PK" {
