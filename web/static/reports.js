@@ -64,6 +64,9 @@
           ['颁发证书', d.certificates, '本']
         ];
         if (d.conversion) tiles.push(['开店学员', d.conversion.shop_opened, '人']);
+        if (d.shops) tiles.push(['网店', d.shops, '家']);
+        if (d.growth && d.growth.known) tiles.push(['销售增速', (d.growth.rate * 100).toFixed(1) + '%', '目标 30%']);
+        if (d.funds) tiles.push(['资金已支付', (d.funds.paid_fen / 1e6).toFixed(2), '万元，共 ' + (d.funds.total_fen / 1e6).toFixed(0) + ' 万元']);
         if (d.coverage) tiles.push(['村级覆盖', (d.coverage.ratio * 100).toFixed(1) + '%', '目标 50%']);
         if (d.parcels) tiles.push(['上行/下行包裹', d.parcels.up + ' / ' + d.parcels.down, '件']);
         el.innerHTML = '<h1>数据看板 · ' + esc(d.township) + '</h1>' +
