@@ -49,6 +49,11 @@ func Register(app *fiber.App) {
 	}
 	app.Get("/", shell)
 	app.Get("/app", shell)
+	// No icon file: answer browsers' favicon request without an error.
+	app.Get("/favicon.ico", func(c *fiber.Ctx) error {
+		c.Set("Cache-Control", "public, max-age=86400")
+		return c.SendStatus(fiber.StatusNoContent)
+	})
 	app.Get("/sw.js", func(c *fiber.Ctx) error {
 		b, err := fs.ReadFile(Static, "sw.js")
 		if err != nil {
