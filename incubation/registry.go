@@ -242,6 +242,14 @@ func (s *Service) checkProducts(ctx context.Context, ids []string) error {
 	return nil
 }
 
+// checkLinks refuses product ids not on the list and shop ids not registered.
+func (s *Service) checkLinks(ctx context.Context, products, shops []string) error {
+	if err := s.checkProducts(ctx, products); err != nil {
+		return err
+	}
+	return s.checkShops(ctx, shops)
+}
+
 // checkShops refuses shop ids that are not registered.
 func (s *Service) checkShops(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
@@ -285,10 +293,7 @@ func (s *Service) SaveEnterprise(ctx context.Context, p *server.Principal, id st
 	if n.TownshipID != "" && s.d.Regions != nil && !s.d.Regions.IsTownship(ctx, n.TownshipID) {
 		return nil, server.Invalid("乡镇不存在", "township_id", "不存在")
 	}
-	if err := s.checkProducts(ctx, n.Products); err != nil {
-		return nil, err
-	}
-	if err := s.checkShops(ctx, n.ShopIDs); err != nil {
+	if err := s.checkLinks(ctx, n.Products, n.ShopIDs); err != nil {
 		return nil, err
 	}
 	e := &Enterprise{ID: id, Name: n.Name, CreditCode: n.CreditCode, TownshipID: n.TownshipID, Business: n.Business,
@@ -317,10 +322,7 @@ func (s *Service) SaveBrand(ctx context.Context, p *server.Principal, id string,
 			return nil, err
 		}
 	}
-	if err := s.checkProducts(ctx, n.Products); err != nil {
-		return nil, err
-	}
-	if err := s.checkShops(ctx, n.ShopIDs); err != nil {
+	if err := s.checkLinks(ctx, n.Products, n.ShopIDs); err != nil {
 		return nil, err
 	}
 	b := &Brand{ID: id, Name: n.Name, TrademarkNo: n.TrademarkNo, EnterpriseID: n.EnterpriseID, Products: n.Products,
