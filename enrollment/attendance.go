@@ -175,6 +175,13 @@ func (s *Service) checkin(ctx context.Context, t *Trainee, in CheckinIn, offline
 	if sid == "" {
 		sid = p.sessionID
 	}
+	if sid == "" && p.window < 0 {
+		// Typed digits without a session: try the trainee's sessions held now.
+		if sid = s.sessionForDigits(ctx, t, p, offline, in.ScannedAt); sid == "" {
+			s.codeFails.Hit(t.ID)
+			return Result{}, false, false, server.Invalid("数字签到码不正确或已过期；未报名的课程请扫码或填写班次编号", "code", "签到码不正确或已过期")
+		}
+	}
 	if !store.ValidID(sid) {
 		return Result{}, false, false, server.Invalid("缺少班次编号", "session_id", "应为 24 位十六进制编号")
 	}
@@ -226,6 +233,39 @@ func (s *Service) checkin(ctx context.Context, t *Trainee, in CheckinIn, offline
 		return Result{}, false, true, err
 	}
 	return Result{Status: StatusPresent, Already: !created, WalkIn: walkIn}, created, true, nil
+}
+
+// sessionForDigits finds, among the sessions of the trainee's courses that
+// are being held, the one whose code the digits are; "" when none.
+func (s *Service) sessionForDigits(ctx context.Context, t *Trainee, p parsed, offline bool, scannedAt *time.Time) string {
+	if _, err := s.enrolledSet(ctx, "warm"); err != nil {
+		return ""
+	}
+	var cids []string
+	s.enrolMu.RLock()
+	for cid, set := range s.enrolled {
+		if set[t.ID] {
+			cids = append(cids, cid)
+		}
+	}
+	s.enrolMu.RUnlock()
+	now := s.now()
+	for _, cid := range cids {
+		list, err := s.d.Courses.Sessions(ctx, cid)
+		if err != nil {
+			continue
+		}
+		for i := range list {
+			x := &list[i]
+			if x.Cancelled || now.Before(x.StartsAt.Add(-slack)) || (!offline && now.After(x.EndsAt.Add(slack))) {
+				continue
+			}
+			if _, err := s.verify(x, p, offline, scannedAt); err == nil {
+				return x.ID
+			}
+		}
+	}
+	return ""
 }
 
 func (s *Service) newAttendance(sess *courses.Session, t *Trainee, status, method string) *Attendance {

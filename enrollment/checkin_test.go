@@ -75,6 +75,10 @@ func TestCheckinLive(t *testing.T) {
 	_, him := f.trainee(t, 0, 2)
 	f.Do(him, "POST", "/api/v1/checkins", map[string]any{"session_id": sess.ID, "code": c.Code, "client_id": "h1"}).Want(t, 400)
 	f.Do(him, "POST", "/api/v1/checkins", map[string]any{"session_id": sess.ID, "code": f.code(t, trainer, sess.ID).Digits, "client_id": "h2"}).Want(t, 201)
+	// An enrolled trainee may type the digits without the session id.
+	f.now = f.now.Add(Window)
+	f.Do(me, "POST", "/api/v1/checkins", map[string]any{"code": f.code(t, trainer, sess.ID).Digits, "client_id": "c3"}).Want(t, 200)
+	f.Do(me, "POST", "/api/v1/checkins", map[string]any{"code": "000000", "client_id": "c4"}).Want(t, 400)
 
 	p := f.progress(t)
 	if p.PersonTimes != 3 || p.Trainees != 3 || p.ByGroup[GroupPoverty] != 1 || p.ByMonth["2019-05"] != 3 {

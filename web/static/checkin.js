@@ -139,7 +139,7 @@
         '<div id="ck-cam" class="card"></div>' +
         '<button id="ck-scan" class="primary">打开相机扫码</button>' +
         '<form id="ck-form" class="card"><label>或输入屏幕下方的 6 位数字<input name="code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="off"></label>' +
-        '<label>班次编号（扫码时不用填）<input name="session_id" value="' + NX.esc(args[0] || '') + '" autocomplete="off"></label>' +
+        '<label>班次编号（已报名的课程可不填）<input name="session_id" value="' + NX.esc(args[0] || '') + '" autocomplete="off"></label>' +
         '<button class="primary">签到</button></form>' +
         '<p id="ck-msg" role="status"></p><p id="ck-pending" class="muted small"></p>' +
         '<p><a href="#/my-training">我的培训</a></p>';
@@ -155,7 +155,6 @@
         e.preventDefault();
         var v = NX.form(e.target);
         if (!/^\d{6}$/.test(v.code || '')) { note('请输入 6 位数字'); return; }
-        if (!v.session_id) { note('输入数字签到时请填写班次编号（讲师屏幕上有）'); return; }
         submit(v.code, v.session_id);
       };
       if (args[1]) submit(args[1], args[0]);
@@ -187,6 +186,7 @@
         '<div class="card" id="sc-qr-box" style="text-align:center"><img id="sc-qr" class="qr" alt="签到二维码"><div class="code" id="sc-digits"></div>' +
         '<p class="muted small">学员用手机扫码，或输入上面的 6 位数字。二维码每 30 秒更换。</p>' +
         '<button id="sc-full">全屏显示</button></div>' +
+        '<p class="muted small" style="text-align:center">班次编号：' + NX.esc(sid) + '</p>' +
         '<h2>点名 <small class="muted" id="sc-count"></small></h2><form id="sc-roll"><div id="sc-roster" class="card"></div>' +
         '<button class="primary">记录勾选的学员到场</button></form><p id="sc-msg" role="status"></p>' +
         '<h2>纸质签到表照片</h2><form id="sc-photo" class="card"><input type="file" name="file" accept="image/*" capture="environment"><progress value="0" max="1" hidden></progress><button>上传照片</button></form><div id="sc-photos"></div>';
