@@ -163,6 +163,52 @@
     }
   });
 
+  /* Newcomers without an account: scan the trainer's QR from the login
+     screen, fill in the form, and are registered, checked in and logged in. */
+  function joinForm(box, info) {
+    var here = info.villages.filter(function (v) { return v.here; }), other = info.villages.filter(function (v) { return !v.here; });
+    var opt = function (v) { return '<option value="' + NX.esc(v.id) + '">' + NX.esc(v.township + ' ' + v.name) + '</option>'; };
+    box.innerHTML = '<h2>新学员登记</h2><p>' + NX.esc(info.course_title) + ' · ' + NX.esc(NX.time(info.starts_at)) + ' · ' + NX.esc(info.location || '') + '</p>' +
+      '<form id="jn-form"><label>姓名<input name="name" required></label><label>身份证号<input name="id_number" required maxlength="18"></label>' +
+      '<label>手机号（登录用）<input name="phone" required inputmode="numeric" maxlength="11"></label>' +
+      '<label>设置登录密码（至少 8 位）<input name="password" type="password" required minlength="8"></label>' +
+      '<label>所在村<select name="region_id">' + here.map(opt).join('') + other.map(opt).join('') + '</select></label>' +
+      '<fieldset><legend>人群类别（可多选）</legend>' + [['poverty', '建档立卡贫困户'], ['youth', '青年'], ['returnee_graduate', '返乡大学生'], ['returnee_worker', '返乡农民工'], ['veteran', '退役军人'], ['disabled', '残疾人']].map(function (g) {
+        return '<label style="display:inline-block;margin-right:.8rem"><input type="checkbox" name="groups" data-list="1" value="' + g[0] + '">' + g[1] + '</label>';
+      }).join('') + '</fieldset><button class="primary">登记并签到</button><p id="jn-msg" role="status"></p></form>';
+    box.querySelector('#jn-form').onsubmit = function (e) {
+      e.preventDefault();
+      var body = NX.form(e.target), m = box.querySelector('#jn-msg'), btn = e.target.querySelector('button');
+      body.ticket = info.ticket; body.client_id = cid();
+      btn.disabled = true; m.className = 'muted'; m.textContent = '正在登记…';
+      position().then(function (pos) {
+        if (pos) { body.lat = pos.lat; body.lng = pos.lng; body.accuracy = pos.accuracy; }
+        return NX.api('POST', '/join/register', body);
+      }).then(function (r) {
+        var s = window.localStorage;
+        s.setItem('nx.access', r.session.access_token); s.setItem('nx.refresh', r.session.refresh_token); s.setItem('nx.user', JSON.stringify(r.session.user));
+        box.innerHTML = r.checkin ? '<div class="ok-big">✔ 已登记并签到</div>' : '<p class="error">已登记，但签到未成功：' + NX.esc(r.checkin_error && r.checkin_error.message) + '</p>';
+        setTimeout(function () { location.hash = '#/my-training'; location.reload(); }, 1500);
+      }).catch(function (x) { m.className = 'error'; m.textContent = NX.errText(x); btn.disabled = false; });
+    };
+  }
+  document.addEventListener('DOMContentLoaded', function () {
+    var login = document.getElementById('login');
+    if (!login) return;
+    var box = document.createElement('div');
+    box.className = 'card';
+    box.innerHTML = '<p>第一次参加培训？<button type="button" id="jn-scan">扫讲师屏幕上的二维码登记</button></p><div id="jn-cam"></div><p id="jn-note" class="error"></p>';
+    login.appendChild(box);
+    var jnote = function (t) { box.querySelector('#jn-note').textContent = t; };
+    box.querySelector('#jn-scan').onclick = function () {
+      if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { jnote('此手机浏览器不能打开相机，请讲师帮您登记'); return; }
+      scan(box.querySelector('#jn-cam')).done.then(function (code) {
+        box.querySelector('#jn-cam').innerHTML = '';
+        return NX.api('GET', '/join/' + encodeURIComponent(code)).then(function (info) { joinForm(box, info); });
+      }).catch(function (x) { jnote(x && x.data ? NX.errText(x) : '无法打开相机，请允许使用相机'); });
+    };
+  });
+
   NX.view('my-training', {
     title: '我的培训', roles: ['trainee'], hint: '培训安排与出勤',
     render: function (el) {
