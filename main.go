@@ -121,7 +121,7 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	// certificates: eligibility, serials, PDFs, public verification (/verify/:code),
 	// revocation, ZIP and register exports. Incubation sets certSvc.OnIssued.
 	certSvc, err := certificates.New(ctx, certificates.Deps{Store: st, Config: cfg, Regions: regionSvc, Audit: auditLog, Log: log,
-		Courses: courseSvc, Roster: certificates.EnrollmentRoster{S: enrollSvc, Trainees: st.C("trainees")}, SealPath: filepath.Join(cfg.DataDir, "seal.png")})
+		Courses: courseSvc, Roster: certificates.EnrollmentRoster{S: enrollSvc}, SealPath: filepath.Join(cfg.DataDir, "seal.png")})
 	if err != nil {
 		return nil, nil, err
 	}

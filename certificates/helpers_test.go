@@ -38,7 +38,7 @@ func newFixture(t testing.TB) *fixture {
 	env.Config.PublicURL = "https://nx.example.cn"
 	env.Config.Issuer = "会泽县电子商务进农村综合示范项目办公室"
 	svc, err := New(env.Ctx, Deps{Store: env.Store, Config: env.Config, Regions: env.Regions, Audit: env.Audit, Log: env.Log,
-		Courses: cs, Roster: EnrollmentRoster{S: es, Trainees: env.Store.C("trainees")}})
+		Courses: cs, Roster: EnrollmentRoster{S: es}})
 	if err != nil {
 		t.Fatal(err)
 	}

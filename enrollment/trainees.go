@@ -122,8 +122,13 @@ func (s *Service) Trainees(ctx context.Context, ids []string) (map[string]Traine
 			miss = append(miss, id)
 		}
 	}
+	if len(miss) > traineeBatch {
+		// Every $in query scans the whole collection on the embedded engine:
+		// for a long list, one scan that keeps the wanted ones is cheaper.
+		return out, s.scanTrainees(ctx, miss, out)
+	}
 	for len(miss) > 0 {
-		n := min(len(miss), 1000)
+		n := min(len(miss), traineeBatch)
 		var list []Trainee
 		if err := s.trainees.Find(ctx, bson.M{"_id": bson.M{"$in": miss[:n]}}, &list); err != nil {
 			return nil, err
@@ -136,6 +141,34 @@ func (s *Service) Trainees(ctx context.Context, ids []string) (map[string]Traine
 		miss = miss[n:]
 	}
 	return out, nil
+}
+
+// traineeBatch is the longest id list Trainees sends as one $in query.
+const traineeBatch = 1000
+
+// scanTrainees reads the whole collection once and adds the wanted trainees to out.
+func (s *Service) scanTrainees(ctx context.Context, ids []string, out map[string]Trainee) error {
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	cur, err := s.trainees.Cursor(ctx, bson.M{})
+	if err != nil {
+		return err
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var t Trainee
+		if err := cur.Decode(&t); err != nil {
+			return err
+		}
+		if want[t.ID] {
+			fixTrainee(&t)
+			s.cache.put(t)
+			out[t.ID] = t
+		}
+	}
+	return cur.Err()
 }
 
 // ListFilter narrows the trainee list.
