@@ -145,7 +145,9 @@
         if (canSchedule) h += '<p><a href="#/session-new/' + esc(id) + '"><button class="primary">＋ 新建班次</button></a></p>';
         h += ss.length ? ss.map(function (s) {
           var mayCancel = !s.cancelled && (me.role === 'admin' || (me.role === 'trainer' && s.trainer_id === me.id) || (me.role === 'officer' && s.township_id === me.township_id));
-          return sessionCard(s, regs, mayCancel ? '<button class="link small" data-cancel="' + esc(s.id) + '">取消此班次</button>' : '');
+          var mayRun = !s.cancelled && (me.role === 'admin' || (me.role === 'trainer' && s.trainer_id === me.id));
+          return sessionCard(s, regs, (mayRun ? '<a class="small" href="#/session-checkin/' + esc(s.id) + '">签到二维码与点名 ›</a> ' : '') +
+            (mayCancel ? '<button class="link small" data-cancel="' + esc(s.id) + '">取消此班次</button>' : ''));
         }).join('') : '<p class="muted">暂无班次。</p>';
         h += '<h2>学习资料</h2><div id="mats">' + materialsHTML(ms, canUpload) + '</div>';
         if (canUpload) h += uploadHTML();
@@ -297,7 +299,8 @@
         ss.forEach(function (s) {
           var d = NX.date(s.starts_at);
           if (d !== day) { h += '<h2>' + esc(d) + '</h2>'; day = d; }
-          h += sessionCard(s, regs, '<a class="small" href="#/course/' + esc(s.course_id) + '">课程与资料 ›</a>');
+          h += sessionCard(s, regs, (trainer && !s.cancelled ? '<a class="small" href="#/session-checkin/' + esc(s.id) + '">签到二维码与点名 ›</a> ' : '') +
+            '<a class="small" href="#/course/' + esc(s.course_id) + '">课程与资料 ›</a>');
         });
         el.innerHTML = h;
       });
