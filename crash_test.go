@@ -1,50 +1,31 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"nongxun/cli"
+	"nongxun/enrollment"
 )
 
-// api is a small JSON client of a running nongxun process.
+// api is a JSON client of a running nongxun process that fails the test
+// on a refused setup call.
 type api struct {
-	t    *testing.T
-	base string
-	hc   *http.Client
+	t *testing.T
+	*cli.Client
+}
+
+func newAPI(t *testing.T, base string) *api {
+	return &api{t: t, Client: cli.NewHTTP(base, "", 10*time.Second)}
 }
 
 func (a *api) call(token, method, path string, in, out any) (int, error) {
-	var body io.Reader
-	if in != nil {
-		b, _ := json.Marshal(in)
-		body = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, a.base+"/api/v1"+path, body)
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := a.hc.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
-	}
-	if out != nil {
-		return resp.StatusCode, json.Unmarshal(b, out)
-	}
-	return resp.StatusCode, nil
+	return a.As(token).Do(method, path, in, out)
 }
 
 func (a *api) must(token, method, path string, in, out any) {
@@ -56,23 +37,15 @@ func (a *api) must(token, method, path string, in, out any) {
 
 func (a *api) login(who, pw string) string {
 	a.t.Helper()
-	var s struct {
-		AccessToken string `json:"access_token"`
+	tok, err := a.Login(who, pw)
+	if err != nil {
+		a.t.Fatal(err)
 	}
-	a.must("", "POST", "/auth/login", map[string]string{"login": who, "password": pw}, &s)
-	return s.AccessToken
+	return tok
 }
 
-// validID makes a valid resident ID number (GB 11643) for person i.
-func validID(i int) string {
-	d17 := fmt.Sprintf("530326%04d%02d%02d%03d", 1970+i%30, 1+i%12, 1+i%28, i%1000)
-	w := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for k := 0; k < 17; k++ {
-		sum += int(d17[k]-'0') * w[k]
-	}
-	return d17 + string("10X98765432"[sum%11])
-}
+// validID is the i-th valid test ID number.
+func validID(i int) string { return enrollment.MakeIDNumber(i) }
 
 // checkinWorld sets up a session under way with n enrolled trainees who
 // can log in, and returns the session id and the trainees' phones.
@@ -110,7 +83,7 @@ func TestCrashMidCheckinStorm(t *testing.T) {
 	port := freePort(t)
 	p := start(t, bin, dir, port, "ADMIN_PASSWORD=admin-password-1")
 	p.waitHealthy(t, time.Now())
-	a := &api{t: t, base: p.url(""), hc: &http.Client{Timeout: 10 * time.Second}}
+	a := newAPI(t, p.url(""))
 	admin := a.login("admin", "admin-password-1")
 	const n = 60
 	sessionID, phones := checkinWorld(t, a, admin, n)

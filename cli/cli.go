@@ -85,19 +85,48 @@ func Connect(ctx context.Context, cfg server.Config, log *slog.Logger, build Bui
 	return &Client{do: do, token: tok, base: "http://local"}, func() { _ = st.Close(context.Background()) }, nil
 }
 
+// NewHTTP is a client of the server at base (e.g. http://127.0.0.1:8080)
+// calling as the holder of token ("" before logging in).
+func NewHTTP(base, token string, timeout time.Duration) *Client {
+	hc := &http.Client{Timeout: timeout, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	return &Client{do: hc.Do, token: token, base: strings.TrimRight(base, "/")}
+}
+
+// As is the same client calling with another token.
+func (c *Client) As(token string) *Client {
+	cp := *c
+	cp.token = token
+	return &cp
+}
+
+// Login exchanges a login and password for an access token.
+func (c *Client) Login(login, password string) (string, error) {
+	var s struct {
+		AccessToken string `json:"access_token"`
+	}
+	_, err := c.As("").Do("POST", "/auth/login", map[string]string{"login": login, "password": password}, &s)
+	return s.AccessToken, err
+}
+
 // Call sends a JSON request and decodes the JSON answer into out.
 func (c *Client) Call(method, path string, in, out any) error {
+	_, err := c.Do(method, path, in, out)
+	return err
+}
+
+// Do is Call that also returns the HTTP status (0 when none came back).
+func (c *Client) Do(method, path string, in, out any) (int, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequest(method, c.base+"/api/v1"+path, body)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -132,7 +161,8 @@ func (c *Client) Upload(path, file string, values map[string]string, out any) er
 		return err
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	return c.send(req, out)
+	_, err = c.send(req, out)
+	return err
 }
 
 // Stream GETs path and copies the body to w.
@@ -154,20 +184,23 @@ func (c *Client) Stream(path string, w io.Writer) error {
 	return err
 }
 
-func (c *Client) send(req *http.Request, out any) error {
-	req.Header.Set("Authorization", "Bearer "+c.token)
+func (c *Client) send(req *http.Request, out any) (int, error) {
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := c.do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
-		return apiError(resp)
+		return resp.StatusCode, apiError(resp)
 	}
 	if out == nil {
-		return nil
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, nil
 	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	return resp.StatusCode, json.NewDecoder(resp.Body).Decode(out)
 }
 
 func apiError(resp *http.Response) error {

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -95,6 +96,15 @@ func ParseIDNumber(s string, now time.Time) (IDNumber, error) {
 		g = GenderMale
 	}
 	return IDNumber{Number: s, BirthDate: birth.Format("2006-01-02"), Gender: g}, nil
+}
+
+// MakeIDNumber makes the i-th of a series of valid, distinct resident ID
+// numbers (county 530326, born 1970-1997; distinct for i below ten million) for demo data, tests and the load
+// generator; they belong to nobody.
+func MakeIDNumber(i int) string {
+	born := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i/1000%10000)
+	d17 := fmt.Sprintf("530326%s%03d", born.Format("20060102"), i%1000)
+	return d17 + string(checkDigit(d17))
 }
 
 // MaskID shows the first and last four characters: 5303**********123X.

@@ -9,19 +9,18 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"nongxun/cli"
+	"nongxun/enrollment"
 )
 
 func main() {
@@ -40,7 +39,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "load: -phones 1..500 and -trainees 1..20000")
 		os.Exit(2)
 	}
-	c := &client{base: *base, hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *phones}}}
+	c := cli.NewHTTP(*base, "", 30*time.Second)
 	if err := run(c, *adminPW, *phones, *trainees, *retry, *limit); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
@@ -64,62 +63,9 @@ func loopbackOnly(raw string) error {
 	return nil
 }
 
-type client struct {
-	base string
-	hc   *http.Client
-}
-
-func (c *client) call(token, method, path string, in, out any) (int, error) {
-	var body io.Reader
-	if in != nil {
-		b, _ := json.Marshal(in)
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, c.base+"/api/v1"+path, body)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
-	}
-	if out != nil {
-		return resp.StatusCode, json.Unmarshal(b, out)
-	}
-	return resp.StatusCode, nil
-}
-
-func (c *client) login(who, pw string) (string, error) {
-	var s struct {
-		AccessToken string `json:"access_token"`
-	}
-	_, err := c.call("", "POST", "/auth/login", map[string]string{"login": who, "password": pw}, &s)
-	return s.AccessToken, err
-}
-
-// idNumber makes a valid resident ID number (GB 11643) for person i.
-func idNumber(i int) string {
-	d17 := fmt.Sprintf("530326%04d%02d%02d%03d", 1970+i%30, 1+i%12, 1+i%28, i%1000)
-	w := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for k := 0; k < 17; k++ {
-		sum += int(d17[k]-'0') * w[k]
-	}
-	return d17 + string("10X98765432"[sum%11])
-}
-
-func run(c *client, adminPW string, phones, n int, retryShare float64, limit time.Duration) error {
+func run(c *cli.Client, adminPW string, phones, n int, retryShare float64, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
-	admin, err := c.login("admin", adminPW)
+	admin, err := c.Login("admin", adminPW)
 	if err != nil {
 		return fmt.Errorf("admin login: %w", err)
 	}
@@ -128,20 +74,20 @@ func run(c *client, adminPW string, phones, n int, retryShare float64, limit tim
 		ID    string `json:"id"`
 		Level string `json:"level"`
 	}
-	if _, err := c.call(admin, "GET", "/regions?level=village", nil, &regions); err != nil || len(regions) == 0 {
+	if _, err := c.As(admin).Do("GET", "/regions?level=village", nil, &regions); err != nil || len(regions) == 0 {
 		return fmt.Errorf("no villages (load the demo county first: nongxun demo): %v", err)
 	}
 	var trainer struct{ ID string }
-	if _, err := c.call(admin, "POST", "/users", map[string]any{"username": fmt.Sprintf("loadtrainer%d", stamp), "password": "load-test-pw", "role": "trainer", "name": "压测讲师"}, &trainer); err != nil {
+	if _, err := c.As(admin).Do("POST", "/users", map[string]any{"username": fmt.Sprintf("loadtrainer%d", stamp), "password": "load-test-pw", "role": "trainer", "name": "压测讲师"}, &trainer); err != nil {
 		return err
 	}
 	var course struct{ ID string }
-	if _, err := c.call(admin, "POST", "/courses", map[string]any{"title": fmt.Sprintf("压测课程 %d", stamp), "description": "负载测试", "category": "网店开设", "hours": 2, "pass_ratio": 0.5, "published": true}, &course); err != nil {
+	if _, err := c.As(admin).Do("POST", "/courses", map[string]any{"title": fmt.Sprintf("压测课程 %d", stamp), "description": "负载测试", "category": "网店开设", "hours": 2, "pass_ratio": 0.5, "published": true}, &course); err != nil {
 		return err
 	}
 	var session struct{ ID string }
 	now := time.Now().UTC()
-	if _, err := c.call(admin, "POST", "/courses/"+course.ID+"/sessions", map[string]any{
+	if _, err := c.As(admin).Do("POST", "/courses/"+course.ID+"/sessions", map[string]any{
 		"starts_at": now.Add(-time.Minute).Format(time.RFC3339), "ends_at": now.Add(3 * time.Hour).Format(time.RFC3339),
 		"location": "压测会场", "region_id": regions[0].ID, "trainer_id": trainer.ID, "capacity": n + 10}, &session); err != nil {
 		return err
@@ -152,11 +98,11 @@ func run(c *client, adminPW string, phones, n int, retryShare float64, limit tim
 		phone := fmt.Sprintf("13%d%08d", 5+i%4, int(stamp)*1000+i)[:11]
 		phonesOf[i] = phone
 		var tr struct{ ID string }
-		if _, err := c.call(admin, "POST", "/trainees", map[string]any{"name": fmt.Sprintf("学员%d", i), "id_number": idNumber(int(stamp)*n + i),
+		if _, err := c.As(admin).Do("POST", "/trainees", map[string]any{"name": fmt.Sprintf("学员%d", i), "id_number": enrollment.MakeIDNumber(int(stamp)%10000*n + i),
 			"phone": phone, "gender": "女", "region_id": regions[i%len(regions)].ID, "groups": []string{"woman"}, "password": "load-test-pw"}, &tr); err != nil {
 			return err
 		}
-		if _, err := c.call(admin, "POST", "/courses/"+course.ID+"/enrollments", map[string]any{"trainee_id": tr.ID}, nil); err != nil {
+		if _, err := c.As(admin).Do("POST", "/courses/"+course.ID+"/enrollments", map[string]any{"trainee_id": tr.ID}, nil); err != nil {
 			return err
 		}
 		if time.Now().After(deadline) {
@@ -167,7 +113,7 @@ func run(c *client, adminPW string, phones, n int, retryShare float64, limit tim
 	var code atomic.Value
 	refresh := func() error {
 		var cc struct{ Code string }
-		_, err := c.call(admin, "GET", "/sessions/"+session.ID+"/checkin-code", nil, &cc)
+		_, err := c.As(admin).Do("GET", "/sessions/"+session.ID+"/checkin-code", nil, &cc)
 		if err == nil {
 			code.Store(cc.Code)
 		}
@@ -194,7 +140,7 @@ func run(c *client, adminPW string, phones, n int, retryShare float64, limit tim
 	// Phones log in first (not timed), then check in together.
 	tokens := make([]string, n)
 	for i := range tokens {
-		if tokens[i], err = c.login(phonesOf[i], "load-test-pw"); err != nil {
+		if tokens[i], err = c.Login(phonesOf[i], "load-test-pw"); err != nil {
 			return err
 		}
 	}
@@ -215,7 +161,7 @@ func run(c *client, adminPW string, phones, n int, retryShare float64, limit tim
 				}
 				for k := 0; k < sends; k++ {
 					t0 := time.Now()
-					st, err := c.call(tokens[i], "POST", "/checkins", map[string]any{"session_id": session.ID, "code": code.Load().(string), "client_id": fmt.Sprintf("load-%d-%d", stamp, i)}, nil)
+					st, err := c.As(tokens[i]).Do("POST", "/checkins", map[string]any{"session_id": session.ID, "code": code.Load().(string), "client_id": fmt.Sprintf("load-%d-%d", stamp, i)}, nil)
 					d := time.Since(t0)
 					mu.Lock()
 					lat = append(lat, d)
@@ -251,7 +197,7 @@ func run(c *client, adminPW string, phones, n int, retryShare float64, limit tim
 	var prog struct {
 		PersonTimes int64 `json:"person_times"`
 	}
-	if _, err := c.call(admin, "GET", "/progress", nil, &prog); err == nil {
+	if _, err := c.As(admin).Do("GET", "/progress", nil, &prog); err == nil {
 		fmt.Printf("progress: %d person-times\n", prog.PersonTimes)
 	}
 	if failed.Load() > 0 {
