@@ -138,6 +138,9 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 		return nil, nil, err
 	}
 	certSvc.OnIssued = incSvc.CertificateIssued
+	if err := certSvc.StartHooks(ctx); err != nil {
+		return nil, nil, err
+	}
 	enrollSvc.OnCourseFinished = incSvc.CourseFinished
 	incSvc.Register(api)
 	enrollSvc.Start(ctx)

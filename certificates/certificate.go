@@ -45,8 +45,10 @@ type Certificate struct {
 	Held          int     `bson:"held" json:"held"`
 	IssuedBy      string  `bson:"issued_by" json:"issued_by"`
 	MissingGlyphs string  `bson:"missing_glyphs,omitempty" json:"missing_glyphs,omitempty"`
-	RevokedBy     string  `bson:"revoked_by,omitempty" json:"revoked_by,omitempty"`
-	PDF           *pdfRef `bson:"-" json:"-"` // the cached rendering, when known (embedded engine)
+	// Hooked says OnIssued has run for it (follow-ups scheduled).
+	Hooked    bool    `bson:"hooked,omitempty" json:"-"`
+	RevokedBy string  `bson:"revoked_by,omitempty" json:"revoked_by,omitempty"`
+	PDF       *pdfRef `bson:"-" json:"-"` // the cached rendering, when known (embedded engine)
 }
 
 // pdfRef is a cached rendering: the blob holding the PDF and the status it

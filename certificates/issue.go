@@ -176,7 +176,8 @@ func teaches(sessions []courses.Session, userID string) bool {
 	return false
 }
 
-// afterIssue updates the counters, writes the audit entry and calls OnIssued.
+// afterIssue updates the counters, writes the audit entry and hands the
+// certificates to OnIssued (in the background once StartHooks has run).
 // The certificates are stored by then; a failure here is logged, not returned.
 func (s *Service) afterIssue(ctx context.Context, p *server.Principal, courseID string, now time.Time, stored []Certificate) {
 	by := map[string]int64{}
@@ -190,7 +191,11 @@ func (s *Service) afterIssue(ctx context.Context, p *server.Principal, courseID 
 		"count": len(stored), "first": stored[0].Serial, "last": stored[len(stored)-1].Serial}); err != nil {
 		s.d.Log.Error("certificate audit", "course_id", courseID, "err", err.Error())
 	}
-	if s.OnIssued != nil {
+	switch {
+	case s.OnIssued == nil:
+	case s.hooks != nil:
+		s.enqueueHooks(stored)
+	default:
 		for _, c := range stored {
 			s.OnIssued(ctx, c)
 		}

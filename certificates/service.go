@@ -70,6 +70,7 @@ type Service struct {
 	// OnIssued is called once for every newly issued certificate (main.go
 	// wires incubation's follow-up scheduling to it).
 	OnIssued func(ctx context.Context, c Certificate)
+	hooks    *hookQueue // background delivery of OnIssued, once StartHooks ran
 }
 
 // New opens the service, declares its indexes and loads the PDF font.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"nongxun/certificates"
 	"nongxun/enrollment"
 	"nongxun/server"
 	"nongxun/store"
@@ -150,4 +151,24 @@ func BenchmarkCounty(b *testing.B) {
 	}
 	e.svc.d.Trainees = FromEnrollment(en, e.Regions)
 	b.Run("conversion-enrollment-source", func(b *testing.B) { timed(b, func() { get(b, e, e.Admin, "/api/v1/conversion") }) })
+}
+
+// BenchmarkCertificateIssuedHook measures what issuing one certificate
+// costs incubation (certified count, three follow-up tasks): certificates
+// calls the hook once per new certificate, inside its issuing request.
+func BenchmarkCertificateIssuedHook(b *testing.B) {
+	e := newEnv(b)
+	ts := make([]*Trainee, b.N)
+	for i := range ts {
+		ts[i] = e.trainee(i%23, i%15)
+	}
+	course := store.NewID()
+	b.ResetTimer()
+	t0 := time.Now()
+	for i := 0; i < b.N; i++ {
+		e.svc.CertificateIssued(e.Ctx, certificates.Certificate{ID: store.NewID(), TraineeID: ts[i].ID, CourseID: course, IssuedAt: start})
+	}
+	per := time.Since(t0) / time.Duration(b.N)
+	b.ReportMetric(float64(per.Microseconds())/1000, "ms/certificate")
+	b.ReportMetric(per.Seconds()*10000, "s/10k")
 }
