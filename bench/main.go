@@ -103,6 +103,7 @@ var plan = []run{
 	{"./certificates", "BenchmarkPDFFirst", "40x"},
 	{"./certificates", "BenchmarkPDFCached|BenchmarkVerify", "300x"},
 	{"./incubation", "BenchmarkCounty", "200x"},
+	{"./incubation", "BenchmarkCertificateIssuedHook", "300x"},
 	{"./stations", "BenchmarkParcels", "3x"},
 	{"./stations", "BenchmarkCoverage", "100x"},
 	{"./funds", "BenchmarkSummary", "300x"},
