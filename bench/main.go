@@ -9,6 +9,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"regexp"
@@ -150,12 +151,12 @@ func parseLog(path string) ([]result, error) {
 	return out, sc.Err()
 }
 
-func runBenchmarks(runs []run) ([]result, error) {
+func runBenchmarks(runs []run, logw io.Writer) ([]result, error) {
 	var out []result
 	var failed []string
 	for _, r := range runs {
 		args := []string{"test", "-run", "^$", "-bench", r.Bench, "-benchtime", r.Benchtime, "-timeout", "30m", r.Pkg}
-		fmt.Fprintf(os.Stderr, "go %s\n", strings.Join(args, " "))
+		fmt.Fprintf(io.MultiWriter(os.Stderr, logw), "go %s\n", strings.Join(args, " "))
 		cmd := exec.Command("go", args...)
 		cmd.Stderr = os.Stderr
 		pipe, err := cmd.StdoutPipe()
@@ -168,7 +169,7 @@ func runBenchmarks(runs []run) ([]result, error) {
 		sc := bufio.NewScanner(pipe)
 		for sc.Scan() {
 			line := sc.Text()
-			fmt.Fprintln(os.Stderr, line)
+			fmt.Fprintln(io.MultiWriter(os.Stderr, logw), line)
 			if res, ok := parseLine(strings.TrimPrefix(r.Pkg, "./"), line); ok {
 				out = append(out, res)
 			}
@@ -209,7 +210,14 @@ func main() {
 	if *fromLog != "" {
 		results, berr = parseLog(*fromLog)
 	} else {
-		results, berr = runBenchmarks(runs)
+		// The raw output is kept beside the table, to re-render it with -log.
+		logf, err := os.Create(strings.TrimSuffix(*outPath, "results.md") + "last-run.log")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		results, berr = runBenchmarks(runs, logf)
+		logf.Close()
 	}
 	table := render(r, results, berr)
 	fmt.Print(table)
@@ -260,6 +268,7 @@ func render(r raw, results []result, berr error) string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", tg.Figure, shown, tg.targetText(), met, tg.ratio(v, r))
 	}
+	fmt.Fprintf(&b, "\nThe ratio is the app's operations per second divided by the raw operation each of them needs at least once. Below 1: how close the app runs to the engine's limit (a check-in needs one insert). Above 1: the figure is served without that operation on the request path (counters and caches kept in memory under the write lane).\n")
 	var rest []result
 	for _, x := range results {
 		if !used[x.Name] {
