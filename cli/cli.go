@@ -165,21 +165,32 @@ func (c *Client) Upload(path, file string, values map[string]string, out any) er
 	return err
 }
 
-// Stream GETs path and copies the body to w.
-func (c *Client) Stream(path string, w io.Writer) error {
+// get sends an authenticated GET and returns the response of a success;
+// the caller closes its body.
+func (c *Client) get(path string) (*http.Response, error) {
 	req, err := http.NewRequest(http.MethodGet, c.base+"/api/v1"+path, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	resp, err := c.do(req)
 	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		return nil, apiError(resp)
+	}
+	return resp, nil
+}
+
+// Stream GETs path and copies the body to w.
+func (c *Client) Stream(path string, w io.Writer) error {
+	resp, err := c.get(path)
+	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		return apiError(resp)
-	}
 	_, err = io.Copy(w, resp.Body)
 	return err
 }

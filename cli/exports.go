@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -81,19 +80,11 @@ func runExport(c *Client, args []string) error {
 // download streams path to file, drawing rows (CSV, from X-Total-Rows) or
 // bytes (from Content-Length) as they arrive. The file appears only when complete.
 func download(c *Client, path, file string) error {
-	req, err := http.NewRequest(http.MethodGet, c.base+"/api/v1"+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := c.do(req)
+	resp, err := c.get(path)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		return apiError(resp)
-	}
 	tmp := file + ".part"
 	f, err := os.Create(tmp)
 	if err != nil {
