@@ -228,7 +228,7 @@
     render: function (el, args) {
       var sid = args[0];
       if (!sid) { el.innerHTML = '<p class="error">缺少班次编号</p>'; return; }
-      el.innerHTML = '<h1>签到 · 班次 ' + NX.esc(sid) + '</h1>' +
+      el.innerHTML = '<h1 id="sc-title">签到</h1>' +
         '<div class="card" id="sc-qr-box" style="text-align:center"><img id="sc-qr" class="qr" alt="签到二维码"><div class="code" id="sc-digits"></div>' +
         '<p class="muted small">学员用手机扫码，或输入上面的 6 位数字。二维码每 30 秒更换。</p>' +
         '<button id="sc-full">全屏显示</button></div>' +
@@ -236,6 +236,11 @@
         '<h2>点名 <small class="muted" id="sc-count"></small></h2><form id="sc-roll"><div id="sc-roster" class="card"></div>' +
         '<button class="primary">记录勾选的学员到场</button></form><p id="sc-msg" role="status"></p>' +
         '<h2>纸质签到表照片</h2><form id="sc-photo" class="card"><input type="file" name="file" accept="image/*" capture="environment"><progress value="0" max="1" hidden></progress><button>上传照片</button></form><div id="sc-photos"></div>';
+      NX.get('/sessions/' + sid).then(function (x) {
+        return NX.get('/courses/' + x.course_id).then(function (c) {
+          el.querySelector('#sc-title').textContent = '签到 · ' + c.title + ' · ' + NX.time(x.starts_at);
+        });
+      }).catch(function () {});
       var img = el.querySelector('#sc-qr'), timer = null, lastURL = null;
       function refresh() {
         if (!document.body.contains(img)) { clearTimeout(timer); return; }
