@@ -125,6 +125,11 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	if err != nil {
 		return nil, nil, err
 	}
+	if drifted, err := certSvc.RepairCounters(ctx); err != nil {
+		return nil, nil, err
+	} else if drifted {
+		log.Warn("certificate counters had drifted from the certificates (an unclean stop); rebuilt them")
+	}
 	certSvc.Register(api)
 	certSvc.RegisterPublic(app)
 
