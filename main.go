@@ -99,6 +99,11 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	if err != nil {
 		return nil, nil, err
 	}
+	if drifted, err := courseSvc.RepairCounters(ctx); err != nil {
+		return nil, nil, err
+	} else if drifted {
+		log.Warn("sessions-held counters had drifted from the sessions (an unclean stop); rebuilt them")
+	}
 	courseSvc.Register(api)
 
 	// stations: county centre, warehouse, township stations, village points,
