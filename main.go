@@ -148,6 +148,7 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 		return nil, nil, err
 	}
 	certSvc.OnIssued = incSvc.CertificateIssued
+	certSvc.OnRevoked = incSvc.CertificateRevoked
 	if err := certSvc.StartHooks(ctx); err != nil {
 		return nil, nil, err
 	}

@@ -128,5 +128,13 @@ func (s *Service) Revoke(ctx context.Context, p *server.Principal, id, reason st
 	if err := s.bump(ctx, map[string]int64{out.TownshipID: -1}, ""); err != nil {
 		s.d.Log.Error("certificate counters", "certificate_id", id, "err", err.Error())
 	}
+	if s.OnRevoked != nil {
+		others, err := s.certs.Count(ctx, bson.M{"trainee_id": out.TraineeID, "status": StatusValid})
+		if err != nil {
+			s.d.Log.Error("counting the trainee's other certificates", "certificate_id", id, "err", err.Error())
+		} else {
+			s.OnRevoked(ctx, *out, others)
+		}
+	}
 	return out, nil
 }

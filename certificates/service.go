@@ -70,7 +70,11 @@ type Service struct {
 	// OnIssued is called once for every newly issued certificate (main.go
 	// wires incubation's follow-up scheduling to it).
 	OnIssued func(ctx context.Context, c Certificate)
-	hooks    *hookQueue // background delivery of OnIssued, once StartHooks ran
+	// OnRevoked is called after a revocation with the number of valid
+	// certificates the trainee still holds (main.go wires incubation's
+	// "certified" step to it).
+	OnRevoked func(ctx context.Context, c Certificate, othersValid int64)
+	hooks     *hookQueue // background delivery of OnIssued, once StartHooks ran
 }
 
 // New opens the service, declares its indexes and loads the PDF font.

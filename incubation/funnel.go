@@ -166,6 +166,30 @@ func (s *Service) count(ctx context.Context, step string, w who) (bool, error) {
 	return added, err
 }
 
+// uncount removes trainee's marker of step and takes them off the counters
+// they were counted in (from the marker's own record of who they were then).
+func (s *Service) uncount(ctx context.Context, step, traineeID string) error {
+	return s.st.Lane(ctx, func(ctx context.Context) error {
+		var m mark
+		if err := s.markColl(step).FindOne(ctx, bson.M{"_id": step + "/" + traineeID}, &m); err != nil {
+			if store.IsNotFound(err) {
+				return nil
+			}
+			return err
+		}
+		if n, err := s.markColl(step).DeleteOne(ctx, bson.M{"_id": m.ID}); err != nil || n == 0 {
+			return err
+		}
+		county, twp := map[string]int64{}, map[string]int64{}
+		funnelDelta(m.W, step, -1, county, twp)
+		if err := s.applyFunnel(ctx, m.W.TownshipID, county, twp); err != nil {
+			_ = s.markColl(step).InsertOne(context.WithoutCancel(ctx), m)
+			return err
+		}
+		return nil
+	})
+}
+
 // setLastSale records that shop shopID of trainee w last sold in shopLast
 // ("" = never) and moves the trainee to the bucket of their last sale
 // month over all their shops. Call it inside the lane.

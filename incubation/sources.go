@@ -36,6 +36,18 @@ func (s *Service) CertificateIssued(ctx context.Context, c certificates.Certific
 	}
 }
 
+// CertificateRevoked takes the trainee off the "certified" step when the
+// revoked certificate was their last valid one (wired to certificates'
+// OnRevoked). Their follow-up tasks stay: they were trained all the same.
+func (s *Service) CertificateRevoked(ctx context.Context, c certificates.Certificate, othersValid int64) {
+	if othersValid > 0 {
+		return
+	}
+	if err := s.uncount(ctx, StepCertified, c.TraineeID); err != nil {
+		s.d.Log.Error("funnel uncount failed", "step", StepCertified, "trainee_id", c.TraineeID, "err", err.Error())
+	}
+}
+
 // enrollmentSource adapts the enrollment service to Trainees.
 type enrollmentSource struct {
 	e       *enrollment.Service
