@@ -200,6 +200,16 @@ func (s *Service) RecordFollowup(ctx context.Context, p *server.Principal, n New
 	if !p.SeesTownship(t.TownshipID) {
 		return nil, server.Forbidden("该学员不在您负责的乡镇")
 	}
+	if p.Role == server.RoleTrainer {
+		// A trainer follows up the trainees whose tasks were given to them.
+		n, err := s.tasks.Count(ctx, bson.M{"trainee_id": t.ID, "assignee_id": p.UserID})
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return nil, server.Forbidden("该学员的回访未分配给您")
+		}
+	}
 	done := n.Done == nil || *n.Done
 	fu := &Followup{ID: store.NewID(), TraineeID: t.ID, TraineeName: t.Name, TownshipID: t.TownshipID, Groups: t.Groups,
 		ContactedAt: at, Method: n.Method, ShopOpened: n.ShopOpened, Obstacles: n.Obstacles, HelpWanted: n.HelpWanted,

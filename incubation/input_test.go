@@ -131,7 +131,8 @@ func TestBadInput(t *testing.T) {
 		{"follow-up bad method", e.trainer, "POST", "/api/v1/followups", map[string]any{"trainee_id": a.ID, "contacted_at": now, "method": "fax"}, 400, "method"},
 		{"follow-up in the future", e.trainer, "POST", "/api/v1/followups", map[string]any{"trainee_id": a.ID, "contacted_at": "2019-08-01T00:00:00Z", "method": "visit"}, 400, "contacted_at"},
 		{"follow-up bad time", e.trainer, "POST", "/api/v1/followups", map[string]any{"trainee_id": a.ID, "contacted_at": "昨天", "method": "visit"}, 400, "contacted_at"},
-		{"follow-up unknown task", e.trainer, "POST", "/api/v1/followups", map[string]any{"trainee_id": a.ID, "contacted_at": now, "method": "visit", "task_id": a.ID + "/30"}, 400, "task_id"},
+		{"follow-up unknown task", e.officer, "POST", "/api/v1/followups", map[string]any{"trainee_id": a.ID, "contacted_at": now, "method": "visit", "task_id": a.ID + "/30"}, 400, "task_id"},
+		{"follow-up by a trainer not assigned", e.trainer, "POST", "/api/v1/followups", map[string]any{"trainee_id": a.ID, "contacted_at": now, "method": "visit"}, 403, ""},
 		{"follow-up by a trainee", trainee, "POST", "/api/v1/followups", map[string]any{"trainee_id": a2.ID, "contacted_at": now, "method": "visit"}, 403, ""},
 		{"not JSON", e.trainer, "POST", "/api/v1/followups", "{", 400, ""},
 	}
