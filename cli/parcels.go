@@ -24,4 +24,17 @@ func init() {
 		fmt.Printf("archived %d parcels\n", out.Archived)
 		return nil
 	}}
+	Commands["recount-parcels"] = Command{Usage: "[--check] (rebuild the parcel day counters from the parcels and report the days that had drifted)", Run: func(c *Client, args []string) error {
+		fix := !(len(args) > 0 && args[0] == "--check")
+		var out struct {
+			Parcels     int64    `json:"parcels"`
+			DriftedDays []string `json:"drifted_days"`
+			Fixed       bool     `json:"fixed"`
+		}
+		if err := c.Call("POST", "/parcels/recount", map[string]any{"fix": fix}, &out); err != nil {
+			return err
+		}
+		fmt.Printf("%d parcels; %d days drifted %v; fixed: %v\n", out.Parcels, len(out.DriftedDays), out.DriftedDays, out.Fixed)
+		return nil
+	}}
 }

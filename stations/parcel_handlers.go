@@ -56,6 +56,22 @@ func (s *Service) registerParcels(api fiber.Router) {
 		}
 		return c.JSON(fiber.Map{"archived": n})
 	})
+	api.Post("/parcels/recount", server.Require(server.RoleAdmin), func(c *fiber.Ctx) error {
+		var in struct {
+			Fix *bool `json:"fix"`
+		}
+		if err := server.Bind(c, &in); err != nil {
+			return err
+		}
+		res, err := s.RecountParcels(c.UserContext(), in.Fix == nil || *in.Fix)
+		if err != nil {
+			return err
+		}
+		if res.Fixed {
+			_ = s.record(c.UserContext(), server.Who(c), "parcels.recount", "parcel_counters", map[string]any{"days": res.DriftedDays})
+		}
+		return c.JSON(res)
+	})
 	api.Post("/parcels", server.Require(server.RoleAdmin, server.RoleStation), func(c *fiber.Ctx) error {
 		var in NewParcel
 		return bindDo(c, fiber.StatusCreated, &in, func() (any, error) { return s.CreateParcel(c.UserContext(), server.Who(c), in) })
