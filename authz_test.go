@@ -125,6 +125,7 @@ var access = map[string][]string{
 	"POST /api/v1/stations/:id/acceptance":         {admin},
 	"POST /api/v1/stations/:id/services":           {admin, station},
 	"POST /api/v1/parcels/archive":                 {admin},
+	"POST /api/v1/parcels/recount":                 {admin},
 	"POST /api/v1/parcels":                         {admin, station},
 	"POST /api/v1/parcels/:waybill/scans":          {admin, station},
 	"POST /api/v1/trainees":                        {admin, officer, trainer},
