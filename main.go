@@ -99,10 +99,8 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	if err != nil {
 		return nil, nil, err
 	}
-	if drifted, err := courseSvc.RepairCounters(ctx); err != nil {
+	if err := repairAfterUncleanStop(ctx, st, log, "sessions-held", courseSvc.RepairCounters); err != nil {
 		return nil, nil, err
-	} else if drifted {
-		log.Warn("sessions-held counters had drifted from the sessions (an unclean stop); rebuilt them")
 	}
 	courseSvc.Register(api)
 
@@ -130,10 +128,8 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	if err != nil {
 		return nil, nil, err
 	}
-	if drifted, err := certSvc.RepairCounters(ctx); err != nil {
+	if err := repairAfterUncleanStop(ctx, st, log, "certificate", certSvc.RepairCounters); err != nil {
 		return nil, nil, err
-	} else if drifted {
-		log.Warn("certificate counters had drifted from the certificates (an unclean stop); rebuilt them")
 	}
 	certSvc.Register(api)
 	certSvc.RegisterPublic(app)
@@ -185,6 +181,20 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 	return app, tokens, nil
+}
+
+// repairAfterUncleanStop rebuilds a package's counters from its records
+// when the last stop was not clean (a crash can fall between a record and
+// its count), before the server takes requests.
+func repairAfterUncleanStop(ctx context.Context, st *store.Store, log *slog.Logger, what string, repair func(context.Context) (bool, error)) error {
+	if !st.UncleanStart() {
+		return nil
+	}
+	drifted, err := repair(ctx)
+	if drifted {
+		log.Warn(what + " counters had drifted from their records (an unclean stop); rebuilt them")
+	}
+	return err
 }
 
 func serve(cfg server.Config, log *slog.Logger) error {

@@ -25,22 +25,27 @@ type hookQueue struct {
 const hookBatch = 200
 
 // StartHooks starts the background delivery of OnIssued (set OnIssued
-// first) and queues every certificate not yet delivered. Without it,
-// OnIssued runs inside the issuing request.
+// first) and, in the background, queues every certificate not yet
+// delivered. Without it, OnIssued runs inside the issuing request.
 func (s *Service) StartHooks(ctx context.Context) error {
 	if s.OnIssued == nil {
 		return nil
 	}
-	var pending []Certificate
-	if err := s.certs.Find(ctx, bson.M{"hooked": bson.M{"$ne": true}}, &pending); err != nil {
-		return err
-	}
-	s.hooks = &hookQueue{wake: make(chan struct{}, 1), idle: make(chan struct{})}
-	go s.deliverHooks(context.WithoutCancel(ctx))
-	if len(pending) > 0 {
-		s.d.Log.Info("delivering certificates issued before a restart to follow-up scheduling", "count", len(pending))
-		s.enqueueHooks(pending)
-	}
+	s.hooks = &hookQueue{wake: make(chan struct{}, 1), idle: make(chan struct{}), busy: true}
+	bg := context.WithoutCancel(ctx)
+	go s.deliverHooks(bg)
+	// Finding the undelivered ones reads every certificate (a scan on the
+	// embedded engine): done in the background, not before serving.
+	go func() {
+		var pending []Certificate
+		if err := s.certs.Find(bg, bson.M{"hooked": bson.M{"$ne": true}}, &pending); err != nil {
+			s.d.Log.Error("finding certificates not yet handed to follow-up scheduling", "err", err.Error())
+		}
+		if len(pending) > 0 {
+			s.d.Log.Info("delivering certificates issued before a restart to follow-up scheduling", "count", len(pending))
+		}
+		s.enqueueHooks(pending) // also ends the start-up busy state
+	}()
 	return nil
 }
 

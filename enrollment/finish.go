@@ -51,21 +51,17 @@ func (s *Service) CheckFinished(ctx context.Context) error {
 	return nil
 }
 
-// Start runs the start-up drift check (before the server takes requests):
+// Start runs the start-up drift check after an unclean stop (before the
+// server takes requests):
 // a crash between an attendance insert and its counter update leaves the
 // counters behind, so when they disagree with the records they are rebuilt
 // and the repair is logged. Then it runs the periodic course-finished
 // check until ctx ends.
 func (s *Service) Start(ctx context.Context) {
-	if stored, records, err := s.DriftCheck(ctx); err != nil {
-		s.d.Log.Error("start-up drift check", "err", err.Error())
-	} else if stored != records {
-		res, err := s.Recount(ctx, true)
-		if err != nil {
-			s.d.Log.Error("person-time counters drifted and the repair failed; run nongxun recount", "counter", stored, "records", records, "err", err.Error())
-		} else {
-			s.d.Log.Warn("person-time counters drifted from the attendance records (an unclean stop); rebuilt them", "counter", stored, "records", records, "fields_fixed", res.DriftTotal)
-		}
+	// After a clean stop the counters match the records, and the check
+	// would scan all attendance (seconds at a county's size).
+	if s.d.Store.UncleanStart() {
+		s.repairDrift(ctx)
 	}
 	go func() {
 		t := time.NewTicker(10 * time.Minute)
@@ -81,6 +77,25 @@ func (s *Service) Start(ctx context.Context) {
 			}
 		}
 	}()
+}
+
+// repairDrift compares the person-time counter with the attendance records
+// and rebuilds every counter when they differ.
+func (s *Service) repairDrift(ctx context.Context) {
+	stored, records, err := s.DriftCheck(ctx)
+	if err != nil {
+		s.d.Log.Error("start-up drift check", "err", err.Error())
+		return
+	}
+	if stored == records {
+		return
+	}
+	res, err := s.Recount(ctx, true)
+	if err != nil {
+		s.d.Log.Error("person-time counters drifted and the repair failed; run nongxun recount", "counter", stored, "records", records, "err", err.Error())
+		return
+	}
+	s.d.Log.Warn("person-time counters drifted from the attendance records (an unclean stop); rebuilt them", "counter", stored, "records", records, "fields_fixed", res.DriftTotal)
 }
 
 // Warm loads what the check-in path keeps in memory (the enrolments, on

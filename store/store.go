@@ -39,7 +39,18 @@ type Store struct {
 	mongoLane sync.Mutex  // Lane's in-process mutex on MongoDB
 	closers   []func(context.Context) error
 	log       *slog.Logger
+	unclean   bool // see UncleanStart
 }
+
+// cleanStop is the marker a clean stop leaves in DATA_DIR.
+const cleanStop = "clean-stop"
+
+// UncleanStart reports whether the counters kept beside the records may lag
+// them: the previous process on DATA_DIR did not stop cleanly (it was
+// killed, or this is the first start), or the store is a MongoDB shared by
+// other nodes. Start-up drift checks, which scan whole collections on the
+// embedded engine, run only then.
+func (s *Store) UncleanStart() bool { return s.unclean }
 
 // Embedded reports whether the store runs on the in-process engine.
 func (s *Store) Embedded() bool { return s.embedded }
@@ -65,7 +76,7 @@ func openMongo(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("MONGODB_URI: cannot reach MongoDB: %w", err)
 	}
 	db := client.Database(opts.Database)
-	s := &Store{Client: client, DB: db, lane: nil, log: opts.Logger}
+	s := &Store{Client: client, DB: db, lane: nil, log: opts.Logger, unclean: true}
 	s.Blobs = newGridFSBlobs(s)
 	s.closers = append(s.closers, client.Disconnect)
 	return s, nil
@@ -114,10 +125,16 @@ func openEmbedded(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.Blobs = blobs
+	marker := filepath.Join(dir, cleanStop)
+	_, err = os.Stat(marker)
+	s.unclean = err != nil
+	_ = os.Remove(marker) // from now on a crash must leave no marker
 	s.closers = append(s.closers, func(ctx context.Context) error {
 		eng.stop(ctx)
+		// Every write has reached the engine and the engine has stopped.
+		werr := os.WriteFile(marker, []byte("stopped cleanly\n"), 0o600)
 		unlock()
-		return nil
+		return werr
 	})
 	return s, nil
 }

@@ -230,3 +230,36 @@ func TestDirLock(t *testing.T) {
 		t.Fatal("Locked = true after release")
 	}
 }
+
+func TestCleanStopMarker(t *testing.T) {
+	dir, err := os.MkdirTemp("", "nxc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	s, err := Open(ctx, Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.UncleanStart() {
+		t.Fatal("a first start must count as unclean (nothing says the counters are right)")
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(ctx, Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.UncleanStart() {
+		t.Fatal("start after a clean stop reported unclean")
+	}
+	// While serving there is no marker, so a kill now leaves none behind.
+	if _, err := os.Stat(filepath.Join(dir, cleanStop)); err == nil {
+		t.Fatal("the clean-stop marker stays while serving")
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -36,7 +36,7 @@ func MustOpenTest(t testing.TB) *Store {
 		t.Fatalf("embedded test engine: %v", testErr)
 	}
 	name := fmt.Sprintf("t%d_%d", os.Getpid(), testSeq.Add(1))
-	s := &Store{Client: testEng.client, DB: testEng.client.Database(name), embedded: true, lane: &sync.Mutex{}, log: slog.Default()}
+	s := &Store{Client: testEng.client, DB: testEng.client.Database(name), embedded: true, lane: &sync.Mutex{}, log: slog.Default(), unclean: true}
 	blobs, err := NewFileBlobs(s, filepath.Join(testDir, "blobs", name))
 	if err != nil {
 		t.Fatal(err)
