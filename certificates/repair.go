@@ -7,7 +7,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"nongxun/store"
 )
 
 // RepairCounters rebuilds the certificate counters from the certificates
@@ -41,55 +40,11 @@ func (s *Service) RepairCounters(ctx context.Context) (bool, error) {
 			}
 			add(monthCtr(c.IssuedAt.In(shanghai).Format("2006-01")), c.TownshipID)
 		}
-		var stored []bson.M
-		if err := s.counters.Find(ctx, bson.M{}, &stored); err != nil {
-			return err
-		}
-		have := map[string]map[string]int64{}
-		for _, d := range stored {
-			id, _ := d["_id"].(string)
-			if id != townshipCtr && !strings.HasPrefix(id, monthCtr("")) {
-				continue // the serial sequences share the collection
-			}
-			m := map[string]int64{}
-			for k, v := range d {
-				if k != "_id" && store.Int64(v) != 0 {
-					m[k] = store.Int64(v)
-				}
-			}
-			have[id] = m
-		}
-		for id := range have {
-			if _, ok := want[id]; !ok && len(have[id]) > 0 {
-				want[id] = map[string]int64{}
-			}
-		}
-		for id, w := range want {
-			if sameCounts(w, have[id]) {
-				continue
-			}
-			drifted = true
-			doc := bson.M{"_id": id}
-			for k, v := range w {
-				doc[k] = v
-			}
-			if _, err := s.counters.ReplaceOne(ctx, bson.M{"_id": id}, doc, options.Replace().SetUpsert(true)); err != nil {
-				return err
-			}
-		}
-		return nil
+		ids, err := s.counters.SyncCounters(ctx, func(id string) bool {
+			return id == townshipCtr || strings.HasPrefix(id, monthCtr("")) // not the serial sequences beside them
+		}, want, true)
+		drifted = len(ids) > 0
+		return err
 	})
 	return drifted, err
-}
-
-func sameCounts(a, b map[string]int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

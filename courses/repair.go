@@ -7,7 +7,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"nongxun/store"
 )
 
 // RepairCounters rebuilds the sessions_held counters from the sessions
@@ -37,55 +36,11 @@ func (s *Service) RepairCounters(ctx context.Context) (bool, error) {
 			if want[id] == nil {
 				want[id] = map[string]int64{}
 			}
-			want[id][t]++
+			want[id]["by_township."+t]++
 		}
-		var stored []bson.M
-		if err := s.counters.Find(ctx, bson.M{}, &stored); err != nil {
-			return err
-		}
-		have := map[string]map[string]int64{}
-		for _, d := range stored {
-			id, _ := d["_id"].(string)
-			if !strings.HasPrefix(id, heldCounterID("")) {
-				continue
-			}
-			m := map[string]int64{}
-			for k, v := range store.Int64Map(d["by_township"]) {
-				if v != 0 {
-					m[k] = v
-				}
-			}
-			have[id] = m
-			if want[id] == nil {
-				want[id] = map[string]int64{}
-			}
-		}
-		for id, w := range want {
-			if equalCounts(w, have[id]) {
-				continue
-			}
-			drifted = true
-			by := bson.M{}
-			for k, v := range w {
-				by[k] = v
-			}
-			if _, err := s.counters.ReplaceOne(ctx, bson.M{"_id": id}, bson.M{"_id": id, "by_township": by}, options.Replace().SetUpsert(true)); err != nil {
-				return err
-			}
-		}
-		return nil
+		ids, err := s.counters.SyncCounters(ctx, func(id string) bool { return strings.HasPrefix(id, heldCounterID("")) }, want, true)
+		drifted = len(ids) > 0
+		return err
 	})
 	return drifted, err
-}
-
-func equalCounts(a, b map[string]int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

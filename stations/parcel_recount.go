@@ -2,11 +2,9 @@ package stations
 
 import (
 	"context"
-	"sort"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"nongxun/store"
 )
 
@@ -53,44 +51,16 @@ func (s *Service) RecountParcels(ctx context.Context, fix bool) (*ParcelRecount,
 				return err
 			}
 		}
-		var stored []bson.M
-		if err := s.counters.Find(ctx, bson.M{}, &stored); err != nil {
-			return err
-		}
-		have := map[string]map[string]int64{}
-		for _, d := range stored {
-			id, _ := d["_id"].(string)
-			if !strings.HasPrefix(id, "pd:") {
-				continue
-			}
-			m := map[string]int64{}
-			flatten("", d, m)
-			have[id] = m
-			if want[id] == nil {
-				want[id] = map[string]int64{}
-			}
-		}
-		for id, w := range want {
-			if sameFields(w, have[id]) {
-				continue
-			}
+		ids, err := s.counters.SyncCounters(ctx, func(id string) bool { return strings.HasPrefix(id, "pd:") }, want, fix)
+		for _, id := range ids {
 			out.DriftedDays = append(out.DriftedDays, strings.TrimPrefix(id, "pd:"))
-			if !fix {
-				continue
-			}
-			doc := bson.M{}
-			for k, v := range w {
-				setPath(doc, k, v)
-			}
-			doc["_id"] = id
-			if _, err := s.counters.ReplaceOne(ctx, bson.M{"_id": id}, doc, options.Replace().SetUpsert(true)); err != nil {
-				return err
-			}
+		}
+		if err != nil {
+			return err
 		}
 		out.Fixed = fix && len(out.DriftedDays) > 0
 		return nil
 	})
-	sort.Strings(out.DriftedDays)
 	return out, err
 }
 
@@ -117,63 +87,4 @@ func (s *Service) countParcel(ctx context.Context, pc *Parcel, add func(day, fie
 			}
 		}
 	}
-}
-
-// flatten turns a nested counter document into dotted field → value, zeros left out.
-func flatten(prefix string, v any, out map[string]int64) {
-	switch m := v.(type) {
-	case bson.M:
-		for k, x := range m {
-			if prefix == "" && k == "_id" {
-				continue
-			}
-			flatten(join(prefix, k), x, out)
-		}
-	case bson.D:
-		for _, e := range m {
-			if prefix == "" && e.Key == "_id" {
-				continue
-			}
-			flatten(join(prefix, e.Key), e.Value, out)
-		}
-	default:
-		if n := store.Int64(v); n != 0 {
-			out[prefix] = n
-		}
-	}
-}
-
-func join(prefix, k string) string {
-	if prefix == "" {
-		return k
-	}
-	return prefix + "." + k
-}
-
-// setPath sets a dotted field in a nested document.
-func setPath(doc bson.M, path string, v int64) {
-	parts := strings.Split(path, ".")
-	for _, p := range parts[:len(parts)-1] {
-		next, ok := doc[p].(bson.M)
-		if !ok {
-			next = bson.M{}
-			doc[p] = next
-		}
-		doc = next
-	}
-	doc[parts[len(parts)-1]] = v
-}
-
-func sameFields(a, b map[string]int64) bool {
-	n := 0
-	for k, v := range a {
-		if v == 0 {
-			continue
-		}
-		n++
-		if b[k] != v {
-			return false
-		}
-	}
-	return n == len(b)
 }

@@ -263,3 +263,40 @@ func TestCleanStopMarker(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestSyncCounters(t *testing.T) {
+	s := MustOpenTest(t)
+	ctx := context.Background()
+	c := s.C("ctrs")
+	for id, d := range map[string]map[string]int64{
+		"a":    {"n": 2, "by.x": 1},
+		"b":    {"n": 5},
+		"gone": {"n": 1},
+		"seq":  {"seq": 9},
+	} {
+		if err := c.Inc(ctx, id, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keep := func(id string) bool { return id != "seq" }
+	want := map[string]map[string]int64{"a": {"n": 2, "by.x": 1}, "b": {"n": 6}, "new": {"by.y": 3, "zero": 0}}
+	drifted, err := c.SyncCounters(ctx, keep, want, false)
+	if err != nil || strings.Join(drifted, ",") != "b,gone,new" {
+		t.Fatalf("check: %v %v", drifted, err)
+	}
+	if m, _ := c.Counter(ctx, "b"); Int64(m["n"]) != 5 {
+		t.Fatal("a check wrote")
+	}
+	if _, err := c.SyncCounters(ctx, keep, want, true); err != nil {
+		t.Fatal(err)
+	}
+	if drifted, _ := c.SyncCounters(ctx, keep, want, false); len(drifted) != 0 {
+		t.Fatalf("after the fix: %v", drifted)
+	}
+	if m, _ := c.Counter(ctx, "new"); Int64Map(m["by"])["y"] != 3 {
+		t.Fatalf("nested field not written: %v", m)
+	}
+	if m, _ := c.Counter(ctx, "seq"); Int64(m["seq"]) != 9 {
+		t.Fatal("a document keep refused was touched")
+	}
+}
