@@ -5,7 +5,6 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 
@@ -93,9 +92,6 @@ func TooLarge(msg string) *Error { return &Error{Code: CodeTooLarge, Message: ms
 
 // RateLimited is a 429.
 func RateLimited(msg string) *Error { return &Error{Code: CodeRateLimited, Message: msg} }
-
-// Errorf wraps an unexpected error; it becomes a 500 whose body says only "internal error".
-func Errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 // fiberCodes maps fiber's own errors (unknown route, body too large…) to ours.
 var fiberCodes = map[int]string{

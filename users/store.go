@@ -130,7 +130,12 @@ func (s *Service) SetPassword(ctx context.Context, id, pw string) error {
 	if res.MatchedCount == 0 {
 		return server.NotFound("用户不存在")
 	}
-	_, err = s.refresh.UpdateMany(ctx, bson.M{"user_id": id}, bson.M{"$set": bson.M{"revoked": true}})
+	return s.revoke(ctx, bson.M{"user_id": id})
+}
+
+// revoke revokes every refresh token matching filter.
+func (s *Service) revoke(ctx context.Context, filter bson.M) error {
+	_, err := s.refresh.UpdateMany(ctx, filter, bson.M{"$set": bson.M{"revoked": true}})
 	return err
 }
 
@@ -144,9 +149,9 @@ func (s *Service) SetDisabled(ctx context.Context, id string, disabled bool) err
 		return server.NotFound("用户不存在")
 	}
 	if disabled {
-		_, err = s.refresh.UpdateMany(ctx, bson.M{"user_id": id}, bson.M{"$set": bson.M{"revoked": true}})
+		return s.revoke(ctx, bson.M{"user_id": id})
 	}
-	return err
+	return nil
 }
 
 type refreshToken struct {
@@ -197,7 +202,7 @@ func (s *Service) Login(ctx context.Context, login, pw, ip string) (*Session, er
 		}
 	}
 	u, err := s.ByLogin(ctx, login)
-	if err != nil && !store.IsNotFound(err) && server.ToError(err).Code != server.CodeNotFound {
+	if err != nil && server.ToError(err).Code != server.CodeNotFound {
 		return nil, err
 	}
 	hash := dummyHash
@@ -226,7 +231,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 	if store.IsNotFound(err) {
 		var old refreshToken
 		if s.refresh.FindOne(ctx, bson.M{"_id": id}, &old) == nil {
-			_, _ = s.refresh.UpdateMany(ctx, bson.M{"family": old.Family}, bson.M{"$set": bson.M{"revoked": true}})
+			_ = s.revoke(ctx, bson.M{"family": old.Family})
 		}
 		return nil, server.Unauthorized("登录凭证已失效，请重新登录")
 	}
@@ -252,8 +257,7 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 		}
 		return err
 	}
-	_, err := s.refresh.UpdateMany(ctx, bson.M{"family": rt.Family}, bson.M{"$set": bson.M{"revoked": true}})
-	return err
+	return s.revoke(ctx, bson.M{"family": rt.Family})
 }
 
 // EnsureAdmin creates user admin when no admin exists: with password when
