@@ -18,11 +18,8 @@ type ImportResult struct {
 	Refused []RowReason `json:"refused"`
 }
 
-// RowReason says why a row was refused.
-type RowReason struct {
-	Row    int    `json:"row"`
-	Reason string `json:"reason"`
-}
+// RowReason says why a row was refused (the same row report as a region import).
+type RowReason = regions.RowReason
 
 // importCols maps accepted header names to fields.
 var importCols = map[string]string{
