@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"nongxun/server"
@@ -38,11 +39,11 @@ func (s *Service) PDF(ctx context.Context, c *Certificate) (store.Blob, string, 
 		}
 	}
 	if s.font == nil {
-		return nil, "", server.Errorf("certificate font: %w", s.fontErr)
+		return nil, "", fmt.Errorf("certificate font: %w", s.fontErr)
 	}
 	raw, _, err := render(s.font, c, s.renderOptions(c))
 	if err != nil {
-		return nil, "", server.Errorf("render certificate %s: %w", c.ID, err)
+		return nil, "", fmt.Errorf("render certificate %s: %w", c.ID, err)
 	}
 	info, err := s.st.Blobs.Put(ctx, bytes.NewReader(raw), maxPDF)
 	if err != nil {
