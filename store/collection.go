@@ -8,71 +8,100 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-// opTimeout bounds every database call that arrives without a deadline.
+// opTimeout bounds every database call: a call gets this long, or less when
+// its context (the request's) ends sooner.
 const opTimeout = 15 * time.Second
 
 type laneKey struct{}
 
-// Collection is a MongoDB collection whose writes pass through the write
-// lane in embedded mode (DESIGN.md, fact 1). Reads stay concurrent.
+// Collection is a collection of the live database, named, so that it follows
+// the store across a restore. Its writes pass through the write lane on the
+// embedded engine (docs/design.md, "The write lane"); reads stay concurrent.
+// The first write of a process to a collection creates it with its `_id`
+// path index, so no collection is ever without it.
 type Collection struct {
-	coll *mongo.Collection
+	name string
 	s    *Store
 }
 
-// Lane runs fn holding the write lane, so that a read-check-write sequence
-// (capacity, a tranche's balance, a serial number) cannot interleave with
-// another writer of this process. Writes inside fn must use the ctx it is
-// given. Keep fn short: every writer waits for it.
-func (s *Store) Lane(ctx context.Context, fn func(ctx context.Context) error) error {
-	if ctx.Value(laneKey{}) != nil {
+// inLane runs fn holding the embedded engine's write lane (on MongoDB it
+// just runs fn). Writes inside fn must use the ctx it is given.
+func (s *Store) inLane(ctx context.Context, fn func(ctx context.Context) error) error {
+	if s.lane == nil || ctx.Value(laneKey{}) != nil {
 		return fn(ctx)
 	}
-	mu := s.lane
-	if mu == nil {
-		mu = &s.mongoLane
-	}
-	mu.Lock()
-	defer mu.Unlock()
+	s.lane.Lock()
+	defer s.lane.Unlock()
 	return fn(context.WithValue(ctx, laneKey{}, true))
 }
 
-// write wraps one write: with the lane in embedded mode, with a deadline always.
-func (s *Store) write(ctx context.Context) (context.Context, func()) {
-	ctx, cancel := withDeadline(ctx)
-	if s.lane == nil || ctx.Value(laneKey{}) != nil {
-		return ctx, cancel
-	}
-	s.lane.Lock()
-	return ctx, func() { s.lane.Unlock(); cancel() }
+// Lane runs fn holding the embedded engine's write lane.
+//
+// Deprecated: the lane is a per-process mutex, so a read-check-write that is
+// correct only because fn holds it is wrong on MongoDB with two app nodes.
+// Use UpdateIf, a unique key or a Unit instead; Lane goes once no feature
+// package calls it.
+func (s *Store) Lane(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.inLane(ctx, fn)
 }
 
-func withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return ctx, func() {}
+// write prepares one write of collection c: the lane (embedded), the
+// collection made with its path index, a deadline.
+func (c *Collection) write(ctx context.Context) (context.Context, *mongo.Collection, func(), error) {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	unlock := func() {}
+	if c.s.lane != nil && ctx.Value(laneKey{}) == nil {
+		c.s.lane.Lock()
+		ctx = context.WithValue(ctx, laneKey{}, true)
+		unlock = c.s.lane.Unlock
 	}
-	return context.WithTimeout(ctx, opTimeout)
+	db := c.s.Database()
+	if err := c.s.ensure(ctx, db, c.name); err != nil {
+		unlock()
+		cancel()
+		return nil, nil, nil, err
+	}
+	return ctx, db.Collection(c.name), func() { unlock(); cancel() }, nil
+}
+
+// read prepares one read with a deadline.
+func (c *Collection) read(ctx context.Context) (context.Context, *mongo.Collection, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	return ctx, c.s.Database().Collection(c.name), cancel
 }
 
 // Name is the collection's name.
-func (c *Collection) Name() string { return c.coll.Name() }
+func (c *Collection) Name() string { return c.name }
 
-// Raw gives the driver's collection for reads and index work only.
-func (c *Collection) Raw() *mongo.Collection { return c.coll }
+// Store is the store the collection belongs to.
+func (c *Collection) Store() *Store { return c.s }
+
+// Raw gives the driver's collection of the live database, for reads and
+// index work only (and for tests that must bypass the lane on purpose).
+func (c *Collection) Raw() *mongo.Collection { return c.s.Database().Collection(c.name) }
 
 // InsertOne inserts one document.
 func (c *Collection) InsertOne(ctx context.Context, doc any) error {
-	ctx, done := c.s.write(ctx)
+	ctx, coll, done, err := c.write(ctx)
+	if err != nil {
+		return err
+	}
 	defer done()
-	_, err := c.coll.InsertOne(ctx, doc)
+	_, err = coll.InsertOne(ctx, doc)
 	return err
 }
 
 // InsertMany inserts documents unordered: duplicates are skipped and reported in the error.
 func (c *Collection) InsertMany(ctx context.Context, docs []any) (int, error) {
-	ctx, done := c.s.write(ctx)
+	if len(docs) == 0 {
+		return 0, nil
+	}
+	ctx, coll, done, err := c.write(ctx)
+	if err != nil {
+		return 0, err
+	}
 	defer done()
-	res, err := c.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	res, err := coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 	n := 0
 	if res != nil {
 		n = len(res.InsertedIDs)
@@ -80,32 +109,46 @@ func (c *Collection) InsertMany(ctx context.Context, docs []any) (int, error) {
 	return n, err
 }
 
-// UpdateOne updates the first matching document.
+// UpdateOne updates the first matching document. A filter other than a
+// plain {_id: …} scans on the embedded engine: for "this _id if these
+// conditions hold" use UpdateIf.
 func (c *Collection) UpdateOne(ctx context.Context, filter, update any, opts ...options.Lister[options.UpdateOneOptions]) (*mongo.UpdateResult, error) {
-	ctx, done := c.s.write(ctx)
+	ctx, coll, done, err := c.write(ctx)
+	if err != nil {
+		return nil, err
+	}
 	defer done()
-	return c.coll.UpdateOne(ctx, filter, update, opts...)
+	return coll.UpdateOne(ctx, filter, update, opts...)
 }
 
 // UpdateMany updates every matching document.
 func (c *Collection) UpdateMany(ctx context.Context, filter, update any, opts ...options.Lister[options.UpdateManyOptions]) (*mongo.UpdateResult, error) {
-	ctx, done := c.s.write(ctx)
+	ctx, coll, done, err := c.write(ctx)
+	if err != nil {
+		return nil, err
+	}
 	defer done()
-	return c.coll.UpdateMany(ctx, filter, update, opts...)
+	return coll.UpdateMany(ctx, filter, update, opts...)
 }
 
 // ReplaceOne replaces the first matching document.
 func (c *Collection) ReplaceOne(ctx context.Context, filter, doc any, opts ...options.Lister[options.ReplaceOptions]) (*mongo.UpdateResult, error) {
-	ctx, done := c.s.write(ctx)
+	ctx, coll, done, err := c.write(ctx)
+	if err != nil {
+		return nil, err
+	}
 	defer done()
-	return c.coll.ReplaceOne(ctx, filter, doc, opts...)
+	return coll.ReplaceOne(ctx, filter, doc, opts...)
 }
 
 // DeleteOne deletes the first matching document.
 func (c *Collection) DeleteOne(ctx context.Context, filter any) (int64, error) {
-	ctx, done := c.s.write(ctx)
+	ctx, coll, done, err := c.write(ctx)
+	if err != nil {
+		return 0, err
+	}
 	defer done()
-	res, err := c.coll.DeleteOne(ctx, filter)
+	res, err := coll.DeleteOne(ctx, filter)
 	if err != nil {
 		return 0, err
 	}
@@ -114,9 +157,12 @@ func (c *Collection) DeleteOne(ctx context.Context, filter any) (int64, error) {
 
 // DeleteMany deletes every matching document.
 func (c *Collection) DeleteMany(ctx context.Context, filter any) (int64, error) {
-	ctx, done := c.s.write(ctx)
+	ctx, coll, done, err := c.write(ctx)
+	if err != nil {
+		return 0, err
+	}
 	defer done()
-	res, err := c.coll.DeleteMany(ctx, filter)
+	res, err := coll.DeleteMany(ctx, filter)
 	if err != nil {
 		return 0, err
 	}
@@ -126,30 +172,46 @@ func (c *Collection) DeleteMany(ctx context.Context, filter any) (int64, error) 
 // FindOneAndUpdate updates one document and decodes it into out (after the
 // update when opts say so). It returns mongo.ErrNoDocuments when none matched.
 func (c *Collection) FindOneAndUpdate(ctx context.Context, filter, update, out any, opts ...options.Lister[options.FindOneAndUpdateOptions]) error {
-	ctx, done := c.s.write(ctx)
+	ctx, coll, done, err := c.write(ctx)
+	if err != nil {
+		return err
+	}
 	defer done()
-	return c.coll.FindOneAndUpdate(ctx, filter, update, opts...).Decode(out)
+	return coll.FindOneAndUpdate(ctx, filter, update, opts...).Decode(out)
 }
 
 // BulkWrite runs several writes in one call.
 func (c *Collection) BulkWrite(ctx context.Context, models []mongo.WriteModel, opts ...options.Lister[options.BulkWriteOptions]) (*mongo.BulkWriteResult, error) {
-	ctx, done := c.s.write(ctx)
+	ctx, coll, done, err := c.write(ctx)
+	if err != nil {
+		return nil, err
+	}
 	defer done()
-	return c.coll.BulkWrite(ctx, models, opts...)
+	return coll.BulkWrite(ctx, models, opts...)
 }
 
 // FindOne decodes the first matching document into out; mongo.ErrNoDocuments when none.
 func (c *Collection) FindOne(ctx context.Context, filter, out any, opts ...options.Lister[options.FindOneOptions]) error {
-	ctx, cancel := withDeadline(ctx)
+	ctx, coll, cancel := c.read(ctx)
 	defer cancel()
-	return c.coll.FindOne(ctx, filter, opts...).Decode(out)
+	return coll.FindOne(ctx, filter, opts...).Decode(out)
+}
+
+// Get decodes the document id into out: an indexed read on both engines.
+// It returns ErrNotFound (IsNotFound) when there is none.
+func (c *Collection) Get(ctx context.Context, id any, out any) error {
+	err := c.FindOne(ctx, byID(id), out)
+	if err == mongo.ErrNoDocuments {
+		return ErrNotFound
+	}
+	return err
 }
 
 // Find decodes every matching document into out (a pointer to a slice).
 func (c *Collection) Find(ctx context.Context, filter, out any, opts ...options.Lister[options.FindOptions]) error {
-	ctx, cancel := withDeadline(ctx)
+	ctx, coll, cancel := c.read(ctx)
 	defer cancel()
-	cur, err := c.coll.Find(ctx, filter, opts...)
+	cur, err := coll.Find(ctx, filter, opts...)
 	if err != nil {
 		return err
 	}
@@ -157,26 +219,32 @@ func (c *Collection) Find(ctx context.Context, filter, out any, opts ...options.
 }
 
 // Cursor opens a cursor for streaming large results; the caller closes it.
+// It has no deadline of its own: the caller's context bounds it.
 func (c *Collection) Cursor(ctx context.Context, filter any, opts ...options.Lister[options.FindOptions]) (*mongo.Cursor, error) {
-	return c.coll.Find(ctx, filter, opts...)
+	return c.s.Database().Collection(c.name).Find(ctx, filter, opts...)
 }
 
 // Count counts matching documents. It scans on the embedded engine: keep it
-// off request paths (DESIGN.md, fact 2).
+// off request paths (docs/design.md, "Scans").
 func (c *Collection) Count(ctx context.Context, filter any) (int64, error) {
-	ctx, cancel := withDeadline(ctx)
+	ctx, coll, cancel := c.read(ctx)
 	defer cancel()
-	return c.coll.CountDocuments(ctx, filter)
+	return coll.CountDocuments(ctx, filter)
 }
 
-// Index declares an index; declaring it again is a no-op.
+// Index declares an index (creating the collection first); declaring it
+// again is a no-op. The embedded engine uses only the `_id` path index, but
+// MongoDB uses these, and unique ones are enforced on both.
 func (c *Collection) Index(ctx context.Context, keys any, unique bool) error {
-	ctx, done := c.s.write(ctx)
+	ctx, coll, done, err := c.write(ctx)
+	if err != nil {
+		return err
+	}
 	defer done()
 	m := mongo.IndexModel{Keys: keys}
 	if unique {
 		m.Options = options.Index().SetUnique(true)
 	}
-	_, err := c.coll.Indexes().CreateOne(ctx, m)
+	_, err = coll.Indexes().CreateOne(ctx, m)
 	return err
 }

@@ -17,9 +17,10 @@ import (
 const maxSocketPath = 107
 
 type engine struct {
-	client *mongo.Client
-	cancel context.CancelFunc
-	done   chan struct{}
+	client    *mongo.Client
+	cancel    context.CancelFunc
+	done      chan struct{}
+	sqliteDir string
 }
 
 func (e *engine) stop(ctx context.Context) {
@@ -82,5 +83,5 @@ func startEngine(ctx context.Context, dir string, log *slog.Logger) (*engine, er
 		<-done
 		return nil, fmt.Errorf("embedded engine: %w", err)
 	}
-	return &engine{client: client, cancel: cancel, done: done}, nil
+	return &engine{client: client, cancel: cancel, done: done, sqliteDir: sqliteDir}, nil
 }

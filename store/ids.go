@@ -35,3 +35,23 @@ func IsDup(err error) bool { return err != nil && mongo.IsDuplicateKeyError(err)
 func IsNotFound(err error) bool {
 	return errors.Is(err, mongo.ErrNoDocuments) || errors.Is(err, ErrNotFound)
 }
+
+// DupIndexes returns the indexes of the documents an unordered insertMany
+// refused as duplicates; any other failure is returned as an error.
+func DupIndexes(err error) (map[int]bool, error) {
+	out := map[int]bool{}
+	if err == nil {
+		return out, nil
+	}
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) == 0 {
+		return nil, err
+	}
+	for _, we := range bwe.WriteErrors {
+		if we.Code != 11000 && we.Code != 11001 && we.Code != 12582 {
+			return nil, err
+		}
+		out[we.Index] = true
+	}
+	return out, nil
+}
