@@ -30,6 +30,10 @@ type BlobInfo struct {
 	ID        string    `bson:"_id" json:"id"`
 	Size      int64     `bson:"size" json:"size"`
 	CreatedAt time.Time `bson:"created_at" json:"created_at"`
+	// TouchedAt is the last time the content was put (again): the sweep
+	// leaves a blob alone for a while after it, as a record may be about to
+	// reference it.
+	TouchedAt time.Time `bson:"touched_at" json:"-"`
 	// Head is the content's first bytes, for sniffing its type.
 	Head []byte `bson:"-" json:"-"`
 }
@@ -47,6 +51,8 @@ type Blobs interface {
 	Put(ctx context.Context, r io.Reader, limit int64) (BlobInfo, error)
 	// Open opens a blob by id for reading.
 	Open(ctx context.Context, id string) (Blob, error)
+	// Delete removes a blob (the sweep calls it for blobs no record references).
+	Delete(ctx context.Context, id string) error
 }
 
 // validBlobID guards every path built from a blob id: 64 lowercase hex only.
@@ -151,11 +157,44 @@ func (b *FileBlobs) Put(ctx context.Context, r io.Reader, limit int64) (BlobInfo
 		return BlobInfo{}, fmt.Errorf("blobs: %w", err)
 	}
 	ok = true
-	info := BlobInfo{ID: sum, Size: n, CreatedAt: time.Now().UTC(), Head: head}
-	if err := b.meta.InsertOne(ctx, info); err != nil && !IsDup(err) {
-		return BlobInfo{}, fmt.Errorf("blobs: %w", err)
+	now := time.Now().UTC()
+	info := BlobInfo{ID: sum, Size: n, CreatedAt: now, TouchedAt: now, Head: head}
+	if err := putMeta(ctx, b.meta, info); err != nil {
+		return BlobInfo{}, err
 	}
 	return info, nil
+}
+
+// putMeta records a blob's metadata, or marks a blob stored before as put
+// again now (so the sweep waits before it considers it).
+func putMeta(ctx context.Context, meta *Collection, doc any) error {
+	err := meta.InsertOne(ctx, doc)
+	if IsDup(err) {
+		id := ""
+		switch d := doc.(type) {
+		case BlobInfo:
+			id = d.ID
+		case blobMeta:
+			id = d.ID
+		}
+		_, err = meta.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"touched_at": time.Now().UTC()}})
+	}
+	if err != nil {
+		return fmt.Errorf("blobs: %w", err)
+	}
+	return nil
+}
+
+// Delete removes the blob's file and its metadata.
+func (b *FileBlobs) Delete(ctx context.Context, id string) error {
+	if !validBlobID(id) {
+		return errBadBlobID
+	}
+	if err := os.Remove(b.path(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("blobs: %w", err)
+	}
+	_, err := b.meta.DeleteOne(ctx, bson.M{"_id": id})
+	return err
 }
 
 // Open opens the blob's file.

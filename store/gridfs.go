@@ -20,7 +20,7 @@ type GridFSBlobs struct {
 
 func newGridFSBlobs(s *Store) *GridFSBlobs { return &GridFSBlobs{s: s, meta: s.C("blobs")} }
 
-func (g *GridFSBlobs) bucket() *mongo.GridFSBucket { return g.s.DB.GridFSBucket() }
+func (g *GridFSBlobs) bucket() *mongo.GridFSBucket { return g.s.Database().GridFSBucket() }
 
 // Put streams r into a GridFS file, then records hash → file.
 func (g *GridFSBlobs) Put(ctx context.Context, r io.Reader, limit int64) (BlobInfo, error) {
@@ -37,17 +37,38 @@ func (g *GridFSBlobs) Put(ctx context.Context, r io.Reader, limit int64) (BlobIn
 	if err := up.Close(); err != nil {
 		return BlobInfo{}, fmt.Errorf("blobs: %w", err)
 	}
-	info := BlobInfo{ID: sum, Size: n, CreatedAt: time.Now().UTC(), Head: head}
+	now := time.Now().UTC()
+	info := BlobInfo{ID: sum, Size: n, CreatedAt: now, TouchedAt: now, Head: head}
 	err = g.meta.InsertOne(ctx, blobMeta{BlobInfo: info, FileID: fileID})
 	if IsDup(err) { // same content stored before: keep the first copy
-		_ = g.bucket().Delete(ctx, fileID)
-		return info, nil
+		if derr := g.bucket().Delete(ctx, fileID); derr != nil {
+			g.s.log.Warn("blobs: dropping a duplicate upload (the sweep removes it later)", "err", derr.Error())
+		}
+		return info, putMeta(ctx, g.meta, blobMeta{BlobInfo: info})
 	}
 	if err != nil {
-		_ = g.bucket().Delete(ctx, fileID)
+		if derr := g.bucket().Delete(ctx, fileID); derr != nil {
+			g.s.log.Warn("blobs: dropping a failed upload (the sweep removes it later)", "err", derr.Error())
+		}
 		return BlobInfo{}, fmt.Errorf("blobs: %w", err)
 	}
 	return info, nil
+}
+
+// Delete removes the blob's GridFS file and its metadata.
+func (g *GridFSBlobs) Delete(ctx context.Context, id string) error {
+	var m blobMeta
+	if err := g.meta.FindOne(ctx, bson.M{"_id": id}, &m); err != nil {
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return nil
+		}
+		return err
+	}
+	if err := g.bucket().Delete(ctx, m.FileID); err != nil && !errors.Is(err, mongo.ErrFileNotFound) {
+		return fmt.Errorf("blobs: %w", err)
+	}
+	_, err := g.meta.DeleteOne(ctx, bson.M{"_id": id})
+	return err
 }
 
 // Open opens the blob for reading; Seek reopens and skips.
