@@ -17,7 +17,7 @@ type Pinger interface {
 }
 
 // New builds the fiber app with the middleware every route shares:
-// request id, panic recovery, access log, security headers, the error
+// request id, a request context cancelled when the client hangs up, panic recovery, access log, security headers, the error
 // handler, and /healthz and /readyz.
 func New(log *slog.Logger, db Pinger) *fiber.App {
 	app := fiber.New(fiber.Config{
@@ -38,6 +38,7 @@ func New(log *slog.Logger, db Pinger) *fiber.App {
 		DisableStartupMessage: true,
 	})
 	app.Use(requestid.New())
+	app.Use(requestContext)
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		log.Error("panic", "request_id", RequestID(c), "path", c.Path(), "panic", e)
 	}}))

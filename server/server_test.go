@@ -203,3 +203,39 @@ func TestRandomToken(t *testing.T) {
 		seen[tok] = true
 	}
 }
+
+func TestClientHangupCancelsTheRequestContext(t *testing.T) {
+	app, _ := newApp(t, pinger{})
+	cancelled := make(chan bool, 1)
+	app.Get("/slow", func(c *fiber.Ctx) error {
+		select {
+		case <-c.UserContext().Done():
+			cancelled <- true
+		case <-time.After(5 * time.Second):
+			cancelled <- false
+		}
+		return nil
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = app.Listener(ln) }()
+	defer app.Shutdown()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(conn, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	conn.Close()
+	if !<-cancelled {
+		t.Fatal("the handler's context was not cancelled when the client hung up")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("cancelled %v after the hang-up", d)
+	}
+}
