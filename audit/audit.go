@@ -5,6 +5,7 @@ package audit
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -27,11 +28,14 @@ type Entry struct {
 }
 
 // Log writes and reads the audit log.
-type Log struct{ c *store.Collection }
+type Log struct {
+	c   *store.Collection
+	log *slog.Logger
+}
 
 // New opens the audit log and declares its indexes.
 func New(ctx context.Context, s *store.Store) (*Log, error) {
-	l := &Log{c: s.C("audit")}
+	l := &Log{c: s.C("audit"), log: s.Log()}
 	if err := l.c.Index(ctx, bson.D{{Key: "at", Value: -1}}, false); err != nil {
 		return nil, err
 	}
@@ -47,6 +51,19 @@ func (l *Log) Record(ctx context.Context, p *server.Principal, action, target st
 		e.UserID, e.Role = "system", "system"
 	}
 	return l.c.InsertOne(ctx, e)
+}
+
+// Note records an entry for an action that has already happened: a failure
+// to write it is logged (with the action and target), never dropped
+// silently and never undoes the action. Feature code uses Note; Record is
+// for the rare action that must not happen unaudited.
+func (l *Log) Note(ctx context.Context, p *server.Principal, action, target string, detail map[string]any) {
+	if l == nil {
+		return
+	}
+	if err := l.Record(ctx, p, action, target, detail); err != nil {
+		l.log.Error("audit entry not written", "action", action, "target", target, "err", err.Error())
+	}
 }
 
 // List returns up to limit entries, newest first, older than before
