@@ -99,9 +99,7 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := repairAfterUncleanStop(ctx, st, log, "sessions-held", courseSvc.RepairCounters); err != nil {
-		return nil, nil, err
-	}
+	st.OnRepair("sessions-held counters", courseSvc.RepairCounters)
 	courseSvc.Register(api)
 
 	// stations: county centre, warehouse, township stations, village points,
@@ -128,9 +126,7 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := repairAfterUncleanStop(ctx, st, log, "certificate", certSvc.RepairCounters); err != nil {
-		return nil, nil, err
-	}
+	st.OnRepair("certificate counters", certSvc.RepairCounters)
 	certSvc.Register(api)
 	certSvc.RegisterPublic(app)
 
@@ -180,21 +176,15 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	reportSvc.RegisterPublic(app, api)
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
-	return app, tokens, nil
-}
 
-// repairAfterUncleanStop rebuilds a package's counters from its records
-// when the last stop was not clean (a crash can fall between a record and
-// its count), before the server takes requests.
-func repairAfterUncleanStop(ctx context.Context, st *store.Store, log *slog.Logger, what string, repair func(context.Context) (bool, error)) error {
-	if !st.UncleanStart() {
-		return nil
+	// Before serving: the registered repairs rebuild what a crash or a
+	// failed undo may have left behind (embedded engine; on MongoDB they are
+	// explicit recount commands), then events start flowing.
+	if err := st.RunRepairs(ctx); err != nil {
+		return nil, nil, err
 	}
-	drifted, err := repair(ctx)
-	if drifted {
-		log.Warn(what + " counters had drifted from their records (an unclean stop); rebuilt them")
-	}
-	return err
+	st.Events().Start()
+	return app, tokens, nil
 }
 
 func serve(cfg server.Config, log *slog.Logger) error {

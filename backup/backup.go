@@ -53,7 +53,7 @@ func (ix Index) keys() bson.D {
 }
 
 func indexes(ctx context.Context, st *store.Store, name string) ([]Index, error) {
-	cur, err := st.DB.Collection(name).Indexes().List(ctx)
+	cur, err := st.Database().Collection(name).Indexes().List(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func indexes(ctx context.Context, st *store.Store, name string) ([]Index, error)
 
 // collections lists the database's collections, sorted, system ones left out.
 func collections(ctx context.Context, st *store.Store) ([]string, error) {
-	names, err := st.DB.ListCollectionNames(ctx, bson.M{})
+	names, err := st.Database().ListCollectionNames(ctx, bson.M{})
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +277,7 @@ func restore(ctx context.Context, st *store.Store, r io.Reader) (*Manifest, erro
 		return nil, err
 	}
 	for _, name := range existing {
-		if err := st.DB.Collection(name).Drop(ctx); err != nil {
+		if err := st.Database().Collection(name).Drop(ctx); err != nil {
 			return nil, err
 		}
 	}

@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { store.RunTests(m) }
 func snapshot(t *testing.T, st *store.Store) map[string][]string {
 	t.Helper()
 	ctx := context.Background()
-	names, err := st.DB.ListCollectionNames(ctx, bson.M{})
+	names, err := st.Database().ListCollectionNames(ctx, bson.M{})
 	if err != nil {
 		t.Fatal(err)
 	}

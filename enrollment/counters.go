@@ -45,7 +45,7 @@ func (s *Service) monthColl(month string) *store.Collection {
 
 // countyMonths lists the months that have a county counter collection.
 func (s *Service) countyMonths(ctx context.Context) ([]string, error) {
-	names, err := s.st.DB.ListCollectionNames(ctx, bson.M{})
+	names, err := s.st.Database().ListCollectionNames(ctx, bson.M{})
 	if err != nil {
 		return nil, err
 	}

@@ -92,7 +92,7 @@ func (s *Service) dueCollections(ctx context.Context) ([]string, error) {
 	s.dueMu.Lock()
 	defer s.dueMu.Unlock()
 	if s.dueKnown == nil || (!s.st.Embedded() && time.Since(s.dueLoaded) > 30*time.Second) {
-		names, err := s.st.DB.ListCollectionNames(ctx, bson.M{})
+		names, err := s.st.Database().ListCollectionNames(ctx, bson.M{})
 		if err != nil {
 			return nil, err
 		}
@@ -297,7 +297,7 @@ func (s *Service) recountDue(ctx context.Context, fix bool) ([]string, error) {
 			want[n][open[i].ID] = entryOf(&open[i])
 		}
 	}
-	names, err := s.st.DB.ListCollectionNames(ctx, bson.M{"name": bson.M{"$regex": "^" + dueCollPrefix}})
+	names, err := s.st.Database().ListCollectionNames(ctx, bson.M{"name": bson.M{"$regex": "^" + dueCollPrefix}})
 	if err != nil {
 		return nil, err
 	}

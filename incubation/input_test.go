@@ -21,7 +21,7 @@ func (e *env) snap() snapshot {
 	e.T.Helper()
 	var s snapshot
 	count := func(c interface{ Name() string }) int64 {
-		n, err := e.Store.DB.Collection(c.Name()).CountDocuments(e.Ctx, bson.M{})
+		n, err := e.Store.Database().Collection(c.Name()).CountDocuments(e.Ctx, bson.M{})
 		if err != nil {
 			e.T.Fatal(err)
 		}
