@@ -16,12 +16,12 @@ import (
 // With NX_TEST_MONGODB_URI set, tests run on that MongoDB instead (each
 // test its own database), so the whole suite checks both engines.
 var (
-	testOnce   sync.Once
-	testEng    *engine
-	testMongo  string
-	testDir    string
-	testErr    error
-	testSeq    atomic.Int64
+	testOnce  sync.Once
+	testEng   *engine
+	testMongo string
+	testDir   string
+	testErr   error
+	testSeq   atomic.Int64
 )
 
 // MustOpenTest gives t a fresh, empty database on the shared embedded
