@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -8,11 +9,12 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"nongxun/audit"
+	"nongxun/clock"
 	"nongxun/server"
 	"nongxun/store"
 )
 
-// Service serves backups to admins.
+// Service serves backups, restores and the blob sweep to admins.
 type Service struct {
 	st      *store.Store
 	tmpDir  string
@@ -25,55 +27,72 @@ func New(st *store.Store, tmpDir string, a *audit.Log) *Service {
 	return &Service{st: st, tmpDir: tmpDir, audit: a, maxSize: 64 << 30}
 }
 
-// Register adds GET /admin/backup and POST /admin/restore (admin only).
+// Register adds GET /admin/backup, POST /admin/restore and
+// POST /admin/blobs/sweep (admin only).
 func (s *Service) Register(api fiber.Router) {
-	api.Get("/admin/backup", server.Require(server.RoleAdmin), func(c *fiber.Ctx) error {
-		// Dump to a local file under the lane (fast), then send it at the
-		// client's pace without holding up writers.
-		if err := os.MkdirAll(s.tmpDir, 0o700); err != nil {
-			return err
-		}
-		f, err := os.CreateTemp(s.tmpDir, "backup-*.tar.gz")
+	api.Get("/admin/backup", server.Require(server.RoleAdmin), s.backup)
+	api.Post("/admin/restore", server.Require(server.RoleAdmin), s.restore)
+	api.Post("/admin/blobs/sweep", server.Require(server.RoleAdmin), func(c *fiber.Ctx) error {
+		rep, err := s.st.SweepBlobs(c.UserContext(), store.SweepGrace)
 		if err != nil {
 			return err
 		}
-		_ = os.Remove(f.Name()) // unlinked: the open file lives until sent
-		m, err := Dump(c.UserContext(), s.st, f)
-		if err != nil {
-			f.Close()
-			return err
-		}
-		size, err := f.Seek(0, io.SeekCurrent)
-		if err != nil {
-			f.Close()
-			return err
-		}
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			f.Close()
-			return err
-		}
-		_ = s.audit.Record(c.UserContext(), server.Who(c), "backup.dump", "database", map[string]any{"collections": len(m.Collections), "blobs": m.Blobs, "bytes": size})
-		c.Set("Content-Type", "application/gzip")
-		c.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="nongxun-%s.tar.gz"`, time.Now().UTC().Format("20060102-150405")))
-		return c.SendStream(f, int(size))
+		s.audit.Note(c.UserContext(), server.Who(c), "blobs.sweep", "blobs", map[string]any{"removed": len(rep.Removed), "bytes": rep.Bytes})
+		return c.JSON(rep)
 	})
-	api.Post("/admin/restore", server.Require(server.RoleAdmin), func(c *fiber.Ctx) error {
-		if c.Query("confirm") != "replace-everything" {
-			return server.Invalid("恢复会替换全部数据：请带上 confirm=replace-everything", "confirm", "需要确认")
-		}
-		var m *Manifest
-		_, err := server.StreamUpload(c, "file", func(u server.Upload) error {
-			var err error
-			m, err = Restore(c.UserContext(), s.st, io.LimitReader(u.Body, s.maxSize))
-			if err != nil {
-				return server.Invalid("备份文件无法恢复："+err.Error(), "file", "备份文件损坏或格式不对")
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		_ = s.audit.Record(c.UserContext(), server.Who(c), "backup.restore", "database", map[string]any{"collections": len(m.Collections), "blobs": m.Blobs, "made_at": m.CreatedAt})
-		return c.JSON(m)
+}
+
+func (s *Service) backup(c *fiber.Ctx) error {
+	// Dump to a local file (writers wait only for the copy of the
+	// documents), then send it at the client's pace.
+	if err := os.MkdirAll(s.tmpDir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(s.tmpDir, "backup-*.tar.gz")
+	if err != nil {
+		return err
+	}
+	_ = os.Remove(f.Name()) // unlinked: the open file lives until sent
+	m, err := Dump(c.UserContext(), s.st, f, s.tmpDir)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	size, err := f.Seek(0, io.SeekCurrent)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return err
+	}
+	s.audit.Note(c.UserContext(), server.Who(c), "backup.dump", "database", map[string]any{"collections": len(m.Collections), "blobs": m.Blobs, "bytes": size})
+	c.Set("Content-Type", "application/gzip")
+	c.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="nongxun-%s.tar.gz"`, time.Now().In(clock.Shanghai).Format("20060102-150405")))
+	return c.SendStream(f, int(size))
+}
+
+func (s *Service) restore(c *fiber.Ctx) error {
+	if c.Query("confirm") != "replace-everything" {
+		return server.Invalid("恢复会替换全部数据：请带上 confirm=replace-everything", "confirm", "需要确认")
+	}
+	var m *Manifest
+	_, err := server.StreamUpload(c, "file", func(u server.Upload) error {
+		var err error
+		m, err = Restore(c.UserContext(), s.st, io.LimitReader(u.Body, s.maxSize))
+		return err
 	})
+	var ref *Refusal
+	switch {
+	case errors.As(err, &ref):
+		s.st.Log().Warn("restore refused", "request_id", server.RequestID(c), "reason", ref.Error())
+		return server.Invalid("备份文件无法恢复："+ref.Message+"。现有数据没有改变。", "file", ref.Message)
+	case err != nil && server.ToError(err).Code != server.CodeInternal:
+		return err // a refusal of the upload itself (no file, too large)
+	case err != nil:
+		s.st.Log().Error("restore failed", "request_id", server.RequestID(c), "err", err.Error())
+		return &server.Error{Code: server.CodeInternal, Message: "恢复失败，现有数据没有改变；详情已记入服务器日志"}
+	}
+	s.audit.Note(c.UserContext(), server.Who(c), "backup.restore", "database", map[string]any{"collections": len(m.Collections), "blobs": m.Blobs, "made_at": m.CreatedAt})
+	return c.JSON(m)
 }

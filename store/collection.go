@@ -45,6 +45,14 @@ func (s *Store) Lane(ctx context.Context, fn func(ctx context.Context) error) er
 	return s.inLane(ctx, fn)
 }
 
+// WithWritesHeld runs fn while no other write of this process runs (the
+// embedded engine's write lane), for a backup's one consistent moment. It is
+// not a lock across app nodes: on MongoDB other nodes keep writing (take a
+// cluster's point-in-time copy with mongodump --oplog; docs/scaling.md).
+func (s *Store) WithWritesHeld(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.inLane(ctx, fn)
+}
+
 // write prepares one write of collection c: the lane (embedded), the
 // collection made with its path index, a deadline.
 func (c *Collection) write(ctx context.Context) (context.Context, *mongo.Collection, func(), error) {
