@@ -34,6 +34,21 @@ func init() {
 		fmt.Printf("backup written: %s (%d bytes)\n", args[0], st.Size())
 		return nil
 	}}
+	Commands["sweep-blobs"] = Command{Usage: "(remove uploaded files no record references any more, and report them)", Run: func(c *Client, args []string) error {
+		var rep struct {
+			Checked int      `json:"checked"`
+			Removed []string `json:"removed"`
+			Bytes   int64    `json:"bytes"`
+		}
+		if _, err := c.Do("POST", "/admin/blobs/sweep", nil, &rep); err != nil {
+			return err
+		}
+		fmt.Printf("checked %d files, removed %d (%d bytes)\n", rep.Checked, len(rep.Removed), rep.Bytes)
+		for _, id := range rep.Removed {
+			fmt.Println("  removed", id)
+		}
+		return nil
+	}}
 	Commands["restore"] = Command{Usage: "FILE.tar.gz (replaces ALL data with the backup)", Run: func(c *Client, args []string) error {
 		if len(args) != 1 {
 			return fmt.Errorf("usage: nongxun restore FILE.tar.gz")

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -49,6 +50,9 @@ func (s *Store) SweepBlobs(ctx context.Context, grace time.Duration) (*SweepRepo
 	s.bg.mu.Lock()
 	refs := append([]blobRef(nil), s.blobRefs...)
 	s.bg.mu.Unlock()
+	if len(refs) == 0 {
+		return nil, fmt.Errorf("store: no blob references declared; the sweep would remove every file")
+	}
 	wanted := map[string]bool{}
 	for _, r := range refs {
 		cur, err := s.C(r.coll).Cursor(ctx, bson.M{}, options.Find().SetProjection(bson.M{r.field: 1}))
