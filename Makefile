@@ -5,7 +5,7 @@ PORT      ?= 8080
 DATA_DIR  ?= ./data
 export PORT DATA_DIR
 
-.PHONY: run build test test-race bench demo deps fmt vet
+.PHONY: run build test bench demo deps fmt vet
 
 build:
 	$(GO) build -o $(BIN) .
@@ -21,12 +21,13 @@ run: build
 demo: build
 	./$(BIN) demo
 
+# test installs (as root) or names what the tests need, then runs every
+# test with the race detector: most packages write concurrently or work in
+# the background.
 test:
+	@./scripts/deps.sh all
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 20m ./...
-
-test-race:
-	$(GO) test -race -count=1 -timeout 30m ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 bench: build
 	$(GO) run ./bench
