@@ -73,7 +73,7 @@ func sniff(data []byte) (Kind, error) {
 		if k.binary && bytes.IndexByte(head, 0) < 0 {
 			continue
 		}
-		if len(data) >= len(k.magic) && strings.EqualFold(string(data[:len(k.magic)]), k.magic) {
+		if hasMagic(data, k.magic) {
 			return "", notSheet(k.name)
 		}
 	}
@@ -126,4 +126,19 @@ func zipRefusal(zr *zip.Reader) *FileError {
 		return notSheet("压缩包")
 	}
 	return nil
+}
+
+// hasMagic compares the start of data with magic: bytes exactly, but
+// ASCII letters of a text magic ("<html") in either case.
+func hasMagic(data []byte, magic string) bool {
+	if len(data) < len(magic) {
+		return false
+	}
+	for i := 0; i < len(magic); i++ {
+		a, b := data[i], magic[i]
+		if a != b && (a|0x20 != b|0x20 || a|0x20 < 'a' || a|0x20 > 'z') {
+			return false
+		}
+	}
+	return true
 }

@@ -20,7 +20,7 @@ type Options struct {
 	// (default 20,000).
 	MaxRows int
 	// MaxUnzipped refuses workbooks whose parts inflate to more than this
-	// (default 256 MiB): a zip bomb dressed as XLSX never gets unpacked.
+	// (default 128 MiB): a zip bomb dressed as XLSX never gets unpacked.
 	MaxUnzipped int64
 	// EmptyRunLimit stops reading a sheet after this many empty rows in a
 	// row (default 1,000): templates formatted down to row 100,000 end there.
@@ -38,7 +38,7 @@ func (o Options) withDefaults() Options {
 		o.MaxRows = 20000
 	}
 	if o.MaxUnzipped <= 0 {
-		o.MaxUnzipped = 256 << 20
+		o.MaxUnzipped = 128 << 20
 	}
 	if o.EmptyRunLimit <= 0 {
 		o.EmptyRunLimit = 1000

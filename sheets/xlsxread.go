@@ -34,6 +34,20 @@ func (b *builder) xlsx(data []byte) (*Table, error) {
 	if total > uint64(b.opt.MaxUnzipped) {
 		return nil, refuse("文件解压后超过 %s（正常的花名册远小于此），可能已损坏或不是正常的表格文件，无法读取；请在 Excel 或 WPS 中打开后删去图片和无关的工作表，重新保存为 .xlsx 再上传", sizeText(b.opt.MaxUnzipped))
 	}
+	// Inflate every part once, checking sizes and CRCs: a part that runs
+	// past the size its header declares (a lying zip bomb) or is damaged
+	// stops here, before excelize (which keeps truncated parts) sees it.
+	for _, zf := range zr.File {
+		rc, err := zf.Open()
+		if err != nil {
+			return nil, refuse("%s", damaged)
+		}
+		_, err = io.Copy(io.Discard, rc)
+		rc.Close()
+		if err != nil {
+			return nil, refuse("%s", damaged)
+		}
+	}
 	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{
 		UnzipSizeLimit:    b.opt.MaxUnzipped,
 		UnzipXMLSizeLimit: min(b.opt.MaxUnzipped, 16<<20),

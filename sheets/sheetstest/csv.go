@@ -51,10 +51,11 @@ func RosterCSV(tb testing.TB, people []Trainee, o CSVOptions) []byte {
 	w.Write(append([]string{"序号"}, header...))
 	for i, p := range people {
 		cells := append([]string{itoa(i + 1)}, p.Cells()...)
-		switch o.IDs {
-		case IDSci:
+		switch x := p.IDNumber[17] == 'X'; {
+		case x: // text in Excel, whatever the column's format
+		case o.IDs == IDSci:
 			cells[2] = Sci(p.IDNumber)
-		case IDNumberFmt0:
+		case o.IDs == IDNumberFmt0:
 			cells[2] = ftoa(Excel15(p.IDNumber))
 		}
 		w.Write(cells)

@@ -157,7 +157,9 @@ func writeRoster(tb testing.TB, f *excelize.File, sheet string, people []Trainee
 				cells[2] = Excel15(p.IDNumber)
 			}
 		case IDSci:
-			cells[2] = Sci(p.IDNumber)
+			if p.IDNumber[17] != 'X' {
+				cells[2] = Sci(p.IDNumber)
+			}
 		case IDApostrophe:
 			cells[2] = "'" + p.IDNumber
 		case IDFullWidth:
