@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages nongxun needs, when they are missing:
 #   font  - the CJK font certificates and reports are drawn with (make run)
-#   all   - font, plus pdftotext, zbarimg and chromium for the tests (CI)
+#   all   - font, plus pdftotext/pdfinfo, zbarimg, chromium and LibreOffice Calc
+#           (the sheets tests open exports in it) for the tests (CI)
 set -euo pipefail
 want=(fonts-lxgw-wenkai)
 if [ "${1:-all}" = all ]; then
-  want+=(poppler-utils zbar-tools chromium)
+  want+=(poppler-utils zbar-tools chromium libreoffice-calc-nogui)
 fi
 missing=()
 for p in "${want[@]}"; do

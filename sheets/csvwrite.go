@@ -80,7 +80,8 @@ func WriteCSV(w io.Writer, cols []Col, rows [][]any, totals []any) error {
 //     an ID number, a phone number, "1/5", "2024-03", "3月5日") is
 //     prefixed with a tab, which makes Excel and LibreOffice keep it as
 //     text, digits intact. (="00123" would do it too, but it is a formula,
-//     which this writer never emits.)
+//     which this writer never emits.) The CSV quotes such a cell
+//     ("\t00123"); LibreOffice, checked by the tests, keeps it as text.
 //
 // Where the tab in the cell is unwelcome, write such figures in number
 // columns instead: "出勤 1/5" as 出勤次数 1 and 应到次数 5.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -355,7 +356,11 @@ func (b *Book) Close() error { return b.f.Close() }
 // excelSerial is a Shanghai wall-clock time as an Excel date serial.
 func excelSerial(t time.Time) float64 {
 	wall := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
-	return wall.Sub(time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)).Hours() / 24
+	days := wall.Sub(time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)).Hours() / 24
+	// Spreadsheets keep 15 significant digits; rounding (not cutting) to
+	// them keeps 14:30 from showing as 14:29.
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(days, 'g', 15, 64), 64)
+	return r
 }
 
 // valueWidth is how wide a normalised value shows.
