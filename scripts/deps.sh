@@ -8,7 +8,7 @@
 set -euo pipefail
 want=(fonts-lxgw-wenkai)
 if [ "${1:-all}" = all ]; then
-  want+=(poppler-utils zbar-tools chromium)
+  want+=(poppler-utils zbar-tools chromium libreoffice-calc-nogui)
 fi
 missing=()
 for p in "${want[@]}"; do
