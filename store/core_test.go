@@ -435,3 +435,56 @@ func TestSweepRemovesUnreferencedBlobs(t *testing.T) {
 		t.Fatalf("orphan still there: %v", err)
 	}
 }
+
+func TestPackKeepsEveryConcurrentChange(t *testing.T) {
+	s := MustOpenTest(t)
+	ctx := context.Background()
+	type item struct {
+		ID   string `bson:"id"`
+		Name string `bson:"name"`
+	}
+	p := NewPack[item](s, "packs", 1000, func(x item) string { return x.ID })
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				if err := p.Put(ctx, "course/1", item{ID: fmt.Sprintf("%d-%d", g, i), Name: "学员"}); err != nil {
+					t.Error(err)
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	got, err := p.Get(ctx, "course/1")
+	if err != nil || len(got) != 80 {
+		t.Fatalf("%d items after 80 concurrent puts (%v)", len(got), err)
+	}
+	if err := p.Put(ctx, "course/1", item{ID: "0-0", Name: "改名"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Remove(ctx, "course/1", "1-1", "1-2"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = p.Get(ctx, "course/1")
+	renamed := ""
+	for _, x := range got {
+		if x.ID == "0-0" {
+			renamed = x.Name
+		}
+	}
+	if len(got) != 78 || renamed != "改名" {
+		t.Fatalf("after replace and remove: %d items, 0-0 named %q", len(got), renamed)
+	}
+	small := NewPack[item](s, "packs", 2, func(x item) string { return x.ID })
+	if err := small.Put(ctx, "full", item{ID: "a"}, item{ID: "b"}, item{ID: "c"}); !errors.Is(err, ErrPackFull) {
+		t.Fatalf("over the bound: %v", err)
+	}
+	if err := p.Set(ctx, "course/1", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := p.Get(ctx, "course/1"); len(got) != 0 {
+		t.Fatal("Set(nil) left items")
+	}
+}
