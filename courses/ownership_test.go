@@ -104,7 +104,7 @@ func TestStartNow(t *testing.T) {
 	other := f.NewCaller(server.RoleTrainer, "")
 	f.Do(other, "POST", "/api/v1/sessions/"+planned+"/start", nil).Want(t, 403)
 	f.Do(f.trainee, "POST", "/api/v1/sessions/"+planned+"/start", nil).Want(t, 403)
-	f.Do(f.trainer, "POST", "/api/v1/sessions/"+x.ID+"/start", nil).Want(t, 409) // already started
+	f.Do(f.trainer, "POST", "/api/v1/sessions/"+x.ID+"/start", nil).Want(t, 409)    // already started
 	f.Do(f.trainer, "POST", "/api/v1/sessions/"+planned+"/start", nil).Want(t, 409) // it would overlap x
 	f.Do(f.trainer, "POST", "/api/v1/sessions/"+x.ID+"/cancel", map[string]any{"reason": "开错了"}).Want(t, 200)
 	var y Session
