@@ -1,6 +1,10 @@
 package certificates
 
-import "testing"
+import (
+	"testing"
+
+	"nongxun/clock"
+)
 
 // TestRepairCounters: counters left behind (as by a crash between storing
 // certificates and counting them) are rebuilt from the certificates, and a
@@ -24,7 +28,7 @@ func TestRepairCounters(t *testing.T) {
 		t.Fatalf("consistent counters reported drift: %v %v", drifted, err)
 	}
 	// Lose the last issuance's counting.
-	if err := f.svc.bump(f.Ctx, map[string]int64{f.Township(0).ID: -2, f.Township(1).ID: -1}, f.svc.now().In(shanghai).Format("2006-01")); err != nil {
+	if err := f.svc.bump(f.Ctx, map[string]int64{f.Township(0).ID: -2, f.Township(1).ID: -1}, f.svc.now().In(clock.Shanghai).Format("2006-01")); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := f.svc.CountByTownship(f.Ctx); got[""] != 2 {
@@ -43,7 +47,7 @@ func TestRepairCounters(t *testing.T) {
 			t.Fatalf("after repair %v, before %v", after, before)
 		}
 	}
-	month, _ := f.svc.MonthlyFigures(f.Ctx, f.svc.now().In(shanghai).Format("2006-01"))
+	month, _ := f.svc.MonthlyFigures(f.Ctx, f.svc.now().In(clock.Shanghai).Format("2006-01"))
 	if month[""]["certificates"] != 6 {
 		t.Fatalf("month figure %v, want 6 issued", month)
 	}
@@ -52,7 +56,7 @@ func TestRepairCounters(t *testing.T) {
 	}
 	// The serial sequence sharing the collection is left alone.
 	var seq struct{ Seq int64 }
-	if err := f.svc.counters.FindOne(f.Ctx, map[string]any{"_id": "serial/" + f.svc.now().In(shanghai).Format("2006")}, &seq); err != nil || seq.Seq != 6 {
+	if err := f.svc.counters.FindOne(f.Ctx, map[string]any{"_id": "serial/" + f.svc.now().In(clock.Shanghai).Format("2006")}, &seq); err != nil || seq.Seq != 6 {
 		t.Fatalf("serial sequence %+v %v, want 6", seq, err)
 	}
 }
