@@ -113,7 +113,7 @@ var access = map[string][]string{
 	"GET /api/v1/certificates/settings":            {admin, officer, trainer, auditor},
 	"PUT /api/v1/certificates/settings":            {admin},
 	"GET /api/v1/certificates/seal":                {admin},
-	"PUT /api/v1/certificates/seal":                {admin},
+	"POST /api/v1/certificates/seal":               {admin},
 	"DELETE /api/v1/certificates/seal":             {admin},
 	"PUT /api/v1/courses/:id/trainers":             {admin, trainer},
 	"POST /api/v1/sessions/:id/start":              {admin, officer, trainer},

@@ -27,7 +27,7 @@ func (s *Service) Register(api fiber.Router) {
 	api.Get("/certificates/settings", readers, s.getSettings)
 	api.Put("/certificates/settings", admin, s.putSettings)
 	api.Get("/certificates/seal", admin, s.getSeal)
-	api.Put("/certificates/seal", admin, s.putSeal)
+	api.Post("/certificates/seal", admin, s.putSeal)
 	api.Delete("/certificates/seal", admin, s.deleteSeal)
 	api.Get("/certificates/:id", server.Require(append([]string{server.RoleTrainee}, server.Readers...)...), s.get)
 	api.Get("/certificates/:id/pdf", server.Require(server.RoleTrainee, server.RoleAdmin, server.RoleTrainer, server.RoleOfficer), s.pdf)
