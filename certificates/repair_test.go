@@ -60,3 +60,41 @@ func TestRepairCounters(t *testing.T) {
 		t.Fatalf("serial sequence %+v %v, want 6", seq, err)
 	}
 }
+
+// TestUpgradeIndexesOlderCertificates: certificates stored before the code
+// and index documents existed are indexed once at start-up, so they stay
+// verifiable and listed; a lost code document is rewritten by the repair.
+func TestUpgradeIndexesOlderCertificates(t *testing.T) {
+	f := newFixture(t)
+	c, _, trainer := f.course("旧证书课程", 0.5, 2)
+	tr := f.plainTrainee("王五", 0)
+	old := Certificate{ID: certID(c.ID, tr.ID), Serial: FormatSerial(f.Config.CertPrefix, 2025, 7), Code: "ABCDEFGHJKLMNPQR", TraineeID: tr.ID, CourseID: c.ID,
+		IssuedAt: f.svc.now().UTC(), Status: StatusValid, Year: 2025, Seq: 7, TownshipID: tr.TownshipID, Name: tr.Name, CourseTitle: c.Title, Hours: 24}
+	if err := f.svc.certs.InsertOne(f.Ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	f.Do(nil, "GET", "/api/v1/verify/"+old.Code, nil).Want(t, 404)
+	if _, err := f.svc.counters.DeleteOne(f.Ctx, map[string]any{"_id": upgradeIndexID}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(f.Ctx, f.svc.d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Do(nil, "GET", "/api/v1/verify/"+old.Code, nil).Want(t, 200)
+	var list struct{ Items []Certificate }
+	f.Do(trainer, "GET", "/api/v1/courses/"+c.ID+"/certificates", nil).Want(t, 200).Decode(t, &list)
+	if len(list.Items) != 1 || list.Items[0].ID != old.ID {
+		t.Fatalf("listed %+v", list.Items)
+	}
+	if cs, _ := f.svc.traineeCerts(f.Ctx, tr.ID); len(cs) != 1 {
+		t.Fatalf("trainee index %+v", cs)
+	}
+	if _, err := f.svc.codes.DeleteOne(f.Ctx, map[string]any{"_id": old.Code}); err != nil {
+		t.Fatal(err)
+	}
+	if drifted, err := f.svc.RepairCounters(f.Ctx); err != nil || !drifted {
+		t.Fatalf("repair %v %v", drifted, err)
+	}
+	f.Do(nil, "GET", "/api/v1/verify/"+old.Code, nil).Want(t, 200)
+}
