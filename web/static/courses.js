@@ -153,9 +153,11 @@
         if (me.role === 'trainee') h += '<div id="enrol"></div>';
         if (canEdit) h += '<p class="row"><a href="#/course-edit/' + esc(id) + '"><button>修改</button></a><button id="pub">' + (c.published ? '撤回为草稿' : '发布课程') + '</button></p>';
         if (role(STAFF)) {
-          var who = (c.makers || []).concat((c.trainers || []).filter(function (t) { return (c.makers || []).indexOf(t) < 0; }));
+          // Makers who are not trainers (the office) are not listed as teaching.
+          var who = (c.makers || []).concat((c.trainers || []).filter(function (t) { return (c.makers || []).indexOf(t) < 0; }))
+            .filter(function (t) { return tname[t]; });
           h += '<h2>授课讲师</h2><p class="small">' + (who.length ? who.map(function (t) {
-            return nm(tname[t] || (t === me.id ? me.name : '（非讲师账号）')) + (isMaker(c, t) ? '<span class="small muted">（创建者）</span>' : '');
+            return nm(tname[t]) + (isMaker(c, t) ? '<span class="small muted">（创建者）</span>' : '');
           }).join('、') : '<span class="muted">尚未指派讲师</span>') + '</p>';
           if (canEdit && pick) h += '<details class="card"><summary>指派讲师</summary><form id="tf"><p class="small muted">被指派的讲师可以为本课程安排班次、上传资料、颁发和查看证书。</p>' +
             (trainers.length ? trainers.map(function (t) {
