@@ -4,7 +4,9 @@
 (function () {
   'use strict';
   var esc = NX.esc;
-  var statusTag = function (s) { return s === 'revoked' ? '<span class="tag bad">已撤销</span>' : '<span class="tag good">有效</span>'; };
+  var statusTag = function (s) { return s === 'revoked' ? '<span class="tag bad" style="white-space:nowrap">已撤销</span>' : '<span class="tag good" style="white-space:nowrap">有效</span>'; };
+  /* Header cells that never break one character per line at 360 px. */
+  function ths(names) { return names.map(function (n) { return '<th style="white-space:nowrap">' + n + '</th>'; }).join(''); }
 
   function pdfName(c) { return '证书-' + c.serial + '.pdf'; }
 
@@ -45,9 +47,9 @@
 
   function standingRow(s, rule, canAssess) {
     var att = s.held ? (s.attended + '/' + s.held) : '—';
-    var as = s.assessment === 'passed' ? '<span class="tag good">通过</span>' : s.assessment === 'failed' ? '<span class="tag bad">未通过</span>' : (rule ? '<span class="tag warn">未录入</span>' : '—');
-    var state = s.serial ? '<span class="tag good">已发证</span> <span class="small">' + esc(s.serial) + '</span>'
-      : s.eligible ? '<span class="tag">可发证</span>' : '<span class="small error">' + esc(s.reason) + '</span>';
+    var as = s.assessment === 'passed' ? '<span class="tag good" style="white-space:nowrap">通过</span>' : s.assessment === 'failed' ? '<span class="tag bad" style="white-space:nowrap">未通过</span>' : (rule ? '<span class="tag warn" style="white-space:nowrap">未录入</span>' : '—');
+    var state = s.serial ? '<span class="tag good" style="white-space:nowrap">已发证</span> <span class="small" style="white-space:nowrap">' + esc(s.serial) + '</span>'
+      : s.eligible ? '<span class="tag" style="white-space:nowrap">可发证</span>' : '<span class="small error">' + esc(s.reason) + '</span>';
     var btns = canAssess ? '<div class="small"><button class="link" data-assess="' + esc(s.trainee_id) + '" data-passed="1">记为通过</button> · ' +
       '<button class="link" data-assess="' + esc(s.trainee_id) + '" data-passed="0">记为未通过</button></div>' : '';
     return '<tr><td data-label="姓名" style="white-space:nowrap">' + esc(s.name) + '</td><td data-label="出勤">' + att + '</td><td data-label="考核">' + as + btns + '</td><td data-label="状态">' + state + '</td></tr>';
@@ -150,11 +152,11 @@
             (isAdmin ? '<label><input type="checkbox" id="ct-rule"' + (rule ? ' checked' : '') + '>本课程须考核通过才能发证</label>' : '') +
             (canIssue ? '<div class="card"><p>可发证 <b>' + ready + '</b> 人（出勤达到课程要求' + (rule ? '且考核通过' : '') + '）。</p>' +
               '<button class="primary" id="ct-issue"' + (ready ? '' : ' disabled') + '>为合格学员颁发证书</button><div id="ct-result"></div></div>' : '') +
-            '<h2>学员（' + el0.items.length + '）</h2><div class="scroll"><table class="rows"><thead><tr><th>姓名</th><th>出勤</th><th>考核</th><th>状态</th></tr></thead><tbody>' +
+            '<h2>学员（' + el0.items.length + '）</h2><div class="scroll"><table class="rows"><thead><tr>' + ths(['姓名', '出勤', '考核', '状态']) + '</tr></thead><tbody>' +
             el0.items.map(function (s) { return standingRow(s, rule, isAdmin); }).join('') + '</tbody></table></div>' +
             '<h2>已颁发证书（' + certs.length + '）</h2>' +
             (certs.length && role !== 'auditor' ? '<p><button id="ct-zip">下载全部证书（ZIP，供打印）</button></p>' : '') +
-            '<div class="scroll"><table class="rows"><thead><tr><th>编号</th><th>姓名</th><th>状态</th><th></th></tr></thead><tbody>' +
+            '<div class="scroll"><table class="rows"><thead><tr>' + ths(['编号', '姓名', '状态', '']) + '</tr></thead><tbody>' +
             certs.map(function (c) { return certRow(c, isAdmin); }).join('') + '</tbody></table></div><p class="error" id="ct-err"></p>';
           wire(body, el0);
         });
