@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -147,4 +149,134 @@ func TestScopingAcrossTwoTownships(t *testing.T) {
 	if st, _, _ := op.do("GET", "/api/v1/stations/"+s2["id"].(string)+"/services", nil); st != 403 && st != 404 {
 		t.Errorf("station operator read another station's services: %d", st)
 	}
+}
+
+// TestCourseOwnershipAndCertificateScope reproduces M6 (a trainer took over
+// a course by creating a session of it without trainer_id, then uploaded
+// its materials and issued its certificates) and L5 (any trainer read any
+// certificate's PDF and the course ZIP), and checks every file route of
+// courses and certificates against a trainer of another course and an
+// officer of another township.
+func TestCourseOwnershipAndCertificateScope(t *testing.T) {
+	app, tokens, st, _ := testApp(t, nil)
+	ctx := t.Context()
+	us, err := users.New(ctx, st, tokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminU, _ := us.ByLogin(ctx, "admin")
+	atok, _ := tokens.Issue(adminU.Principal())
+	admin := caller{t: t, app: app, tok: atok}
+	admin.must("POST", "/api/v1/regions/demo", map[string]any{}, 200)
+	regs, _ := regions.New(ctx, st)
+	tw := regs.Townships(ctx)
+	t1, t2 := tw[3], tw[9]
+	var v1 string
+	for _, v := range regs.Villages(ctx) {
+		if v.ParentID == t1.ID && v1 == "" {
+			v1 = v.ID
+		}
+	}
+	mk := func(n users.NewUser) (caller, string) {
+		u, err := us.Create(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _ := tokens.Issue(u.Principal())
+		return caller{t: t, app: app, tok: tok}, u.ID
+	}
+	teacher, teacherID := mk(users.NewUser{Username: "teacher1", Password: "password-1", Role: server.RoleTrainer, Name: "本课讲师"})
+	intruder, _ := mk(users.NewUser{Username: "intruder1", Password: "password-1", Role: server.RoleTrainer, Name: "别课讲师"})
+	farOfficer, _ := mk(users.NewUser{Username: "officer9", Password: "password-1", Role: server.RoleOfficer, Name: "乙乡联络员", TownshipID: t2.ID})
+	nearOfficer, _ := mk(users.NewUser{Username: "officer3", Password: "password-1", Role: server.RoleOfficer, Name: "甲乡联络员", TownshipID: t1.ID})
+
+	course := admin.must("POST", "/api/v1/courses", map[string]any{"title": "农产品网店", "category": "网店开设", "hours": 4, "pass_ratio": 0.5, "published": true}, 201)
+	cid := course["id"].(string)
+	past := time.Now().Add(-48 * time.Hour).Truncate(time.Minute)
+	sess := admin.must("POST", "/api/v1/courses/"+cid+"/sessions", map[string]any{"starts_at": past.Format(time.RFC3339), "ends_at": past.Add(2 * time.Hour).Format(time.RFC3339),
+		"location": "甲乡会议室", "region_id": v1, "trainer_id": teacherID, "capacity": 0}, 201)
+	tr := admin.must("POST", "/api/v1/trainees", map[string]any{"name": "甲乡学员", "id_number": validID(41), "phone": "13800004141", "region_id": v1}, 201)
+	admin.must("POST", "/api/v1/courses/"+cid+"/enrollments", map[string]any{"trainee_id": tr["id"]}, 201)
+	admin.must("POST", "/api/v1/sessions/"+sess["id"].(string)+"/rollcall", map[string]any{"trainee_ids": []string{tr["id"].(string)}}, 200)
+
+	// M6: a trainer of another course cannot make themself its trainer.
+	future := time.Now().Add(72 * time.Hour).Truncate(time.Minute)
+	if st, _, raw := intruder.do("POST", "/api/v1/courses/"+cid+"/sessions", map[string]any{"starts_at": future.Format(time.RFC3339),
+		"ends_at": future.Add(time.Hour).Format(time.RFC3339), "location": "x", "region_id": v1, "capacity": 0}); st != 403 {
+		t.Fatalf("M6: a trainer of another course created a session of it: %d %s", st, raw)
+	}
+	if st, _, raw := intruder.do("POST", "/api/v1/courses/"+cid+"/certificates", map[string]any{}); st != 403 {
+		t.Fatalf("M6: a trainer of another course issued its certificates: %d %s", st, raw)
+	}
+	if st := upload(t, app, intruder.tok, "/api/v1/courses/"+cid+"/materials"); st != 403 {
+		t.Fatalf("M6: a trainer of another course uploaded a material: %d", st)
+	}
+	if st := upload(t, app, teacher.tok, "/api/v1/courses/"+cid+"/materials"); st != 201 {
+		t.Fatalf("the course's trainer uploads: %d", st)
+	}
+	var mats []map[string]any
+	_, _, raw := teacher.do("GET", "/api/v1/courses/"+cid+"/materials", nil)
+	_ = json.Unmarshal([]byte(raw), &mats)
+	if len(mats) != 1 {
+		t.Fatalf("materials: %s", raw)
+	}
+	res := teacher.must("POST", "/api/v1/courses/"+cid+"/certificates", map[string]any{}, 200)
+	issued := res["issued"].([]any)
+	if len(issued) != 1 {
+		t.Fatalf("issued: %v", res)
+	}
+	certID := issued[0].(map[string]any)["id"].(string)
+
+	// L5 and the scope of every file route: the record, the PDF, the ZIP,
+	// the register (CSV and XLSX), the course's list, a material.
+	files := []string{
+		"/api/v1/certificates/" + certID,
+		"/api/v1/certificates/" + certID + "/pdf",
+		"/api/v1/courses/" + cid + "/certificates/zip",
+		"/api/v1/certificates/register?course_id=" + cid,
+		"/api/v1/certificates/register?format=xlsx&course_id=" + cid,
+		"/api/v1/courses/" + cid + "/certificates",
+		"/api/v1/materials/" + mats[0]["id"].(string),
+	}
+	for _, path := range files {
+		if st, _, raw := intruder.do("GET", path, nil); st != 403 && st != 404 {
+			t.Errorf("L5: a trainer of another course read %s: %d %.200s", path, st, raw)
+		}
+		st, _, raw := farOfficer.do("GET", path, nil)
+		switch {
+		case st == 403 || st == 404:
+		case st == 200 && strings.Contains(path, "/zip"):
+			t.Errorf("an officer of another township got the ZIP of a course without their trainees")
+		case st == 200 && (strings.Contains(path, "register") || strings.HasSuffix(path, "/certificates")):
+			if strings.Contains(raw, "甲乡学员") || strings.Contains(raw, certID) {
+				t.Errorf("an officer of another township sees %s: %.300s", path, raw)
+			}
+		default:
+			t.Errorf("an officer of another township read %s: %d %.200s", path, st, raw)
+		}
+		for _, c := range []caller{teacher, admin, nearOfficer} {
+			if st, _, raw := c.do("GET", path, nil); st != 200 {
+				t.Errorf("%s refused to a caller in scope: %d %.200s", path, st, raw)
+			}
+		}
+	}
+}
+
+// upload posts a small PDF as a course material and returns the status.
+func upload(t *testing.T, app *fiber.App, tok, path string) int {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	w, _ := mw.CreateFormFile("file", "讲义.pdf")
+	_, _ = w.Write(append([]byte("%PDF-1.5\n"), make([]byte, 2000)...))
+	_ = mw.Close()
+	req := httptest.NewRequest("POST", path, &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := app.Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

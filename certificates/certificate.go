@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"nongxun/clock"
 )
 
 // Certificate statuses.
@@ -45,25 +47,18 @@ type Certificate struct {
 	Held          int     `bson:"held" json:"held"`
 	IssuedBy      string  `bson:"issued_by" json:"issued_by"`
 	MissingGlyphs string  `bson:"missing_glyphs,omitempty" json:"missing_glyphs,omitempty"`
-	// Hooked says OnIssued has run for it (follow-ups scheduled).
-	Hooked    bool    `bson:"hooked,omitempty" json:"-"`
-	RevokedBy string  `bson:"revoked_by,omitempty" json:"revoked_by,omitempty"`
-	PDF       *pdfRef `bson:"-" json:"-"` // the cached rendering, when known (embedded engine)
+	RevokedBy     string  `bson:"revoked_by,omitempty" json:"revoked_by,omitempty"`
+	// MergedFrom is the trainee record this certificate was moved from
+	// when two records of one person were merged.
+	MergedFrom string `bson:"merged_from,omitempty" json:"merged_from,omitempty"`
 }
 
-// pdfRef is a cached rendering: the blob holding the PDF and the status it
-// was drawn for. It is served only while the status still matches.
-type pdfRef struct {
-	Status string
-	Blob   string
-	Size   int64
-}
-
-// pdfEntry is a cached rendering in certificate_pdfs, keyed by certificate
-// id and status, so a revoked certificate can never find its valid page.
-// Rendering inserts (a fast write on the embedded engine); revocation deletes.
+// pdfEntry is a cached rendering in certificate_pdfs: the blob holding the
+// PDF, keyed by certificate id, status and a digest of everything else the
+// page shows (public URL, issuer, seal), so a revoked certificate never
+// finds its valid page and a page drawn for an old address is redrawn.
 type pdfEntry struct {
-	ID     string    `bson:"_id"` // certificate id + "/" + status
+	ID     string    `bson:"_id"` // certificate id + "/" + status + "/" + digest
 	CertID string    `bson:"cert_id"`
 	Status string    `bson:"status"`
 	Blob   string    `bson:"blob"`
@@ -71,7 +66,7 @@ type pdfEntry struct {
 	At     time.Time `bson:"at"`
 }
 
-func pdfKey(id, status string) string { return id + "/" + status }
+func pdfKey(id, status, digest string) string { return id + "/" + status + "/" + digest }
 
 // certID is the certificate's natural id: one certificate per trainee and
 // course, so a second issuance hits the duplicate key. It is derived from
@@ -119,17 +114,8 @@ func MaskName(name string) string {
 	return string(r[0]) + strings.Repeat("*", len(r)-2) + string(r[len(r)-1])
 }
 
-// shanghai is the zone dates are shown in.
-var shanghai = func() *time.Location {
-	l, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return l
-}()
-
 // day formats t as YYYY-MM-DD in Asia/Shanghai.
-func day(t time.Time) string { return t.In(shanghai).Format("2006-01-02") }
+func day(t time.Time) string { return clock.Day(t) }
 
 // cnDate writes YYYY-MM-DD as 2026年5月3日.
 func cnDate(d string) string {

@@ -134,7 +134,7 @@ func (f *courseFacts) judge(traineeID string) Standing {
 // Rule returns the course's certificate rule (the zero rule when none was set).
 func (s *Service) Rule(ctx context.Context, courseID string) (Rule, error) {
 	r := Rule{CourseID: courseID}
-	err := s.rules.FindOne(ctx, bson.M{"_id": courseID}, &r)
+	err := s.rules.Get(ctx, courseID, &r)
 	if err != nil && !store.IsNotFound(err) {
 		return r, err
 	}
@@ -150,9 +150,7 @@ func (s *Service) SetRule(ctx context.Context, p *server.Principal, courseID str
 	if _, err := s.rules.ReplaceOne(ctx, bson.M{"_id": courseID}, r, options.Replace().SetUpsert(true)); err != nil {
 		return nil, err
 	}
-	if err := s.d.Audit.Record(ctx, p, "certificates.rule", courseID, map[string]any{"requires_assessment": requires}); err != nil {
-		return nil, err
-	}
+	s.d.Audit.Note(ctx, p, "certificates.rule", courseID, map[string]any{"requires_assessment": requires})
 	return &r, nil
 }
 
@@ -200,9 +198,7 @@ func (s *Service) RecordAssessments(ctx context.Context, p *server.Principal, co
 			return 0, err
 		}
 	}
-	if err := s.d.Audit.Record(ctx, p, "certificates.assessment", courseID, map[string]any{"count": len(docs)}); err != nil {
-		return 0, err
-	}
+	s.d.Audit.Note(ctx, p, "certificates.assessment", courseID, map[string]any{"count": len(docs)})
 	return len(docs), nil
 }
 
@@ -269,17 +265,18 @@ func (s *Service) Standings(ctx context.Context, p *server.Principal, courseID s
 	return out, nil
 }
 
-// issuedFor maps trainee → the course's certificate (id, serial, status only).
+// issuedFor maps trainee → the course's certificate (id and serial only),
+// read from the course's index documents.
 func (s *Service) issuedFor(ctx context.Context, courseID string) (map[string]Certificate, error) {
-	var cs []Certificate
-	err := s.certs.Find(ctx, bson.M{"course_id": courseID}, &cs,
-		options.Find().SetProjection(bson.M{"_id": 1, "serial": 1, "trainee_id": 1, "status": 1}))
+	es, err := s.courseEntries(ctx, courseID)
 	if err != nil {
 		return nil, err
 	}
-	m := make(map[string]Certificate, len(cs))
-	for _, c := range cs {
-		m[c.TraineeID] = c
+	m := make(map[string]Certificate, len(es))
+	for _, e := range es {
+		if e.CertID == certID(courseID, e.TraineeID) { // a certificate merged in keeps its own key
+			m[e.TraineeID] = Certificate{ID: e.CertID, Serial: e.Serial, TraineeID: e.TraineeID, CourseID: courseID, TownshipID: e.TownshipID}
+		}
 	}
 	return m, nil
 }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"unicode"
 
+	"github.com/go-pdf/fpdf"
 	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/math/fixed"
 )
@@ -118,4 +119,71 @@ func (s *Service) missingGlyphs(text string) string {
 		return ""
 	}
 	return s.font.Missing(text)
+}
+
+// Font is the Chinese font certificates are drawn with, for other
+// packages' PDFs (the sign-in sheet). fpdf encodes only the Basic
+// Multilingual Plane and panics on a rune beyond it (𠮷 and the other CJK
+// Extension B+ characters found in names); a TextWriter draws those as
+// outlines taken from the same font, under an /ActualText so pdftotext and
+// search still find them, and draws runes the font lacks as empty boxes.
+// Never hand such text to fpdf's own Text, Cell or MultiCell.
+type Font struct{ pf *pdfFont }
+
+// LoadFont loads the font at path (FONT_PATH), or the Debian LXGW WenKai.
+func LoadFont(path string) (*Font, error) {
+	pf, err := loadFont(path)
+	if err != nil {
+		return nil, err
+	}
+	return &Font{pf: pf}, nil
+}
+
+// Missing lists, once each, the printable runes of s the font cannot draw.
+func (f *Font) Missing(s string) string { return f.pf.Missing(s) }
+
+// Writer registers the whole font with pdf as family and returns a writer
+// drawing with it at size pt.
+func (f *Font) Writer(pdf *fpdf.Fpdf, family string, pt float64) *TextWriter {
+	pdf.AddUTF8FontFromBytes(family, "", f.pf.raw)
+	w := &TextWriter{p: page{pdf: pdf, family: family, font: f.pf}}
+	w.SetSize(pt)
+	return w
+}
+
+// TextWriter draws text that may hold any rune onto one fpdf document.
+type TextWriter struct{ p page }
+
+// SetSize selects the font at pt points.
+func (w *TextWriter) SetSize(pt float64) { w.p.setSize(pt) }
+
+// Text writes s from x with its baseline at y (the document's units: mm).
+func (w *TextWriter) Text(x, y float64, s string) { w.p.text(x, y, s) }
+
+// Width is the width s takes at the current size.
+func (w *TextWriter) Width(s string) float64 { return w.p.width(s) }
+
+// Cell is fpdf's CellFormat for text with any rune: it draws the cell (its
+// border and fill), then s inside it aligned "L", "C" or "R", and moves as
+// CellFormat does after it (ln 0: right, 1: next line, 2: below).
+func (w *TextWriter) Cell(width, height float64, s, border string, ln int, align string, fill bool) {
+	pdf := w.p.pdf
+	x, y := pdf.GetXY()
+	if width == 0 {
+		pw, _ := pdf.GetPageSize()
+		_, _, r, _ := pdf.GetMargins()
+		width = pw - r - x
+	}
+	pdf.CellFormat(width, height, "", border, ln, align, fill, 0, "")
+	margin := pdf.GetCellMargin()
+	tw := w.p.width(s)
+	tx := x + margin
+	switch align {
+	case "C":
+		tx = x + (width-tw)/2
+	case "R":
+		tx = x + width - margin - tw
+	}
+	ty := y + height/2 + 0.35*w.p.size*ptMM
+	w.p.text(tx, ty, s)
 }

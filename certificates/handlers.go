@@ -6,7 +6,6 @@ import (
 	"sort"
 
 	"github.com/gofiber/fiber/v2"
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"nongxun/server"
 )
 
@@ -24,7 +23,12 @@ func (s *Service) Register(api fiber.Router) {
 	api.Get("/courses/:id/assessments", readers, s.listAssessments)
 	api.Post("/courses/:id/assessments", admin, s.postAssessments)
 
-	api.Get("/certificates/register", server.Require(server.RoleAdmin, server.RoleOfficer, server.RoleAuditor), s.register)
+	api.Get("/certificates/register", server.Require(server.RoleAdmin, server.RoleOfficer, server.RoleTrainer, server.RoleAuditor), s.register)
+	api.Get("/certificates/settings", readers, s.getSettings)
+	api.Put("/certificates/settings", admin, s.putSettings)
+	api.Get("/certificates/seal", admin, s.getSeal)
+	api.Post("/certificates/seal", admin, s.putSeal)
+	api.Delete("/certificates/seal", admin, s.deleteSeal)
 	api.Get("/certificates/:id", server.Require(append([]string{server.RoleTrainee}, server.Readers...)...), s.get)
 	api.Get("/certificates/:id/pdf", server.Require(server.RoleTrainee, server.RoleAdmin, server.RoleTrainer, server.RoleOfficer), s.pdf)
 	api.Post("/certificates/:id/revoke", admin, s.revoke)
@@ -56,34 +60,104 @@ func (s *Service) issue(c *fiber.Ctx) error {
 	return c.JSON(res)
 }
 
-// visible checks that the caller may see cert: a trainee only their own,
-// an officer only their township's.
-func (s *Service) visible(ctx context.Context, p *server.Principal, cert *Certificate) error {
+// scope is who may read which certificates, and so every file derived
+// from them: the record, its PDF, the course's ZIP and the register
+// (CSV/XLSX) all ask scope.sees (L5). The admin and the auditor see all; a
+// trainer the certificates of courses they teach (made or assigned); an
+// officer those of trainees of their township; a trainee their own.
+type scope struct {
+	s       *Service
+	p       *server.Principal
+	me      string          // the trainee's own id
+	teaches map[string]bool // course id → the trainer teaches it
+}
+
+func (s *Service) scopeOf(ctx context.Context, p *server.Principal) (*scope, error) {
+	sc := &scope{s: s, p: p, teaches: map[string]bool{}}
 	if p.Is(server.RoleTrainee) {
 		me, err := s.d.Roster.PersonByUser(ctx, p.UserID)
 		if err != nil && server.ToError(err).Code != server.CodeNotFound {
-			return err
+			return nil, err
 		}
-		if me == nil || me.ID != cert.TraineeID {
-			return server.NotFound("证书不存在")
+		if me != nil {
+			sc.me = me.ID
 		}
 	}
-	if !p.SeesTownship(cert.TownshipID) {
-		return server.Forbidden("只能查看本乡镇学员的证书")
+	return sc, nil
+}
+
+// teachesCourse reports whether the caller is a trainer teaching the course.
+func (sc *scope) teachesCourse(ctx context.Context, courseID string) (bool, error) {
+	if v, ok := sc.teaches[courseID]; ok {
+		return v, nil
+	}
+	c, err := sc.s.d.Courses.Course(ctx, courseID)
+	if err != nil && server.ToError(err).Code != server.CodeNotFound {
+		return false, err
+	}
+	v := err == nil && sc.p.Is(server.RoleTrainer) && c.Teaches(sc.p.UserID)
+	sc.teaches[courseID] = v
+	return v, nil
+}
+
+// sees reports whether the caller may read cert and the files drawn from it.
+func (sc *scope) sees(ctx context.Context, cert *Certificate) (bool, error) {
+	switch {
+	case sc.p.Is(server.RoleAdmin), sc.p.Is(server.RoleAuditor):
+		return true, nil
+	case sc.p.Is(server.RoleTrainee):
+		return sc.me != "" && sc.me == cert.TraineeID, nil
+	case sc.p.Is(server.RoleOfficer):
+		return sc.p.Township() != "" && cert.TownshipID == sc.p.Township(), nil
+	case sc.p.Is(server.RoleTrainer):
+		return sc.teachesCourse(ctx, cert.CourseID)
+	}
+	return false, nil
+}
+
+// course checks that the caller may read a course's certificates at all
+// (a trainer only of courses they teach); officers are narrowed per
+// certificate by sees.
+func (sc *scope) course(ctx context.Context, courseID string) error {
+	if !sc.p.Is(server.RoleTrainer) {
+		return nil
+	}
+	ok, err := sc.teachesCourse(ctx, courseID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return server.Forbidden("只能查看自己授课课程的证书")
 	}
 	return nil
 }
 
+// visible loads the certificate of the request when the caller may read it.
 func (s *Service) load(c *fiber.Ctx) (*Certificate, error) {
 	id, err := server.ID(c, "id")
 	if err != nil {
 		return nil, err
 	}
-	cert, err := s.cert(c.UserContext(), id)
+	ctx := c.UserContext()
+	cert, err := s.cert(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return cert, s.visible(c.UserContext(), server.Who(c), cert)
+	sc, err := s.scopeOf(ctx, server.Who(c))
+	if err != nil {
+		return nil, err
+	}
+	ok, err := sc.sees(ctx, cert)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		if sc.p.Is(server.RoleTrainee) {
+			return nil, server.NotFound("证书不存在")
+		}
+		return nil, server.Forbidden("无权查看该证书")
+	}
+	return cert, nil
 }
 
 func (s *Service) get(c *fiber.Ctx) error {
@@ -127,13 +201,42 @@ func (s *Service) revoke(c *fiber.Ctx) error {
 	return c.JSON(cert)
 }
 
-// list returns certificates matching f, newest serial first.
-func (s *Service) list(c *fiber.Ctx, f bson.M) ([]Certificate, error) {
-	if t := server.Who(c).Township(); t != "" {
-		f["township_id"] = t
+// courseCerts returns the course's certificates the caller may read,
+// newest serial first, through the course's index documents.
+func (s *Service) courseCerts(c *fiber.Ctx, courseID string) ([]Certificate, error) {
+	ctx := c.UserContext()
+	if _, err := s.d.Courses.Course(ctx, courseID); err != nil {
+		return nil, err
 	}
-	out := []Certificate{}
-	err := s.certs.Find(c.UserContext(), f, &out)
+	sc, err := s.scopeOf(ctx, server.Who(c))
+	if err != nil {
+		return nil, err
+	}
+	if err := sc.course(ctx, courseID); err != nil {
+		return nil, err
+	}
+	es, err := s.courseEntries(ctx, courseID)
+	if err != nil {
+		return nil, err
+	}
+	t := sc.p.Township()
+	ids := make([]string, 0, len(es))
+	for id, e := range es {
+		if t == "" || e.TownshipID == t {
+			ids = append(ids, id)
+		}
+	}
+	var serr error
+	out, err := s.certsByID(ctx, ids, func(x *Certificate) bool {
+		ok, err := sc.sees(ctx, x)
+		if err != nil {
+			serr = err
+		}
+		return ok && x.CourseID == courseID
+	})
+	if err == nil {
+		err = serr
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Serial > out[j].Serial })
 	return out, err
 }
@@ -143,10 +246,7 @@ func (s *Service) listCourse(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.d.Courses.Course(c.UserContext(), id); err != nil {
-		return err
-	}
-	items, err := s.list(c, bson.M{"course_id": id})
+	items, err := s.courseCerts(c, id)
 	if err != nil {
 		return err
 	}
@@ -161,16 +261,24 @@ func (s *Service) mine(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	items, err := s.list(c, bson.M{"trainee_id": me.ID})
+	items, err := s.traineeCerts(c.UserContext(), me.ID)
 	if err != nil {
 		return err
 	}
+	sort.Slice(items, func(i, j int) bool { return items[i].Serial > items[j].Serial })
 	return c.JSON(fiber.Map{"items": items})
 }
 
 func (s *Service) eligibility(c *fiber.Ctx) error {
 	id, err := server.ID(c, "id")
 	if err != nil {
+		return err
+	}
+	sc, err := s.scopeOf(c.UserContext(), server.Who(c))
+	if err != nil {
+		return err
+	}
+	if err := sc.course(c.UserContext(), id); err != nil {
 		return err
 	}
 	items, err := s.Standings(c.UserContext(), server.Who(c), id)

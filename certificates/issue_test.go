@@ -3,6 +3,7 @@ package certificates
 import (
 	"fmt"
 	"net/http"
+	"nongxun/clock"
 	"sort"
 	"strings"
 	"sync"
@@ -63,7 +64,7 @@ func TestIssueEligibility(t *testing.T) {
 	if reasons[b.ID] != "出勤 3/5，未达 80%" || reasons[z.ID] != "出勤 0/5，未达 80%" {
 		t.Fatalf("reasons %v", reasons)
 	}
-	if want := fmt.Sprintf("%s-%d-00001", f.Config.CertPrefix, time.Now().In(shanghai).Year()); res.Issued[0].Serial != want {
+	if want := fmt.Sprintf("%s-%d-00001", f.Config.CertPrefix, time.Now().In(clock.Shanghai).Year()); res.Issued[0].Serial != want {
 		t.Fatalf("serial %s, want %s", res.Issued[0].Serial, want)
 	}
 
@@ -233,7 +234,7 @@ func TestSerialsUnderConcurrency(t *testing.T) {
 	}
 	wg.Wait()
 	sort.Strings(serials)
-	year := time.Now().In(shanghai).Year()
+	year := time.Now().In(clock.Shanghai).Year()
 	if len(serials) != nCourses*perCourse {
 		t.Fatalf("%d serials issued, want %d", len(serials), nCourses*perCourse)
 	}
@@ -251,7 +252,7 @@ func TestSerialsUnderConcurrency(t *testing.T) {
 // counter update, or another node) does not produce a duplicate or a gap.
 func TestSerialCounterCatchesUp(t *testing.T) {
 	f := newFixture(t)
-	year := time.Now().In(shanghai).Year()
+	year := time.Now().In(clock.Shanghai).Year()
 	c, ss, _ := f.course("包装与物流", 1, 1)
 	a, _ := f.trainee("郑一", 0)
 	b, _ := f.trainee("冯二", 0)
@@ -291,7 +292,7 @@ func TestCounters(t *testing.T) {
 	if err != nil || by[""] != 3 || by[t0] != 1 || by[t2] != 2 {
 		t.Fatalf("by township %v %v", by, err)
 	}
-	month := time.Now().In(shanghai).Format("2006-01")
+	month := time.Now().In(clock.Shanghai).Format("2006-01")
 	mf, err := f.svc.MonthlyFigures(f.Ctx, month)
 	if err != nil || mf[t2]["certificates"] != 2 || mf[""]["certificates"] != 3 {
 		t.Fatalf("monthly %v %v", mf, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/go-pdf/fpdf"
 	qrcode "github.com/skip2/go-qrcode"
@@ -30,18 +31,23 @@ var (
 // the font lacks are drawn as empty boxes. drawn keeps every rune written,
 // for the glyph-coverage test.
 type page struct {
-	pdf   *fpdf.Fpdf
-	font  *pdfFont
-	only  map[rune]bool // the runes fpdf's font holds, when it is the common subset
-	miss  bool          // a rune outside only was drawn: draw again with the full font
-	buf   sfnt.Buffer
-	size  float64 // pt
-	drawn strings.Builder
+	pdf    *fpdf.Fpdf
+	family string // the name the font is registered under ("wk" when empty)
+	font   *pdfFont
+	only   map[rune]bool // the runes fpdf's font holds, when it is the common subset
+	miss   bool          // a rune outside only was drawn: draw again with the full font
+	buf    sfnt.Buffer
+	size   float64 // pt
+	drawn  strings.Builder
 }
 
 func (w *page) setSize(pt float64) {
 	w.size = pt
-	w.pdf.SetFont("wk", "", pt)
+	fam := w.family
+	if fam == "" {
+		fam = "wk"
+	}
+	w.pdf.SetFont(fam, "", pt)
 }
 
 func (w *page) color(c [3]int) {
@@ -114,6 +120,7 @@ func (w *page) text(x, y float64, s string) {
 		case 0:
 			w.pdf.Text(x, y, r.text)
 		case 1:
+			w.actualText(x, y, r.text)
 			w.outline(x, y, r.glyph)
 		case 2:
 			em := w.size * ptMM
@@ -122,6 +129,24 @@ func (w *page) text(x, y float64, s string) {
 		}
 		x += w.runWidth(r)
 	}
+}
+
+// standIn is the invisible character a rune beyond the BMP is written as,
+// under its ActualText, so that text extraction and search find the rune.
+const standIn = "口"
+
+// actualText writes s (runes beyond the BMP, which fpdf cannot encode) as
+// an invisible stand-in marked with /ActualText: pdftotext, search and
+// copy then give s itself, while the outline drawn over it is what shows.
+func (w *page) actualText(x, y float64, s string) {
+	var hex strings.Builder
+	hex.WriteString("FEFF")
+	for _, u := range utf16.Encode([]rune(s)) {
+		fmt.Fprintf(&hex, "%04X", u)
+	}
+	w.pdf.RawWriteStr("/Span <</ActualText <" + hex.String() + ">>> BDC 3 Tr\n")
+	w.pdf.Text(x, y, standIn)
+	w.pdf.RawWriteStr("0 Tr EMC\n")
 }
 
 // outline fills glyph g at x on baseline y.
@@ -182,13 +207,6 @@ func (w *page) wrap(s string, max float64) []string {
 		lines = append(lines, string(cur))
 	}
 	return lines
-}
-
-// renderOptions is what a certificate page shows beyond the certificate.
-type renderOptions struct {
-	Issuer    string
-	VerifyURL string
-	Seal      []byte
 }
 
 // render draws the certificate; it returns the PDF and the text drawn.

@@ -165,8 +165,10 @@ func TestPDFCacheAndRevocation(t *testing.T) {
 		t.Fatal("second request was not served from the cache")
 	}
 	cert, _ := f.svc.cert(f.Ctx, id)
-	if cert.PDF == nil || cert.PDF.Status != StatusValid {
-		t.Fatalf("cache not recorded: %+v", cert.PDF)
+	o, _ := f.svc.renderOptions(f.Ctx, cert)
+	var e pdfEntry
+	if err := f.svc.pdfs.Get(f.Ctx, pdfKey(id, StatusValid, o.digest()), &e); err != nil || `"`+e.Blob+`"` != first.Header.Get("ETag") {
+		t.Fatalf("cache not recorded by _id: %+v %v", e, err)
 	}
 	// A restarted service finds the cached page.
 	again, err := New(f.Ctx, f.svc.d)
@@ -203,8 +205,14 @@ func TestPDFCacheAndRevocation(t *testing.T) {
 	if _, err := exec.LookPath("pdftotext"); err == nil && !strings.Contains(pdftotext(t, third.Body), "已撤销") {
 		t.Fatal("revoked PDF lacks 已撤销")
 	}
-	if n, _ := f.svc.pdfs.Count(f.Ctx, bson.M{"_id": pdfKey(id, StatusValid)}); n != 0 {
-		t.Fatal("revocation left the valid page cached")
+	if n, _ := f.svc.pdfs.Count(f.Ctx, bson.M{"cert_id": id}); n != 2 {
+		t.Fatalf("a rendering per status: %d", n)
+	}
+	// A new public address redraws the page (its QR code points there).
+	f.svc.d.Config.PublicURL = "https://px.example.cn"
+	fourth := f.Do(f.Admin, "GET", pdfPath, nil).Want(t, 200)
+	if fourth.Header.Get("ETag") == third.Header.Get("ETag") {
+		t.Fatal("a PDF drawn for the old PUBLIC_URL was served")
 	}
 	if n, _ := f.svc.certs.Count(f.Ctx, bson.M{"_id": id}); n != 1 {
 		t.Fatal("certificate deleted")
@@ -213,9 +221,9 @@ func TestPDFCacheAndRevocation(t *testing.T) {
 	if err != nil || len(entries) != 1 {
 		t.Fatalf("audit %v %v", entries, err)
 	}
-	e := entries[0]
-	if e.UserID != f.Admin.User.ID || e.Detail["reason"] != "冒名顶替" || e.At.IsZero() {
-		t.Fatalf("audit entry %+v", e)
+	ae := entries[0]
+	if ae.UserID != f.Admin.User.ID || ae.Detail["reason"] != "冒名顶替" || ae.At.IsZero() {
+		t.Fatalf("audit entry %+v", ae)
 	}
 }
 

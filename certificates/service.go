@@ -3,6 +3,8 @@ package certificates
 import (
 	"context"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -49,50 +51,76 @@ type Deps struct {
 	SealPath string
 }
 
-// Service owns the certificates, certificate_assessments,
-// certificate_rules, certificate_counters and certificate_pdfs collections.
+// Service owns the certificates, certificate_codes,
+// certificate_course_index, certificate_trainee_index,
+// certificate_assessments, certificate_rules, certificate_counters,
+// certificate_pdfs, certificate_settings and certificate_moves collections.
 type Service struct {
 	st          *store.Store
 	d           Deps
 	certs       *store.Collection
+	codes       *store.Collection
+	courseIdx   *store.Collection
+	traineeIdx  *store.Collection
 	assessments *store.Collection
 	rules       *store.Collection
 	counters    *store.Collection
 	pdfs        *store.Collection
+	settings    *store.Collection
+	moves       *store.Collection
 	font        *pdfFont
 	fontErr     error
-	seal        []byte
+	seal        []byte // the seal file of DATA_DIR, when no seal was uploaded
 	limiter     *server.Limiter
-	codes       codeIndex
-	docs        docCache
 	now         func() time.Time
-
-	// OnIssued is called once for every newly issued certificate (main.go
-	// wires incubation's follow-up scheduling to it).
-	OnIssued func(ctx context.Context, c Certificate)
-	// OnRevoked is called after a revocation with the number of valid
-	// certificates the trainee still holds (main.go wires incubation's
-	// "certified" step to it).
-	OnRevoked func(ctx context.Context, c Certificate, othersValid int64)
-	hooks     *hookQueue // background delivery of OnIssued, once StartHooks ran
 }
 
-// New opens the service, declares its indexes and loads the PDF font.
+// Collections of the package.
+const (
+	collCerts       = "certificates"
+	collCodes       = "certificate_codes"
+	collCourseIdx   = "certificate_course_index"
+	collTraineeIdx  = "certificate_trainee_index"
+	collAssessments = "certificate_assessments"
+	collRules       = "certificate_rules"
+	collCounters    = "certificate_counters"
+	collPDFs        = "certificate_pdfs"
+	collSettings    = "certificate_settings"
+	collMoves       = "certificate_moves"
+)
+
+// upgradeIndexID marks, in certificate_counters, that every certificate
+// has its code, course and trainee index documents.
+const upgradeIndexID = "upgrade/index-v1"
+
+// New opens the service: it creates its collections and indexes, loads the
+// PDF font, indexes certificates stored before the index documents existed
+// (once), and warns when PUBLIC_URL is a loopback address.
 func New(ctx context.Context, d Deps) (*Service, error) {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
 	st := d.Store
+	if err := st.Ensure(ctx, collCerts, collCodes, collCourseIdx, collTraineeIdx, collAssessments, collRules,
+		collCounters, collPDFs, collSettings, collMoves); err != nil {
+		return nil, err
+	}
 	s := &Service{st: st, d: d,
-		certs:       st.C("certificates"),
-		assessments: st.C("certificate_assessments"),
-		rules:       st.C("certificate_rules"),
-		counters:    st.C("certificate_counters"),
-		pdfs:        st.C("certificate_pdfs"),
+		certs:       st.C(collCerts),
+		codes:       st.C(collCodes),
+		courseIdx:   st.C(collCourseIdx),
+		traineeIdx:  st.C(collTraineeIdx),
+		assessments: st.C(collAssessments),
+		rules:       st.C(collRules),
+		counters:    st.C(collCounters),
+		pdfs:        st.C(collPDFs),
+		settings:    st.C(collSettings),
+		moves:       st.C(collMoves),
 		limiter:     server.NewLimiter(30, time.Minute),
 		now:         time.Now,
-		docs:        docCache{on: st.Embedded()},
 	}
+	st.BlobRef(collPDFs, "blob")
+	st.BlobRef(collSettings, "seal_blob")
 	idx := []struct {
 		keys   bson.D
 		unique bool
@@ -120,7 +148,49 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 			s.seal = b
 		}
 	}
+	if loopback(d.Config.PublicURL) {
+		d.Log.Warn("PUBLIC_URL is a loopback address: the QR code of every certificate printed now points to this machine, not to a page the public can open; set PUBLIC_URL to the address people reach",
+			"public_url", d.Config.PublicURL)
+	}
+	if err := s.upgrade(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// upgrade writes the index documents of certificates stored before them, once.
+func (s *Service) upgrade(ctx context.Context) error {
+	var mark bson.M
+	err := s.counters.Get(ctx, upgradeIndexID, &mark)
+	if err == nil {
+		return nil
+	}
+	if !store.IsNotFound(err) {
+		return err
+	}
+	n, err := s.reindex(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.d.Log.Info("certificates: indexed certificates stored before the index documents", "documents", n)
+	}
+	_, err = s.counters.InsertIfAbsent(ctx, bson.M{"_id": upgradeIndexID, "at": time.Now().UTC()})
+	return err
+}
+
+// loopback reports whether a public URL names this machine only.
+func loopback(raw string) bool {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" {
+		return true
+	}
+	h := u.Hostname()
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
 }
 
 func isPNG(b []byte) bool { return len(b) > 8 && string(b[1:4]) == "PNG" }
@@ -194,22 +264,15 @@ func counterMap(doc bson.M) map[string]int64 {
 	return out
 }
 
-// cert loads one certificate; server.NotFound when absent.
+// cert loads one certificate by _id; server.NotFound when absent.
 func (s *Service) cert(ctx context.Context, id string) (*Certificate, error) {
-	if err := s.warm(ctx); err != nil {
-		return nil, err
-	}
-	if c, ok := s.docs.get(id); ok {
-		return &c, nil
-	}
 	var c Certificate
-	if err := s.certs.FindOne(ctx, bson.M{"_id": id}, &c); err != nil {
+	if err := s.certs.Get(ctx, id, &c); err != nil {
 		if store.IsNotFound(err) {
 			return nil, server.NotFound("证书不存在")
 		}
 		return nil, err
 	}
-	s.docs.put(c, false)
 	return &c, nil
 }
 
@@ -218,73 +281,36 @@ func (s *Service) Certificate(ctx context.Context, id string) (*Certificate, err
 	return s.cert(ctx, id)
 }
 
-// warm loads the code index and the certificate cache, with their cached
-// PDFs, on first use (embedded engine only).
-func (s *Service) warm(ctx context.Context) error {
-	if !s.docs.on {
-		return nil
-	}
-	return s.codes.ensure(ctx, func(ctx context.Context) error {
-		cur, err := s.certs.Cursor(ctx, bson.M{})
-		if err != nil {
-			return err
-		}
-		defer cur.Close(ctx)
-		for cur.Next(ctx) {
-			var d Certificate
-			if err := cur.Decode(&d); err != nil {
-				return err
-			}
-			s.codes.add(d.Code, d.ID)
-			s.docs.put(d, false)
-		}
-		if err := cur.Err(); err != nil {
-			return err
-		}
-		var pdfs []pdfEntry
-		if err := s.pdfs.Find(ctx, bson.M{}, &pdfs); err != nil {
-			return err
-		}
-		for _, p := range pdfs {
-			s.docs.attach(p.CertID, &pdfRef{Status: p.Status, Blob: p.Blob, Size: p.Size})
-		}
-		return nil
-	})
-}
-
-// ByCode finds a certificate by its verification code.
+// ByCode finds a certificate by its verification code: two _id lookups
+// (the code's document, then the certificate), judged from the data.
 func (s *Service) ByCode(ctx context.Context, code string) (*Certificate, error) {
 	code = strings.ToUpper(strings.TrimSpace(code))
 	if !ValidCode(code) {
 		return nil, server.Invalid("验证码格式错误", "code", "应为 16 位字母数字")
 	}
 	notFound := server.NotFound("未找到该证书，请核对二维码或验证码")
-	if err := s.warm(ctx); err != nil {
-		return nil, err
-	}
-	if id, ok, _ := s.codes.get(code); ok {
-		c, err := s.cert(ctx, id)
-		if err == nil && c.Code == code {
-			return c, nil
-		}
-		if err != nil && server.ToError(err).Code != server.CodeNotFound {
-			return nil, err
-		}
-	}
-	var c Certificate
-	if err := s.certs.FindOne(ctx, bson.M{"code": code}, &c); err != nil {
+	var d codeDoc
+	if err := s.codes.Get(ctx, code, &d); err != nil {
 		if store.IsNotFound(err) {
 			return nil, notFound
 		}
 		return nil, err
 	}
-	s.codes.add(c.Code, c.ID)
-	s.docs.put(c, false)
-	return &c, nil
+	c, err := s.cert(ctx, d.Cert)
+	if err != nil {
+		if server.ToError(err).Code == server.CodeNotFound {
+			return nil, notFound
+		}
+		return nil, err
+	}
+	if c.Code != code {
+		return nil, notFound
+	}
+	return c, nil
 }
 
-// All returns every certificate by serial, for registers and reports
-// (without the cached PDF reference).
+// All returns every certificate by serial, for registers and reports. It
+// reads the whole collection: exports and background work only.
 func (s *Service) All(ctx context.Context) ([]Certificate, error) {
 	out := []Certificate{}
 	err := s.certs.Find(ctx, bson.M{}, &out)

@@ -53,7 +53,7 @@ func (s *Service) Categories(ctx context.Context) ([]Category, error) {
 
 func (s *Service) categoryExists(ctx context.Context, name string) (bool, error) {
 	var c Category
-	err := s.categories.FindOne(ctx, bson.M{"_id": name}, &c)
+	err := s.categories.Get(ctx, name, &c)
 	if store.IsNotFound(err) {
 		return false, nil
 	}
@@ -66,26 +66,24 @@ func (s *Service) AddCategory(ctx context.Context, name string) (*Category, erro
 	if name == "" || utf8.RuneCountInString(name) > 20 {
 		return nil, server.Invalid("请填写类别名称（不超过 20 字）", "name", "必填，不超过 20 字")
 	}
-	var c *Category
-	err := s.st.Lane(ctx, func(ctx context.Context) error {
-		all, err := s.Categories(ctx)
-		if err != nil {
-			return err
+	all, err := s.Categories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	order := 0
+	for _, x := range all {
+		if x.Order >= order {
+			order = x.Order + 1
 		}
-		order := 0
-		for _, x := range all {
-			if x.Order >= order {
-				order = x.Order + 1
-			}
+	}
+	// The name is the _id: a second category of the same name fails E11000
+	// on both engines (two added at once may share an order; names break the tie).
+	c := &Category{Name: name, Order: order, CreatedAt: s.now().UTC()}
+	if err := s.categories.InsertOne(ctx, c); err != nil {
+		if store.IsDup(err) {
+			return nil, server.Conflict("类别已存在：" + name)
 		}
-		c = &Category{Name: name, Order: order, CreatedAt: s.now().UTC()}
-		if err := s.categories.InsertOne(ctx, c); err != nil {
-			if store.IsDup(err) {
-				return server.Conflict("类别已存在：" + name)
-			}
-			return err
-		}
-		return nil
-	})
-	return c, err
+		return nil, err
+	}
+	return c, nil
 }

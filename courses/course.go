@@ -24,7 +24,24 @@ type Course struct {
 	CreatedBy    string    `bson:"created_by" json:"created_by"`
 	CreatedAt    time.Time `bson:"created_at" json:"created_at"`
 	UpdatedAt    time.Time `bson:"updated_at,omitempty" json:"updated_at,omitempty"`
+	// Makers made the course (its creator; for courses older than
+	// ownership, also the trainers of its sessions). Trainers are the
+	// trainers its makers or the admin assigned to it. Only they (and the
+	// admin, and an officer for sessions in their township) schedule its
+	// sessions, upload its materials and issue its certificates.
+	Makers   []string `bson:"makers" json:"makers"`
+	Trainers []string `bson:"trainers" json:"trainers"`
 }
+
+// Teaches reports whether user is one of the course's makers or assigned
+// trainers: the people who may schedule it, upload its materials, issue
+// and read its certificates.
+func (c *Course) Teaches(userID string) bool {
+	return userID != "" && (contains(c.Makers, userID) || contains(c.Trainers, userID))
+}
+
+// IsMaker reports whether user made the course.
+func (c *Course) IsMaker(userID string) bool { return userID != "" && contains(c.Makers, userID) }
 
 // Geofence is the circle a check-in position must fall in.
 type Geofence struct {
@@ -47,6 +64,7 @@ type Session struct {
 	Capacity     int        `bson:"capacity" json:"capacity"`
 	Geofence     *Geofence  `bson:"geofence,omitempty" json:"geofence,omitempty"`
 	Cancelled    bool       `bson:"cancelled" json:"cancelled"`
+	StartedEarly bool       `bson:"started_early,omitempty" json:"started_early,omitempty"`
 	CancelReason string     `bson:"cancel_reason,omitempty" json:"cancel_reason,omitempty"`
 	Backfilled   bool       `bson:"backfilled" json:"backfilled"`
 	CreatedBy    string     `bson:"created_by" json:"created_by"`

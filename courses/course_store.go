@@ -2,6 +2,7 @@ package courses
 
 import (
 	"context"
+	"fmt"
 	"sort"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -24,7 +25,8 @@ func (s *Service) checkCategory(ctx context.Context, c *Course, f server.Fields)
 
 // CreateCourse validates and stores a new course made by p.
 func (s *Service) CreateCourse(ctx context.Context, p *server.Principal, in CourseInput) (*Course, error) {
-	c := &Course{ID: store.NewID(), TargetGroups: []string{}, CreatedBy: p.UserID, CreatedAt: s.now().UTC()}
+	c := &Course{ID: store.NewID(), TargetGroups: []string{}, CreatedBy: p.UserID, CreatedAt: s.now().UTC(),
+		Makers: []string{p.UserID}, Trainers: []string{}}
 	f := in.apply(c, true)
 	c.Validate(f)
 	if err := s.checkCategory(ctx, c, f); err != nil {
@@ -40,44 +42,90 @@ func (s *Service) CreateCourse(ctx context.Context, p *server.Principal, in Cour
 }
 
 // UpdateCourse edits a course: admin any, a trainer the courses they made.
+// Only the fields given are written ($set), so an edit never undoes a
+// change of the course's trainers made meanwhile.
 func (s *Service) UpdateCourse(ctx context.Context, p *server.Principal, id string, in CourseInput) (*Course, error) {
-	var out *Course
-	err := s.st.Lane(ctx, func(ctx context.Context) error {
-		c, err := s.Course(ctx, id)
-		if err != nil {
-			return err
+	c, err := s.Course(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !s.mayEditCourse(p, c) {
+		return nil, server.Forbidden("只有课程的创建者或管理员可以修改课程")
+	}
+	was := c.Published
+	f := in.apply(c, false)
+	c.Validate(f)
+	if err := s.checkCategory(ctx, c, f); err != nil {
+		return nil, err
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	c.UpdatedAt = s.now().UTC()
+	set := bson.M{"title": c.Title, "description": c.Description, "category": c.Category, "target_groups": c.TargetGroups,
+		"hours": c.Hours, "pass_ratio": c.PassRatio, "published": c.Published, "updated_at": c.UpdatedAt}
+	ok, err := s.courses.UpdateIf(ctx, id, store.Cond{}, bson.M{"$set": set})
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, server.NotFound("课程不存在")
+	}
+	if was != c.Published {
+		action := "course.unpublish"
+		if c.Published {
+			action = "course.publish"
 		}
-		if !s.mayEditCourse(p, c) {
-			return server.Forbidden("只有课程的创建者或管理员可以修改课程")
+		s.d.Audit.Note(ctx, p, action, "course:"+id, map[string]any{"title": c.Title})
+	}
+	return c, nil
+}
+
+// maxTrainers bounds the trainers assigned to one course.
+const maxTrainers = 100
+
+// SetTrainers sets the trainers assigned to a course (its makers or the
+// admin may); each must be an active trainer account.
+func (s *Service) SetTrainers(ctx context.Context, p *server.Principal, id string, ids []string) (*Course, error) {
+	c, err := s.Course(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !s.mayEditCourse(p, c) {
+		return nil, server.Forbidden("只有课程的创建者或管理员可以指派讲师")
+	}
+	ids = dedup(ids)
+	if len(ids) > maxTrainers {
+		return nil, server.Invalid("指派的讲师过多", "trainer_ids", fmt.Sprintf("不超过 %d 人", maxTrainers))
+	}
+	f := server.Fields{}
+	for _, tid := range ids {
+		if !store.ValidID(tid) {
+			f.Add(true, "trainer_ids", "讲师编号格式错误")
+			break
 		}
-		was := c.Published
-		f := in.apply(c, false)
-		c.Validate(f)
-		if err := s.checkCategory(ctx, c, f); err != nil {
-			return err
+		if err := s.checkTrainer(ctx, f, tid); err != nil {
+			return nil, err
 		}
-		if err := f.Err(); err != nil {
-			return err
+		if f["trainer_id"] != "" {
+			f.Add(true, "trainer_ids", f["trainer_id"])
+			delete(f, "trainer_id")
+			break
 		}
-		c.UpdatedAt = s.now().UTC()
-		if _, err := s.courses.ReplaceOne(ctx, bson.M{"_id": id}, c); err != nil {
-			return err
-		}
-		if was != c.Published && s.d.Audit != nil {
-			action := "course.unpublish"
-			if c.Published {
-				action = "course.publish"
-			}
-			_ = s.d.Audit.Record(ctx, p, action, "course:"+id, map[string]any{"title": c.Title})
-		}
-		out = c
-		return nil
-	})
-	return out, err
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := s.courses.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"trainers": ids, "updated_at": s.now().UTC()}}); err != nil {
+		return nil, err
+	}
+	s.d.Audit.Note(ctx, p, "course.trainers", "course:"+id, map[string]any{"before": c.Trainers, "after": ids})
+	c.Trainers = ids
+	return c, nil
 }
 
 func (s *Service) mayEditCourse(p *server.Principal, c *Course) bool {
-	return p.Is(server.RoleAdmin) || p.Is(server.RoleTrainer) && c.CreatedBy == p.UserID
+	return p.Is(server.RoleAdmin) || p.Is(server.RoleTrainer) && c.IsMaker(p.UserID)
 }
 
 // seesAll reports whether p sees draft courses too (staff and auditor).
@@ -88,7 +136,7 @@ type CourseFilter struct {
 	Category string
 	// Published: "" any, "true" or "false".
 	Published string
-	// Mine keeps a trainer's own courses: made by them or with a session they hold.
+	// Mine keeps a trainer's own courses: made by them or assigned to them.
 	Mine bool
 }
 
@@ -108,17 +156,9 @@ func (s *Service) Courses(ctx context.Context, p *server.Principal, f CourseFilt
 		return nil, err
 	}
 	if f.Mine {
-		mine := map[string]bool{}
-		ss, err := s.SessionsByTrainer(ctx, p.UserID)
-		if err != nil {
-			return nil, err
-		}
-		for _, x := range ss {
-			mine[x.CourseID] = true
-		}
 		kept := out[:0]
 		for _, c := range out {
-			if c.CreatedBy == p.UserID || mine[c.ID] {
+			if c.Teaches(p.UserID) {
 				kept = append(kept, c)
 			}
 		}

@@ -17,11 +17,13 @@ func (s *Service) Register(api fiber.Router) {
 	api.Get("/courses", all, s.listCourses)
 	api.Get("/courses/:id", all, s.getCourse)
 	api.Patch("/courses/:id", server.Require(server.RoleAdmin, server.RoleTrainer), s.patchCourse)
+	api.Put("/courses/:id/trainers", server.Require(server.RoleAdmin, server.RoleTrainer), s.putTrainers)
 
 	api.Post("/courses/:id/sessions", server.Require(server.RoleAdmin, server.RoleOfficer, server.RoleTrainer), s.createSession)
 	api.Get("/courses/:id/sessions", all, s.listSessions)
 	api.Get("/sessions/:id", all, s.getSession)
 	api.Post("/sessions/:id/cancel", server.Require(server.RoleAdmin, server.RoleOfficer, server.RoleTrainer), s.cancelSession)
+	api.Post("/sessions/:id/start", server.Require(server.RoleAdmin, server.RoleOfficer, server.RoleTrainer), s.startSession)
 	api.Get("/my/sessions", server.Require(server.RoleTrainer, server.RoleTrainee), s.mySessions)
 	api.Get("/trainers", server.Require(server.Readers...), s.listTrainers)
 
@@ -55,9 +57,7 @@ func (s *Service) addCategory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if s.d.Audit != nil {
-		_ = s.d.Audit.Record(c.UserContext(), server.Who(c), "course_category.add", "course_category:"+cat.Name, nil)
-	}
+	s.d.Audit.Note(c.UserContext(), server.Who(c), "course_category.add", "course_category:"+cat.Name, nil)
 	return c.Status(fiber.StatusCreated).JSON(cat)
 }
 
@@ -111,6 +111,39 @@ func (s *Service) patchCourse(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(co)
+}
+
+func (s *Service) putTrainers(c *fiber.Ctx) error {
+	id, err := server.ID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		TrainerIDs *[]string `json:"trainer_ids"`
+	}
+	if err := server.Bind(c, &in); err != nil {
+		return err
+	}
+	if in.TrainerIDs == nil {
+		return server.Invalid("请给出指派的讲师（可为空列表）", "trainer_ids", "必填")
+	}
+	co, err := s.SetTrainers(c.UserContext(), server.Who(c), id, *in.TrainerIDs)
+	if err != nil {
+		return err
+	}
+	return c.JSON(co)
+}
+
+func (s *Service) startSession(c *fiber.Ctx) error {
+	id, err := server.ID(c, "id")
+	if err != nil {
+		return err
+	}
+	x, err := s.StartNow(c.UserContext(), server.Who(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(x)
 }
 
 func (s *Service) createSession(c *fiber.Ctx) error {

@@ -41,12 +41,17 @@ func newFixture(t testing.TB) *fixture {
 		trainer: env.NewCaller(server.RoleTrainer, ""), trainee: env.NewCaller(server.RoleTrainee, "")}
 }
 
-// course creates a course as caller and returns its id.
+// course creates a course as caller and returns its id; a course the
+// admin makes gets the fixture's trainer assigned.
 func (f *fixture) course(caller *testkit.Caller, published bool) string {
 	f.T.Helper()
 	r := f.Do(caller, "POST", "/api/v1/courses", map[string]any{"title": "网店开设入门", "description": "从注册到上架",
 		"category": "网店开设", "hours": 8, "pass_ratio": 0.8, "published": published}).Want(f.T, http.StatusCreated)
-	return r.JSON()["id"].(string)
+	id := r.JSON()["id"].(string)
+	if caller == f.Admin {
+		f.Do(f.Admin, "PUT", "/api/v1/courses/"+id+"/trainers", map[string]any{"trainer_ids": []string{f.trainer.User.ID}}).Want(f.T, 200)
+	}
+	return id
 }
 
 // at is a time n hours from now (rounded to the minute) in RFC 3339.

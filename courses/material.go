@@ -59,24 +59,9 @@ func cleanName(n string) string {
 	return n
 }
 
-// mayUpload: admin, the course's creator, or a trainer holding a session of it.
-func (s *Service) mayUpload(ctx context.Context, p *server.Principal, c *Course) (bool, error) {
-	if p.Is(server.RoleAdmin) || p.Is(server.RoleTrainer) && c.CreatedBy == p.UserID {
-		return true, nil
-	}
-	if !p.Is(server.RoleTrainer) {
-		return false, nil
-	}
-	ss, err := s.SessionsByTrainer(ctx, p.UserID)
-	if err != nil {
-		return false, err
-	}
-	for _, x := range ss {
-		if x.CourseID == c.ID {
-			return true, nil
-		}
-	}
-	return false, nil
+// mayUpload: the admin, and the course's makers and assigned trainers.
+func (s *Service) mayUpload(p *server.Principal, c *Course) bool {
+	return p.Is(server.RoleAdmin) || p.Is(server.RoleTrainer) && c.Teaches(p.UserID)
 }
 
 // storeUpload checks a file's type from its first bytes before anything is
@@ -144,7 +129,7 @@ func (s *Service) addMaterial(ctx context.Context, p *server.Principal, c *Cours
 // Material returns one material that is not deleted; server.NotFound otherwise.
 func (s *Service) Material(ctx context.Context, id string) (*Material, error) {
 	var m Material
-	if err := s.materials.FindOne(ctx, bson.M{"_id": id}, &m); err != nil {
+	if err := s.materials.Get(ctx, id, &m); err != nil {
 		if store.IsNotFound(err) {
 			return nil, server.NotFound("资料不存在")
 		}
@@ -174,18 +159,39 @@ func sortMaterials(ms []Material) {
 	sort.SliceStable(ms, func(i, j int) bool { return ms[i].CreatedAt.Before(ms[j].CreatedAt) })
 }
 
-// mayDownload: staff and the auditor always; trainees and station users
-// only from a published course, and only a public material or one of a
-// course they are enrolled in.
+// mayDownload: the admin and the auditor always; the course's makers and
+// assigned trainers; an officer when the course has a session in their
+// township; anyone else only from a published course, and only a public
+// material or, for a trainee, one of a course they are enrolled in. The
+// list of materials and every download (by token or by signed link) use it.
 func (s *Service) mayDownload(ctx context.Context, p *server.Principal, m *Material) (bool, error) {
-	if seesAll(p) {
+	if p.Is(server.RoleAdmin) || p.Is(server.RoleAuditor) {
 		return true, nil
 	}
 	c, err := s.Course(ctx, m.CourseID)
-	if err != nil || !c.Published {
+	if err != nil {
 		return false, nil
 	}
-	if m.Public {
+	return s.mayReadMaterials(ctx, p, c, m.Public)
+}
+
+// mayReadMaterials says whether p may read c's materials (public ones, or all).
+func (s *Service) mayReadMaterials(ctx context.Context, p *server.Principal, c *Course, public bool) (bool, error) {
+	switch {
+	case p.Is(server.RoleAdmin) || p.Is(server.RoleAuditor):
+		return true, nil
+	case p.Is(server.RoleTrainer) && c.Teaches(p.UserID):
+		return true, nil
+	case p.Is(server.RoleOfficer):
+		ok, err := s.hasSessionIn(ctx, c.ID, p.Township())
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	if !c.Published {
+		return false, nil
+	}
+	if public {
 		return true, nil
 	}
 	if p.Is(server.RoleTrainee) {
@@ -194,7 +200,24 @@ func (s *Service) mayDownload(ctx context.Context, p *server.Principal, m *Mater
 	return false, nil
 }
 
-// mayEditMaterial: admin, whoever uploaded it, or the course's creator.
+// hasSessionIn reports whether the course has a session in township t.
+func (s *Service) hasSessionIn(ctx context.Context, courseID, t string) (bool, error) {
+	if t == "" {
+		return true, nil
+	}
+	ss, err := s.Sessions(ctx, courseID)
+	if err != nil {
+		return false, err
+	}
+	for _, x := range ss {
+		if x.TownshipID == t {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// mayEditMaterial: admin, whoever uploaded it, or the course's makers.
 func (s *Service) mayEditMaterial(ctx context.Context, p *server.Principal, m *Material) bool {
 	if p.Is(server.RoleAdmin) {
 		return true
@@ -206,76 +229,66 @@ func (s *Service) mayEditMaterial(ctx context.Context, p *server.Principal, m *M
 		return true
 	}
 	c, err := s.Course(ctx, m.CourseID)
-	return err == nil && c.CreatedBy == p.UserID
+	return err == nil && c.IsMaker(p.UserID)
 }
 
 // UpdateMaterial renames a material or changes its public flag.
 func (s *Service) UpdateMaterial(ctx context.Context, p *server.Principal, id string, name *string, public *bool) (*Material, error) {
-	var out *Material
-	err := s.st.Lane(ctx, func(ctx context.Context) error {
-		m, err := s.Material(ctx, id)
-		if err != nil {
-			return err
+	m, err := s.Material(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !s.mayEditMaterial(ctx, p, m) {
+		return nil, server.Forbidden("只有上传者、课程创建者或管理员可以修改资料")
+	}
+	set := bson.M{}
+	if name != nil {
+		if strings.TrimSpace(*name) == "" {
+			return nil, server.Invalid("请填写资料名称", "name", "必填")
 		}
-		if !s.mayEditMaterial(ctx, p, m) {
-			return server.Forbidden("只有上传者、课程创建者或管理员可以修改资料")
-		}
-		set := bson.M{}
-		if name != nil {
-			if strings.TrimSpace(*name) == "" {
-				return server.Invalid("请填写资料名称", "name", "必填")
-			}
-			m.Name = cleanName(*name)
-			set["name"] = m.Name
-		}
-		if public != nil {
-			m.Public = *public
-			set["public"] = m.Public
-		}
-		if len(set) == 0 {
-			out = m
-			return nil
-		}
-		if _, err := s.materials.UpdateOne(ctx, bson.M{"_id": id, "deleted": false}, bson.M{"$set": set}); err != nil {
-			return err
-		}
-		if public != nil && s.d.Audit != nil {
-			_ = s.d.Audit.Record(ctx, p, "material.public", "material:"+id, map[string]any{"public": m.Public, "course_id": m.CourseID})
-		}
-		out = m
-		return nil
-	})
-	return out, err
+		m.Name = cleanName(*name)
+		set["name"] = m.Name
+	}
+	if public != nil {
+		m.Public = *public
+		set["public"] = m.Public
+	}
+	if len(set) == 0 {
+		return m, nil
+	}
+	ok, err := s.materials.UpdateIf(ctx, id, store.Cond{"deleted": false}, bson.M{"$set": set})
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, server.NotFound("资料已删除")
+	}
+	if public != nil {
+		s.d.Audit.Note(ctx, p, "material.public", "material:"+id, map[string]any{"public": m.Public, "course_id": m.CourseID})
+	}
+	return m, nil
 }
 
 // DeleteMaterial marks a material deleted and records it in the audit log;
 // the file and its metadata stay.
 func (s *Service) DeleteMaterial(ctx context.Context, p *server.Principal, id string) error {
-	return s.st.Lane(ctx, func(ctx context.Context) error {
-		m, err := s.Material(ctx, id)
-		if err != nil {
-			return err
-		}
-		if !s.mayEditMaterial(ctx, p, m) {
-			return server.Forbidden("只有上传者、课程创建者或管理员可以删除资料")
-		}
-		now := s.now().UTC()
-		res, err := s.materials.UpdateOne(ctx, bson.M{"_id": id, "deleted": false},
-			bson.M{"$set": bson.M{"deleted": true, "deleted_at": now, "deleted_by": p.UserID}})
-		if err != nil {
-			return err
-		}
-		if res.MatchedCount == 0 {
-			return server.NotFound("资料已删除")
-		}
-		if s.d.Audit == nil {
-			return nil
-		}
-		err = s.d.Audit.Record(ctx, p, "material.delete", "material:"+id,
-			map[string]any{"name": m.Name, "course_id": m.CourseID, "sha256": m.SHA256, "size": m.Size})
-		if err != nil { // no deletion without its audit record
-			_, _ = s.materials.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"deleted": false}, "$unset": bson.M{"deleted_at": "", "deleted_by": ""}})
-		}
+	m, err := s.Material(ctx, id)
+	if err != nil {
 		return err
-	})
+	}
+	if !s.mayEditMaterial(ctx, p, m) {
+		return server.Forbidden("只有上传者、课程创建者或管理员可以删除资料")
+	}
+	now := s.now().UTC()
+	ok, err := s.materials.UpdateIf(ctx, id, store.Cond{"deleted": false},
+		bson.M{"$set": bson.M{"deleted": true, "deleted_at": now, "deleted_by": p.UserID}})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return server.NotFound("资料已删除")
+	}
+	s.d.Audit.Note(ctx, p, "material.delete", "material:"+id,
+		map[string]any{"name": m.Name, "course_id": m.CourseID, "sha256": m.SHA256, "size": m.Size})
+	return nil
 }

@@ -20,12 +20,8 @@ func (s *Service) uploadMaterial(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ok, err := s.mayUpload(ctx, p, co)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return server.Forbidden("只有课程的创建者、该课程的讲师或管理员可以上传资料")
+	if !s.mayUpload(p, co) {
+		return server.Forbidden("只有课程的创建者、指派的讲师或管理员可以上传资料")
 	}
 	var up *upload
 	values, err := server.StreamUpload(c, "file", func(u server.Upload) error {
@@ -59,18 +55,20 @@ func (s *Service) listMaterials(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if seesAll(p) {
+	all, err := s.mayReadMaterials(ctx, p, co, false)
+	if err != nil {
+		return err
+	}
+	if all {
 		return c.JSON(ms)
 	}
-	enrolled := false
-	if p.Is(server.RoleTrainee) {
-		if enrolled, err = s.enrolled(ctx, p.UserID, co.ID); err != nil {
-			return err
-		}
+	pub, err := s.mayReadMaterials(ctx, p, co, true)
+	if err != nil {
+		return err
 	}
 	out := ms[:0]
 	for _, m := range ms {
-		if m.Public || enrolled {
+		if m.Public && pub {
 			out = append(out, m)
 		}
 	}
@@ -92,7 +90,7 @@ func (s *Service) readableMaterial(c *fiber.Ctx) (*Material, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, server.Forbidden("报名该课程后才能下载此资料")
+		return nil, server.Forbidden("只有该课程的讲师、报名学员和相关工作人员可以下载此资料")
 	}
 	return m, nil
 }

@@ -286,8 +286,15 @@ func TestDownloadPermissions(t *testing.T) {
 	dl := func(c *testkit.Caller, m *Material) int {
 		return f.Do(c, "GET", "/api/v1/materials/"+m.ID, nil).Status
 	}
-	for _, c := range []*testkit.Caller{f.Admin, officer, auditor, other, f.trainer} {
+	farOfficer := f.NewCaller(server.RoleOfficer, f.Township(4).ID)
+	f.session(cid, 24, 26) // in township 0, the officer's
+	f.session(draft, 30, 32)
+	for _, c := range []*testkit.Caller{f.Admin, officer, auditor, f.trainer} {
 		must(t, dl(c, private) == 200 && dl(c, draftPublic) == 200, "staff %s download", c.User.Role)
+	}
+	// A trainer of another course and an officer of another township: public materials of published courses only.
+	for _, c := range []*testkit.Caller{other, farOfficer} {
+		must(t, dl(c, private) == 403 && dl(c, draftPublic) == 403 && dl(c, public) == 200, "%s outside the course: %d %d %d", c.User.Role, dl(c, private), dl(c, draftPublic), dl(c, public))
 	}
 	must(t, dl(f.trainee, private) == 403, "not enrolled: private refused")
 	must(t, dl(f.trainee, public) == 200, "public allowed")

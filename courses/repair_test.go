@@ -3,6 +3,8 @@ package courses
 import (
 	"testing"
 	"time"
+
+	"nongxun/clock"
 )
 
 // TestRepairCounters: sessions_held left behind by a crash is rebuilt from
@@ -13,7 +15,7 @@ func TestRepairCounters(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		f.session(c, float64(24+i*3), float64(25+i*3))
 	}
-	month := monthOf(time.Now().Add(24 * time.Hour))
+	month := clock.Month(time.Now().Add(24 * time.Hour))
 	want, err := f.svc.MonthlyFigures(f.Ctx, month)
 	if err != nil {
 		t.Fatal(err)
@@ -35,10 +37,10 @@ func TestRepairCounters(t *testing.T) {
 	if err != nil || !drifted {
 		t.Fatalf("repair: %v %v", drifted, err)
 	}
-	got, _ := f.svc.MonthlyFigures(f.Ctx, monthOf(x.StartsAt))
+	got, _ := f.svc.MonthlyFigures(f.Ctx, clock.Month(x.StartsAt))
 	tw := x.TownshipID
 	wantN := int64(1)
-	if monthOf(x.StartsAt) == month {
+	if clock.Month(x.StartsAt) == month {
 		wantN += want[tw][MetricSessionsHeld]
 	}
 	if got[tw][MetricSessionsHeld] != wantN {

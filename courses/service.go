@@ -8,6 +8,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"nongxun/audit"
+	"nongxun/clock"
 	"nongxun/regions"
 	"nongxun/server"
 	"nongxun/store"
@@ -24,8 +25,8 @@ type Deps struct {
 	Log     *slog.Logger
 }
 
-// Service owns the courses, course_sessions, materials and
-// course_categories collections and the session counters.
+// Service owns the courses, course_sessions, materials,
+// course_categories, course_counters and course_trainer_days collections.
 type Service struct {
 	st         *store.Store
 	d          Deps
@@ -34,9 +35,9 @@ type Service struct {
 	materials  *store.Collection
 	categories *store.Collection
 	counters   *store.Collection
-	locks      *store.Collection
+	days       *store.Collection
+	lists      *store.Cache[string, []Session]
 	linkKey    []byte
-	cache      *sessionCache // nil on MongoDB
 	now        func() time.Time
 
 	// Enrolled reports whether the user (a trainee account) is enrolled in
@@ -58,21 +59,38 @@ func (s *Service) enrolled(ctx context.Context, userID, courseID string) (bool, 
 	return ok, err
 }
 
-// New opens the service, declares its indexes and seeds the default categories.
+// Collections of the package.
+const (
+	collCourses    = "courses"
+	collSessions   = "course_sessions"
+	collMaterials  = "materials"
+	collCategories = "course_categories"
+	collCounters   = "course_counters"
+	collDays       = "course_trainer_days"
+)
+
+// New opens the service: it creates its collections and indexes, seeds the
+// default categories and upgrades older data (course ownership, trainer
+// days) once.
 func New(ctx context.Context, d Deps) (*Service, error) {
 	st := d.Store
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
+	if err := st.Ensure(ctx, collCourses, collSessions, collMaterials, collCategories, collCounters, collDays); err != nil {
+		return nil, err
+	}
 	s := &Service{st: st, d: d,
-		courses:    st.C("courses"),
-		sessions:   st.C("course_sessions"),
-		materials:  st.C("materials"),
-		categories: st.C("course_categories"),
-		counters:   st.C("course_counters"),
-		locks:      st.C("course_trainer_locks"),
+		courses:    st.C(collCourses),
+		sessions:   st.C(collSessions),
+		materials:  st.C(collMaterials),
+		categories: st.C(collCategories),
+		counters:   st.C(collCounters),
+		days:       st.C(collDays),
+		lists:      store.NewCache[string, []Session](st, "course session lists", 2000),
 		now:        time.Now,
 	}
+	st.BlobRef(collMaterials, "blob_id")
 	s.linkKey = deriveKey(d.Config.JWTSecret, "nongxun material link")
 	idx := []struct {
 		c    *store.Collection
@@ -93,11 +111,8 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if err := s.seedCategories(ctx); err != nil {
 		return nil, err
 	}
-	if st.Embedded() {
-		s.cache = &sessionCache{}
-		if err := s.loadSessions(ctx); err != nil {
-			return nil, err
-		}
+	if err := s.upgrade(ctx); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -105,7 +120,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 // Course returns one course; server.NotFound when absent.
 func (s *Service) Course(ctx context.Context, id string) (*Course, error) {
 	var c Course
-	if err := s.courses.FindOne(ctx, bson.M{"_id": id}, &c); err != nil {
+	if err := s.courses.Get(ctx, id, &c); err != nil {
 		if store.IsNotFound(err) {
 			return nil, server.NotFound("课程不存在")
 		}
@@ -119,24 +134,20 @@ func fixCourse(c *Course) {
 	if c.TargetGroups == nil {
 		c.TargetGroups = []string{}
 	}
+	if c.Makers == nil {
+		c.Makers = []string{}
+	}
+	if c.Trainers == nil {
+		c.Trainers = []string{}
+	}
 	c.CreatedAt = c.CreatedAt.UTC()
 	c.UpdatedAt = c.UpdatedAt.UTC()
 }
 
-// Session returns one session; server.NotFound when absent.
+// Session returns one session (read by _id); server.NotFound when absent.
 func (s *Service) Session(ctx context.Context, id string) (*Session, error) {
-	if s.cache != nil {
-		s.cache.mu.RLock()
-		x, ok := s.cache.byID[id]
-		s.cache.mu.RUnlock()
-		if !ok {
-			return nil, server.NotFound("班次不存在")
-		}
-		x = copySession(x)
-		return &x, nil
-	}
 	var x Session
-	if err := s.sessions.FindOne(ctx, bson.M{"_id": id}, &x); err != nil {
+	if err := s.sessions.Get(ctx, id, &x); err != nil {
 		if store.IsNotFound(err) {
 			return nil, server.NotFound("班次不存在")
 		}
@@ -154,30 +165,62 @@ func fixSession(x *Session) {
 	}
 }
 
-// Sessions returns every session of a course, cancelled included, by StartsAt.
+// Sessions returns every session of a course, cancelled included, by
+// StartsAt. The sessions are a small collection (a county holds a few
+// thousand), so this is a filtered find; but the embedded engine decodes
+// every stored session for it (measured: 72 ms p50 with 500 stored, and an
+// index document per course holding them costs the same 55 ms to decode),
+// so the lists go through a store cache that every session write forgets
+// (docs/design.md, "Caches"; on MongoDB an entry lives at most 5 s).
 func (s *Service) Sessions(ctx context.Context, courseID string) ([]Session, error) {
-	return s.findSessions(ctx, bson.M{"course_id": courseID}, func(x *Session) bool { return x.CourseID == courseID })
+	return s.list(ctx, "course/"+courseID, bson.M{"course_id": courseID})
 }
 
 // SessionsByTrainer returns every session a trainer holds, cancelled included, by StartsAt.
 func (s *Service) SessionsByTrainer(ctx context.Context, trainerID string) ([]Session, error) {
-	return s.findSessions(ctx, bson.M{"trainer_id": trainerID}, func(x *Session) bool { return x.TrainerID == trainerID })
+	return s.list(ctx, "trainer/"+trainerID, bson.M{"trainer_id": trainerID})
 }
 
-// findSessions reads sessions from the cache with keep, or from the
-// database with the equivalent filter f, sorted by StartsAt.
-func (s *Service) findSessions(ctx context.Context, f bson.M, keep func(*Session) bool) ([]Session, error) {
-	var out []Session
-	if s.cache != nil {
-		out = s.cached(keep)
-	} else {
-		out = []Session{}
-		if err := s.sessions.Find(ctx, f, &out); err != nil {
-			return nil, err
-		}
-		for i := range out {
-			fixSession(&out[i])
-		}
+// list reads a cached list of sessions and gives the caller its own copy.
+func (s *Service) list(ctx context.Context, key string, f bson.M) ([]Session, error) {
+	ss, err := s.lists.Get(ctx, key, func(ctx context.Context) ([]Session, error) { return s.findSessions(ctx, f) })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Session, len(ss))
+	for i, x := range ss {
+		out[i] = copySession(x)
+	}
+	return out, nil
+}
+
+// forget drops the cached lists a session write changed.
+func (s *Service) forget(x *Session) {
+	s.lists.Forget("course/" + x.CourseID)
+	s.lists.Forget("trainer/" + x.TrainerID)
+}
+
+// copySession keeps callers from changing a cached geofence or time.
+func copySession(x Session) Session {
+	if x.Geofence != nil {
+		g := *x.Geofence
+		x.Geofence = &g
+	}
+	if x.CancelledAt != nil {
+		t := *x.CancelledAt
+		x.CancelledAt = &t
+	}
+	return x
+}
+
+// findSessions reads the sessions matching f, sorted by StartsAt.
+func (s *Service) findSessions(ctx context.Context, f bson.M) ([]Session, error) {
+	out := []Session{}
+	if err := s.sessions.Find(ctx, f, &out); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		fixSession(&out[i])
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].StartsAt.Equal(out[j].StartsAt) {
@@ -195,19 +238,13 @@ const MetricSessionsHeld = "sessions_held"
 // names cannot be empty.
 const countyKey = "county"
 
-// shanghai is the zone months are counted in (China keeps no summer time).
-var shanghai = time.FixedZone("CST", 8*3600)
-
-// monthOf is the "YYYY-MM" a time falls in, in Asia/Shanghai.
-func monthOf(t time.Time) string { return t.In(shanghai).Format("2006-01") }
-
 func heldCounterID(month string) string { return "sessions_held/" + month }
 
 // MonthlyFigures returns township id → metric → value for month "YYYY-MM",
 // read from counters: sessions_held counts the sessions (not cancelled)
 // starting in that month, under the session's township ("" for the county).
 func (s *Service) MonthlyFigures(ctx context.Context, month string) (map[string]map[string]int64, error) {
-	if _, err := time.Parse("2006-01", month); err != nil {
+	if _, err := clock.ParseMonth(month); err != nil {
 		return nil, server.Invalid("月份格式应为 YYYY-MM", "month", "格式错误")
 	}
 	doc, err := s.counters.Counter(ctx, heldCounterID(month))
@@ -230,5 +267,5 @@ func (s *Service) countHeld(ctx context.Context, x *Session, delta int64) error 
 	if t == "" {
 		t = countyKey
 	}
-	return s.counters.Inc(ctx, heldCounterID(monthOf(x.StartsAt)), map[string]int64{"by_township." + t: delta})
+	return s.counters.Inc(ctx, heldCounterID(clock.Month(x.StartsAt)), map[string]int64{"by_township." + t: delta})
 }

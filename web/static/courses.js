@@ -6,6 +6,12 @@
   var GROUPS = { poverty: '脱贫户/建档立卡', woman: '妇女', youth: '青年', returnee_graduate: '返乡大学生', returnee_worker: '返乡农民工', veteran: '退役军人', disabled: '残疾人' };
   var STAFF = ['admin', 'officer', 'trainer', 'auditor'];
   function role(r) { return NX.user && (Array.isArray(r) ? r.indexOf(NX.user.role) >= 0 : NX.user.role === r); }
+  /* The course's makers and assigned trainers may schedule it, upload and issue. */
+  function teaches(c, uid) { return (c.makers || []).indexOf(uid) >= 0 || (c.trainers || []).indexOf(uid) >= 0; }
+  function isMaker(c, uid) { return (c.makers || []).indexOf(uid) >= 0; }
+  function groupsText(gs) { return (gs || []).map(function (g) { return GROUPS[g] || '其他人群'; }).join('、'); }
+  /* A name never breaks one character per line in a narrow column. */
+  function nm(s) { return '<span style="white-space:nowrap">' + esc(s) + '</span>'; }
   function fail(el, x) { el.innerHTML = '<p class="error">' + esc(NX.errText(x)) + '</p>'; }
   function hm(t) { return new Date(t).toLocaleTimeString('zh-CN', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false }); }
   function when(s) { return NX.date(s.starts_at) + ' ' + hm(s.starts_at) + '–' + hm(s.ends_at); }
@@ -44,7 +50,7 @@
   function regionName(all, id) { for (var i = 0; i < all.length; i++) if (all[i].id === id) return all[i].name; return ''; }
 
   function sessionCard(s, regs, extra) {
-    return '<div class="card"><div class="row"><b>' + esc(s.course_title || '') + ' ' + when(s) + '</b><span style="flex:0 0 auto">' + sessionState(s) + (s.backfilled ? ' <span class="tag">补录</span>' : '') + '</span></div>' +
+    return '<div class="card"><div class="row"><b style="flex:1 1 12em;min-width:10em">' + esc(s.course_title || '') + ' ' + when(s) + '</b><span style="flex:0 0 auto">' + sessionState(s) + (s.backfilled ? ' <span class="tag">补录</span>' : '') + (s.started_early ? ' <span class="tag">提前开始</span>' : '') + '</span></div>' +
       '<p class="small muted">' + esc(s.location) + (regs ? ' · ' + esc(regionName(regs, s.region_id)) : '') + ' · 名额 ' + (s.capacity ? s.capacity : '不限') +
       (s.cancelled && s.cancel_reason ? '<br>取消原因：' + esc(s.cancel_reason) : '') + '</p>' + (extra || '') + '</div>';
   }
@@ -89,7 +95,7 @@
   function courseCard(c) {
     return '<a class="card" style="display:block;text-decoration:none;color:inherit" href="#/course/' + esc(c.id) + '"><b>' + esc(c.title) + '</b> ' +
       (c.published ? '' : '<span class="tag warn">草稿</span>') + '<br><span class="small muted">' + esc(c.category) + ' · ' + c.hours + ' 学时' +
-      (c.target_groups && c.target_groups.length ? ' · ' + c.target_groups.map(function (g) { return GROUPS[g] || g; }).join('、') : '') + '</span></a>';
+      (c.target_groups && c.target_groups.length ? ' · ' + groupsText(c.target_groups) : '') + '</span></a>';
   }
 
   /* ---------- create / edit a course ---------- */
@@ -131,31 +137,64 @@
     title: '课程详情', menu: false,
     render: function (el, a) {
       var id = a[0];
-      return Promise.all([NX.get('/courses/' + id), NX.get('/courses/' + id + '/sessions'), NX.get('/courses/' + id + '/materials'), regions().catch(function () { return []; })]).then(function (r) {
-        var c = r[0], ss = r[1], ms = r[2], regs = r[3];
+      var pick = role(['admin', 'trainer']);
+      return Promise.all([NX.get('/courses/' + id), NX.get('/courses/' + id + '/sessions'), NX.get('/courses/' + id + '/materials'), regions().catch(function () { return []; }),
+        role(STAFF) ? NX.get('/trainers').catch(function () { return []; }) : Promise.resolve([])]).then(function (r) {
+        var c = r[0], ss = r[1], ms = r[2], regs = r[3], trainers = r[4];
         var me = NX.user;
-        var canEdit = me.role === 'admin' || (me.role === 'trainer' && c.created_by === me.id);
-        var canSchedule = role(['admin', 'officer', 'trainer']);
-        var canUpload = me.role === 'admin' || (me.role === 'trainer' && (c.created_by === me.id || ss.some(function (s) { return s.trainer_id === me.id; })));
+        var tname = {};
+        trainers.forEach(function (t) { tname[t.id] = t.name; });
+        var canEdit = me.role === 'admin' || (me.role === 'trainer' && isMaker(c, me.id));
+        var canSchedule = me.role === 'admin' || me.role === 'officer' || (me.role === 'trainer' && teaches(c, me.id));
+        var canUpload = me.role === 'admin' || (me.role === 'trainer' && teaches(c, me.id));
         var h = '<p class="small"><a href="#/courses">‹ 课程列表</a></p><h1>' + esc(c.title) + ' ' + (c.published ? '' : '<span class="tag warn">草稿</span>') + '</h1>' +
           '<p class="muted small">' + esc(c.category) + ' · ' + c.hours + ' 学时 · 出勤达 ' + Math.round(c.pass_ratio * 100) + '% 可获证书</p>' +
           (c.description ? '<p>' + esc(c.description).replace(/\n/g, '<br>') + '</p>' : '');
+        if (me.role === 'trainee') h += '<div id="enrol"></div>';
         if (canEdit) h += '<p class="row"><a href="#/course-edit/' + esc(id) + '"><button>修改</button></a><button id="pub">' + (c.published ? '撤回为草稿' : '发布课程') + '</button></p>';
+        if (role(STAFF)) {
+          // Makers who are not trainers (the office) are not listed as teaching.
+          var who = (c.makers || []).concat((c.trainers || []).filter(function (t) { return (c.makers || []).indexOf(t) < 0; }))
+            .filter(function (t) { return tname[t]; });
+          h += '<h2>授课讲师</h2><p class="small">' + (who.length ? who.map(function (t) {
+            return nm(tname[t]) + (isMaker(c, t) ? '<span class="small muted">（创建者）</span>' : '');
+          }).join('、') : '<span class="muted">尚未指派讲师</span>') + '</p>';
+          if (canEdit && pick) h += '<details class="card"><summary>指派讲师</summary><form id="tf"><p class="small muted">被指派的讲师可以为本课程安排班次、上传资料、颁发和查看证书。</p>' +
+            (trainers.length ? trainers.map(function (t) {
+              return '<label style="display:inline-block;margin-right:1rem;white-space:nowrap"><input type="checkbox" name="trainer_ids" data-list="1" value="' + esc(t.id) + '"' +
+                ((c.trainers || []).indexOf(t.id) >= 0 ? ' checked' : '') + '>' + esc(t.name) + '</label>';
+            }).join('') : '<p class="muted">还没有讲师账号。</p>') + '<div id="tmsg"></div><button class="primary">保存指派</button></form></details>';
+        }
         h += '<h2>班次</h2>';
-        if (canSchedule) h += '<p><a href="#/session-new/' + esc(id) + '"><button class="primary">＋ 新建班次</button></a></p>';
+        if (canSchedule) h += '<p class="row"><a href="#/session-new/' + esc(id) + '"><button class="primary">＋ 新建班次</button></a>' +
+          (me.role === 'trainer' ? '<a href="#/session-new/' + esc(id) + '/now"><button>现在开始上课</button></a>' : '') + '</p>';
         h += ss.length ? ss.map(function (s) {
           var mayCancel = !s.cancelled && (me.role === 'admin' || (me.role === 'trainer' && s.trainer_id === me.id) || (me.role === 'officer' && s.township_id === me.township_id));
           var mayRun = !s.cancelled && (me.role === 'admin' || (me.role === 'trainer' && s.trainer_id === me.id));
-          return sessionCard(s, regs, (mayRun ? '<a class="small" href="#/session-checkin/' + esc(s.id) + '">签到二维码与点名 ›</a> ' : '') +
+          var planned = !s.cancelled && new Date(s.starts_at) > Date.now();
+          return sessionCard(s, regs, (tname[s.trainer_id] ? '<p class="small">讲师：' + nm(tname[s.trainer_id]) + '</p>' : '') +
+            (mayRun && planned ? '<button class="small" data-start="' + esc(s.id) + '">现在开始</button> ' : '') +
+            (mayRun ? '<a class="small" href="#/session-checkin/' + esc(s.id) + '">签到二维码与点名 ›</a> ' : '') +
             (mayCancel ? '<button class="link small" data-cancel="' + esc(s.id) + '">取消此班次</button>' : ''));
         }).join('') : '<p class="muted">暂无班次。</p>';
         h += '<h2>学习资料</h2><div id="mats">' + materialsHTML(ms, canUpload) + '</div>';
         if (canUpload) h += uploadHTML();
         el.innerHTML = h;
+        var en = el.querySelector('#enrol');
+        if (en) {
+          if (typeof NX.enrolBlock === 'function') NX.enrolBlock(en, c);
+          else en.innerHTML = enrolInfo(c, ss);
+        }
         var pub = el.querySelector('#pub');
         if (pub) pub.addEventListener('click', function () {
           pub.disabled = true;
           NX.api('PATCH', '/courses/' + id, { published: !c.published }).then(NX.route).catch(function (x) { pub.disabled = false; alert(NX.errText(x)); });
+        });
+        var tf = el.querySelector('#tf');
+        if (tf) tf.addEventListener('submit', function (e) {
+          e.preventDefault();
+          var b = NX.form(tf);
+          NX.api('PUT', '/courses/' + id + '/trainers', { trainer_ids: b.trainer_ids || [] }).then(NX.route).catch(function (x) { formError(el.querySelector('#tmsg'), x); });
         });
         el.querySelectorAll('[data-cancel]').forEach(function (b) {
           b.addEventListener('click', function () {
@@ -164,11 +203,28 @@
             NX.post('/sessions/' + b.dataset.cancel + '/cancel', { reason: reason }).then(NX.route).catch(function (x) { alert(NX.errText(x)); });
           });
         });
+        el.querySelectorAll('[data-start]').forEach(function (b) {
+          b.addEventListener('click', function () {
+            if (!confirm('现在开始这个班次？开始时间将改为现在，学员即可签到。')) return;
+            b.disabled = true;
+            NX.post('/sessions/' + b.dataset.start + '/start').then(function (s) { NX.go('#/session-checkin/' + s.id); })
+              .catch(function (x) { b.disabled = false; alert(NX.errText(x)); });
+          });
+        });
         wireMaterials(el, id);
         if (canUpload) wireUpload(el, id);
       });
     }
   });
+
+  /* What a trainee sees of enrolment when the enrolment page part is not loaded. */
+  function enrolInfo(c, ss) {
+    var open = ss.filter(function (s) { return !s.cancelled && new Date(s.ends_at) > Date.now(); });
+    var cap = open.map(function (s) { return s.capacity; });
+    var capText = !open.length ? '暂无待开班次' : cap.some(function (n) { return !n; }) ? '名额不限' : '每班 ' + Math.min.apply(null, cap) + '–' + Math.max.apply(null, cap) + ' 人';
+    return '<div class="card"><p><b>报名须知</b></p><p class="small">面向人群：' + (c.target_groups && c.target_groups.length ? esc(groupsText(c.target_groups)) : '不限') +
+      '<br>名额：' + esc(capText) + '</p><p class="small muted">报名请联系培训讲师或本乡镇联络员。</p></div>';
+  }
 
   function materialsHTML(ms, canEdit) {
     if (!ms.length) return '<p class="muted">' + (role(STAFF) ? '暂无资料。' : '暂无可查看的资料（报名后可查看全部资料）。') + '</p>';
@@ -246,22 +302,24 @@
   NX.view('session-new', {
     title: '新建班次', menu: false, roles: ['admin', 'officer', 'trainer'],
     render: function (el, a) {
-      var id = a[0];
+      var id = a[0], now = a[1] === 'now';
       var pickTrainer = NX.user.role !== 'trainer';
       return Promise.all([NX.get('/courses/' + id), regions(), pickTrainer ? NX.get('/trainers') : Promise.resolve([])]).then(function (r) {
         var c = r[0], regs = r[1], trainers = r[2];
         var d = new Date(Date.now() + 86400000); d.setHours(9, 0, 0, 0);
         var local = new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
-        el.innerHTML = '<p class="small"><a href="#/course/' + esc(id) + '">‹ ' + esc(c.title) + '</a></p><h1>新建班次</h1><form id="sf" class="card">' +
-          '<label>开始时间<input name="starts_at" type="datetime-local" required value="' + local + '"></label>' +
-          '<label>时长（小时）<input id="dur" type="number" min="0.5" max="24" step="0.5" value="3" required></label>' +
+        if (pickTrainer && NX.user.role !== 'admin') trainers = trainers.filter(function (t) { return teaches(c, t.id); });
+        el.innerHTML = '<p class="small"><a href="#/course/' + esc(id) + '">‹ ' + esc(c.title) + '</a></p><h1>' + (now ? '现在开始上课' : '新建班次') + '</h1><form id="sf" class="card">' +
+          (now ? '<p class="small muted">班次从现在开始，学员马上可以扫码签到。</p>' : '<label>开始时间<input name="starts_at" type="datetime-local" required value="' + local + '"></label>') +
+          '<label>时长（小时，最长 12）<input id="dur" type="number" min="0.5" max="12" step="0.5" value="3" required></label>' +
           '<label>地点<input name="location" required maxlength="200" placeholder="如：乡政府三楼会议室"></label>' +
           '<label>所在乡镇/村<select name="region_id" required>' + regionOptions(regs) + '</select></label>' +
-          (pickTrainer ? '<label>讲师<select name="trainer_id" required>' + trainers.map(function (t) { return '<option value="' + esc(t.id) + '">' + esc(t.name) + '</option>'; }).join('') + '</select></label>' : '') +
+          (pickTrainer ? '<label>讲师<select name="trainer_id" required>' + trainers.map(function (t) { return '<option value="' + esc(t.id) + '">' + esc(t.name) + (teaches(c, t.id) ? '' : '（将指派到本课程）') + '</option>'; }).join('') + '</select></label>' +
+            (trainers.length ? '' : '<p class="small error">本课程还没有指派讲师，请课程创建者或管理员先在课程页指派。</p>') : '') +
           '<label>名额（0 表示不限）<input name="capacity" type="number" min="0" step="1" value="50" required></label>' +
           '<details><summary>签到范围（可选）</summary><div class="row"><label>纬度<input id="lat" type="number" step="any"></label><label>经度<input id="lng" type="number" step="any"></label>' +
           '<label>半径（米）<input id="rad" type="number" min="10" max="50000" value="300"></label></div><button type="button" id="here">使用当前位置</button></details>' +
-          (NX.user.role === 'admin' ? '<p class="small muted">开始时间早于现在时，将作为“补录”保存已举办的培训。</p>' : '') +
+          (NX.user.role === 'admin' && !now ? '<p class="small muted">开始时间早于现在时，将作为“补录”保存已举办的培训（5 年以内）。</p>' : '') +
           '<div id="msg"></div><button class="primary">保存班次</button></form>';
         var f = el.querySelector('#sf');
         el.querySelector('#here').addEventListener('click', function () {
@@ -273,12 +331,13 @@
           e.preventDefault();
           var b = NX.form(f), box = el.querySelector('#msg');
           var hrs = Number(el.querySelector('#dur').value);
-          if (b.starts_at) b.ends_at = new Date(new Date(b.starts_at).getTime() + hrs * 3600000).toISOString();
+          if (now) { b.start_now = true; b.ends_at = new Date(Date.now() + hrs * 3600000).toISOString(); }
+          else if (b.starts_at) b.ends_at = new Date(new Date(b.starts_at).getTime() + hrs * 3600000).toISOString();
           var lat = el.querySelector('#lat').value, lng = el.querySelector('#lng').value;
           if (lat !== '' || lng !== '') b.geofence = { lat: Number(lat), lng: Number(lng), radius_m: Number(el.querySelector('#rad').value) };
           if (b.capacity === undefined) b.capacity = 0;
           f.querySelector('button.primary').disabled = true;
-          NX.post('/courses/' + id + '/sessions', b).then(function () { NX.go('#/course/' + id); })
+          NX.post('/courses/' + id + '/sessions', b).then(function (s) { NX.go(now ? '#/session-checkin/' + s.id : '#/course/' + id); })
             .catch(function (x) { formError(box, x); f.querySelector('button.primary').disabled = false; });
         });
       });
@@ -299,10 +358,20 @@
         ss.forEach(function (s) {
           var d = NX.date(s.starts_at);
           if (d !== day) { h += '<h2>' + esc(d) + '</h2>'; day = d; }
-          h += sessionCard(s, regs, (trainer && !s.cancelled ? '<a class="small" href="#/session-checkin/' + esc(s.id) + '">签到二维码与点名 ›</a> ' : '') +
+          var planned = trainer && !s.cancelled && new Date(s.starts_at) > Date.now();
+          h += sessionCard(s, regs, (planned ? '<button class="small" data-start="' + esc(s.id) + '">现在开始</button> ' : '') +
+            (trainer && !s.cancelled ? '<a class="small" href="#/session-checkin/' + esc(s.id) + '">签到二维码与点名 ›</a> ' : '') +
             '<a class="small" href="#/course/' + esc(s.course_id) + '">课程与资料 ›</a>');
         });
         el.innerHTML = h;
+        el.querySelectorAll('[data-start]').forEach(function (b) {
+          b.addEventListener('click', function () {
+            if (!confirm('现在开始这个班次？开始时间将改为现在，学员即可签到。')) return;
+            b.disabled = true;
+            NX.post('/sessions/' + b.dataset.start + '/start').then(function (s) { NX.go('#/session-checkin/' + s.id); })
+              .catch(function (x) { b.disabled = false; alert(NX.errText(x)); });
+          });
+        });
       });
     }
   });
