@@ -36,7 +36,7 @@ func TestSerialsSurviveARestore(t *testing.T) {
 		t.Fatalf("issued %v", first)
 	}
 	var dump bytes.Buffer
-	if _, err := backup.Dump(f.Ctx, f.Store, &dump); err != nil {
+	if _, err := backup.Dump(f.Ctx, f.Store, &dump, t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
 	// After the backup moment: two more, and the first revoked.
