@@ -101,6 +101,7 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 		return nil, nil, err
 	}
 	st.OnRepair("sessions-held counters", courseSvc.RepairCounters)
+	st.OnRepair("session lists", courseSvc.RepairLists)
 	courseSvc.Register(api)
 
 	// stations: county centre, warehouse, township stations, village points,

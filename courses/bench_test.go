@@ -44,6 +44,10 @@ func BenchmarkListSessions(b *testing.B) {
 			if _, err := f.svc.sessions.InsertMany(f.Ctx, docs); err != nil {
 				b.Fatal(err)
 			}
+			// Stored behind the service's back: the repair lists them.
+			if _, err := f.svc.RepairLists(f.Ctx); err != nil {
+				b.Fatal(err)
+			}
 			path := "/api/v1/courses/" + ids[0] + "/sessions"
 			want := 500 / share.of
 			times := make([]time.Duration, 0, b.N)

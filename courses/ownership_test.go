@@ -198,8 +198,10 @@ func TestUpgradeOwnership(t *testing.T) {
 		Location: "x", RegionID: f.Village(0, 0).ID, TownshipID: f.Township(0).ID, TrainerID: f.trainer.User.ID, CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.counters.DeleteOne(f.Ctx, bson.M{"_id": upgradeDaysID}); err != nil {
-		t.Fatal(err)
+	for _, mark := range []string{upgradeDaysID, upgradeListsID} {
+		if _, err := f.svc.counters.DeleteOne(f.Ctx, bson.M{"_id": mark}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for i := 0; i < 2; i++ {
 		if _, err := New(f.Ctx, f.svc.d); err != nil {

@@ -3,7 +3,6 @@ package courses
 import (
 	"context"
 	"log/slog"
-	"sort"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -36,7 +35,7 @@ type Service struct {
 	categories *store.Collection
 	counters   *store.Collection
 	days       *store.Collection
-	lists      *store.Cache[string, []Session]
+	lists      *store.Pack[Session] // the sessions of each course and trainer (lists.go)
 	linkKey    []byte
 	now        func() time.Time
 
@@ -77,7 +76,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	if err := st.Ensure(ctx, collCourses, collSessions, collMaterials, collCategories, collCounters, collDays); err != nil {
+	if err := st.Ensure(ctx, collCourses, collSessions, collMaterials, collCategories, collCounters, collDays, collLists); err != nil {
 		return nil, err
 	}
 	s := &Service{st: st, d: d,
@@ -87,7 +86,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		categories: st.C(collCategories),
 		counters:   st.C(collCounters),
 		days:       st.C(collDays),
-		lists:      store.NewCache[string, []Session](st, "course session lists", 2000),
+		lists:      newLists(st),
 		now:        time.Now,
 	}
 	st.BlobRef(collMaterials, "blob_id")
@@ -109,6 +108,9 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		}
 	}
 	if err := s.seedCategories(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.ensureLists(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.upgrade(ctx); err != nil {
@@ -166,69 +168,14 @@ func fixSession(x *Session) {
 }
 
 // Sessions returns every session of a course, cancelled included, by
-// StartsAt. The sessions are a small collection (a county holds a few
-// thousand), so this is a filtered find; but the embedded engine decodes
-// every stored session for it (measured: 72 ms p50 with 500 stored, and an
-// index document per course holding them costs the same 55 ms to decode),
-// so the lists go through a store cache that every session write forgets
-// (docs/design.md, "Caches"; on MongoDB an entry lives at most 5 s).
+// StartsAt, from the course's list (lists.go).
 func (s *Service) Sessions(ctx context.Context, courseID string) ([]Session, error) {
-	return s.list(ctx, "course/"+courseID, bson.M{"course_id": courseID})
+	return s.listed(ctx, courseList(courseID))
 }
 
 // SessionsByTrainer returns every session a trainer holds, cancelled included, by StartsAt.
 func (s *Service) SessionsByTrainer(ctx context.Context, trainerID string) ([]Session, error) {
-	return s.list(ctx, "trainer/"+trainerID, bson.M{"trainer_id": trainerID})
-}
-
-// list reads a cached list of sessions and gives the caller its own copy.
-func (s *Service) list(ctx context.Context, key string, f bson.M) ([]Session, error) {
-	ss, err := s.lists.Get(ctx, key, func(ctx context.Context) ([]Session, error) { return s.findSessions(ctx, f) })
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Session, len(ss))
-	for i, x := range ss {
-		out[i] = copySession(x)
-	}
-	return out, nil
-}
-
-// forget drops the cached lists a session write changed.
-func (s *Service) forget(x *Session) {
-	s.lists.Forget("course/" + x.CourseID)
-	s.lists.Forget("trainer/" + x.TrainerID)
-}
-
-// copySession keeps callers from changing a cached geofence or time.
-func copySession(x Session) Session {
-	if x.Geofence != nil {
-		g := *x.Geofence
-		x.Geofence = &g
-	}
-	if x.CancelledAt != nil {
-		t := *x.CancelledAt
-		x.CancelledAt = &t
-	}
-	return x
-}
-
-// findSessions reads the sessions matching f, sorted by StartsAt.
-func (s *Service) findSessions(ctx context.Context, f bson.M) ([]Session, error) {
-	out := []Session{}
-	if err := s.sessions.Find(ctx, f, &out); err != nil {
-		return nil, err
-	}
-	for i := range out {
-		fixSession(&out[i])
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].StartsAt.Equal(out[j].StartsAt) {
-			return out[i].StartsAt.Before(out[j].StartsAt)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out, nil
+	return s.listed(ctx, trainerList(trainerID))
 }
 
 // Metric names MonthlyFigures reports.

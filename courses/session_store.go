@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -159,7 +160,6 @@ func (s *Service) CreateSession(ctx context.Context, p *server.Principal, course
 		return nil, server.Forbidden("只能在本乡镇安排班次")
 	}
 	x.CreatedBy, x.CreatedAt = p.UserID, now
-	defer s.forget(x)
 	err = s.st.Unit(ctx, "courses.session", func(u *store.Unit) error {
 		if err := u.Do(ctx, "trainer days", func(ctx context.Context) error {
 			return s.claim(ctx, x.TrainerID, x.ID, x.StartsAt, x.EndsAt)
@@ -172,8 +172,11 @@ func (s *Service) CreateSession(ctx context.Context, p *server.Principal, course
 			func(ctx context.Context) error { _, err := s.sessions.DeleteOne(ctx, bson.M{"_id": x.ID}); return err }); err != nil {
 			return err
 		}
-		return u.Do(ctx, "sessions held", func(ctx context.Context) error { return s.countHeld(ctx, x, 1) },
-			func(ctx context.Context) error { return s.countHeld(ctx, x, -1) })
+		if err := u.Do(ctx, "sessions held", func(ctx context.Context) error { return s.countHeld(ctx, x, 1) },
+			func(ctx context.Context) error { return s.countHeld(ctx, x, -1) }); err != nil {
+			return err
+		}
+		return s.listSteps(ctx, u, x.ID, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -224,7 +227,7 @@ func (s *Service) CancelSession(ctx context.Context, p *server.Principal, id, re
 		return nil, server.Conflict("该班次已取消")
 	}
 	now := s.now().UTC()
-	defer s.forget(x)
+	before := *x
 	err = s.st.Unit(ctx, "courses.cancel", func(u *store.Unit) error {
 		var ok bool
 		if err := u.Do(ctx, "session", func(ctx context.Context) (err error) {
@@ -244,9 +247,12 @@ func (s *Service) CancelSession(ctx context.Context, p *server.Principal, id, re
 			func(ctx context.Context) error { return s.countHeld(ctx, x, 1) }); err != nil {
 			return err
 		}
-		return u.Do(ctx, "trainer days", func(ctx context.Context) error {
+		if err := u.Do(ctx, "trainer days", func(ctx context.Context) error {
 			return s.release(ctx, x.TrainerID, x.ID, x.StartsAt, x.EndsAt)
-		}, nil)
+		}, nil); err != nil {
+			return err
+		}
+		return s.listSteps(ctx, u, id, &before)
 	})
 	if err != nil {
 		return nil, err
@@ -281,7 +287,6 @@ func (s *Service) StartNow(ctx context.Context, p *server.Principal, id string) 
 		to = from.Add(x.EndsAt.Sub(x.StartsAt))
 	}
 	old := *x
-	defer s.forget(x)
 	err = s.st.Unit(ctx, "courses.start", func(u *store.Unit) error {
 		if err := u.Do(ctx, "trainer days", func(ctx context.Context) error {
 			if err := s.claim(ctx, x.TrainerID, x.ID, from, to); err != nil {
@@ -321,17 +326,19 @@ func (s *Service) StartNow(ctx context.Context, p *server.Principal, id string) 
 		}); err != nil {
 			return err
 		}
-		if clock.Month(old.StartsAt) == clock.Month(from) {
-			return nil
+		if clock.Month(old.StartsAt) != clock.Month(from) {
+			moved := *x
+			moved.StartsAt = from
+			if err := u.Do(ctx, "sessions held, planned month", func(ctx context.Context) error { return s.countHeld(ctx, &old, -1) },
+				func(ctx context.Context) error { return s.countHeld(ctx, &old, 1) }); err != nil {
+				return err
+			}
+			if err := u.Do(ctx, "sessions held, month held", func(ctx context.Context) error { return s.countHeld(ctx, &moved, 1) },
+				func(ctx context.Context) error { return s.countHeld(ctx, &moved, -1) }); err != nil {
+				return err
+			}
 		}
-		moved := *x
-		moved.StartsAt = from
-		if err := u.Do(ctx, "sessions held, planned month", func(ctx context.Context) error { return s.countHeld(ctx, &old, -1) },
-			func(ctx context.Context) error { return s.countHeld(ctx, &old, 1) }); err != nil {
-			return err
-		}
-		return u.Do(ctx, "sessions held, month held", func(ctx context.Context) error { return s.countHeld(ctx, &moved, 1) },
-			func(ctx context.Context) error { return s.countHeld(ctx, &moved, -1) })
+		return s.listSteps(ctx, u, id, &old)
 	})
 	if err != nil {
 		return nil, err
@@ -384,13 +391,14 @@ func (s *Service) MySessions(ctx context.Context, p *server.Principal, from time
 				ids = append(ids, c.ID)
 			}
 		}
-		if len(ids) > 0 {
-			ss, err := s.findSessions(ctx, bson.M{"course_id": bson.M{"$in": ids}})
+		for _, id := range ids {
+			ss, err := s.Sessions(ctx, id)
 			if err != nil {
 				return nil, err
 			}
-			all = ss
+			all = append(all, ss...)
 		}
+		sort.Slice(all, func(i, j int) bool { return all[i].StartsAt.Before(all[j].StartsAt) })
 	}
 	out := []Session{}
 	for _, x := range all {
