@@ -159,7 +159,7 @@ func needBin(t testing.TB, names ...string) {
 	t.Helper()
 	for _, n := range names {
 		if _, err := exec.LookPath(n); err != nil {
-			t.Skipf("%s not installed (scripts/deps.sh installs it)", n)
+			t.Fatalf("%s not installed (scripts/deps.sh installs poppler-utils and zbar-tools)", n)
 		}
 	}
 }

@@ -18,7 +18,7 @@ func testFont(t testing.TB) *pdfFont {
 	t.Helper()
 	pf, err := loadFont(os.Getenv("FONT_PATH"))
 	if err != nil {
-		t.Skipf("no certificate font (scripts/deps.sh font installs fonts-lxgw-wenkai): %v", err)
+		t.Fatalf("no certificate font (install Debian fonts-lxgw-wenkai: scripts/deps.sh): %v", err)
 	}
 	return pf
 }
@@ -129,7 +129,7 @@ func TestPDFQRCode(t *testing.T) {
 func TestMissingGlyphStillIssues(t *testing.T) {
 	f := newFixture(t)
 	if f.svc.font == nil {
-		t.Skip("no certificate font")
+		t.Fatal("no certificate font (install Debian fonts-lxgw-wenkai: scripts/deps.sh)")
 	}
 	c, ss, _ := f.course("农村电商基础", 1, 1)
 	a, _ := f.trainee("张𪚥", 0) // U+2A6A5: not in LXGW WenKai
@@ -149,7 +149,7 @@ func TestMissingGlyphStillIssues(t *testing.T) {
 func TestPDFCacheAndRevocation(t *testing.T) {
 	f := newFixture(t)
 	if f.svc.font == nil {
-		t.Skip("no certificate font")
+		t.Fatal("no certificate font (install Debian fonts-lxgw-wenkai: scripts/deps.sh)")
 	}
 	c, ss, trainer := f.course("短视频营销", 1, 1)
 	a, _ := f.trainee("蒋小玥", 0)

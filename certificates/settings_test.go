@@ -17,7 +17,7 @@ func TestSettingsSealAndLoopback(t *testing.T) {
 	needBin(t, "pdftotext")
 	f := newFixture(t)
 	if f.svc.font == nil {
-		t.Skip("no certificate font")
+		t.Fatal("no certificate font (install Debian fonts-lxgw-wenkai: scripts/deps.sh)")
 	}
 	c, ss, trainer := f.course("网店开设", 1, 1)
 	tr := f.plainTrainee("赵四", 0)
