@@ -110,8 +110,12 @@ func NewTokens(secret []byte) *Tokens {
 	return &Tokens{secret: secret, now: time.Now, local: map[[32]byte]time.Time{}}
 }
 
-// SetGuard installs the account check every authenticated request passes.
+// SetGuard installs the account check every authenticated request passes
+// (nil: none). Set it while wiring, before serving.
 func (t *Tokens) SetGuard(g Guard) { t.guard = g }
+
+// Guarded reports whether a guard is installed.
+func (t *Tokens) Guarded() bool { return t.guard != nil }
 
 // IssueLocal signs an admin token for this process's command line
 // (principal LocalSubject) that lives ttl and is accepted only by this

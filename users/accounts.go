@@ -89,7 +89,7 @@ func (s *Service) Create(ctx context.Context, n NewUser) (*User, error) {
 	}
 	now := s.now().UTC()
 	u := &User{ID: store.NewID(), Username: n.Username, Phone: n.Phone, Name: n.Name, Role: n.Role,
-		PasswordHash: HashPassword(n.Password), CreatedAt: now, TokenVersion: 1}
+		PasswordHash: HashPassword(n.Password), CreatedAt: now, TokenVersion: 1, SessionVersion: 1}
 	if n.Role == server.RoleOfficer {
 		u.TownshipID = n.TownshipID
 	}
@@ -104,6 +104,7 @@ func (s *Service) Create(ctx context.Context, n NewUser) (*User, error) {
 		}
 		return unit.Do(ctx, "insert user", func(ctx context.Context) error { return s.users.InsertOne(ctx, u) }, nil)
 	})
+	s.changed(u.ID)
 	if err != nil {
 		return nil, err
 	}

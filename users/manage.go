@@ -96,6 +96,7 @@ func (s *Service) Update(ctx context.Context, id string, ch Change) (*User, erro
 		}
 		return nil
 	})
+	s.changed(id)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +140,8 @@ func (s *Service) setPassword(ctx context.Context, id, pw string) (*User, error)
 	ok, err := s.users.UpdateIfGet(ctx, id, store.Cond{}, bson.M{
 		"$set":   bson.M{"password_hash": HashPassword(pw), "must_change_password": false, "updated_at": s.now().UTC()},
 		"$unset": bson.M{"login": ""},
-		"$inc":   bson.M{"token_version": 1}}, &out)
+		"$inc":   bson.M{"token_version": 1, "session_version": 1}}, &out)
+	s.changed(id)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +159,8 @@ func (s *Service) ResetPassword(ctx context.Context, id string) (string, error) 
 	ok, err := s.users.UpdateIf(ctx, id, store.Cond{}, bson.M{
 		"$set":   bson.M{"password_hash": HashPassword(temp), "must_change_password": true, "updated_at": s.now().UTC()},
 		"$unset": bson.M{"login": ""},
-		"$inc":   bson.M{"token_version": 1}})
+		"$inc":   bson.M{"token_version": 1, "session_version": 1}})
+	s.changed(id)
 	if err != nil {
 		return "", err
 	}
@@ -181,13 +184,14 @@ func TempPassword() string {
 }
 
 // SetDisabled disables or re-enables an account. Disabling raises its token
-// version: every access and refresh token it holds is refused from now on.
+// and session versions: every access and refresh token it holds is refused from now on.
 func (s *Service) SetDisabled(ctx context.Context, id string, disabled bool) error {
 	upd := bson.M{"$set": bson.M{"disabled": disabled, "updated_at": s.now().UTC()}}
 	if disabled {
-		upd["$inc"] = bson.M{"token_version": 1}
+		upd["$inc"] = bson.M{"token_version": 1, "session_version": 1}
 	}
 	ok, err := s.users.UpdateIf(ctx, id, store.Cond{}, upd)
+	s.changed(id)
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,7 @@ type Service struct {
 	families *store.Collection // _id a refresh token family: revoked or not
 	tokens   *server.Tokens
 	throttle *throttle
+	states   *store.Cache[string, accountState] // what the token guard reads, by user id
 	now      func() time.Time
 
 	// Stations checks station accounts' station ids; with none set, no
@@ -56,10 +57,12 @@ type Service struct {
 }
 
 // New opens the users service, declares its collections and indexes, and
-// installs its account check on tokens (every authenticated request passes it).
+// installs its account check on tokens (every authenticated request passes it)
+// unless they have one.
 func New(ctx context.Context, st *store.Store, tokens *server.Tokens) (*Service, error) {
 	s := &Service{st: st, users: st.C("users"), logins: st.C("user_logins"), refresh: st.C("refresh_tokens"),
-		families: st.C("refresh_families"), tokens: tokens, throttle: newThrottle(), now: time.Now}
+		families: st.C("refresh_families"), tokens: tokens, throttle: newThrottle(), now: time.Now,
+		states: store.NewCache[string, accountState](st, "user-states", 20000)}
 	if err := st.Ensure(ctx, "users", "user_logins", "refresh_tokens", "refresh_families"); err != nil {
 		return nil, err
 	}
@@ -80,7 +83,11 @@ func New(ctx context.Context, st *store.Store, tokens *server.Tokens) (*Service,
 	if err := s.backfillLogins(ctx); err != nil {
 		return nil, err
 	}
-	tokens.SetGuard(s.admit)
+	// The first service made on tokens guards them: a second one on the
+	// same store (tests) does not take over with a cache of its own.
+	if !tokens.Guarded() {
+		tokens.SetGuard(s.admit)
+	}
 	return s, nil
 }
 

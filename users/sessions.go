@@ -12,7 +12,7 @@ import (
 )
 
 // refreshToken is one refresh token. Its family is every token rotated
-// from one login; Version is the account's token version at issue.
+// from one login; Version is the account's session version at issue.
 type refreshToken struct {
 	ID        string     `bson:"_id"` // SHA-256 of the token; the token itself is never stored
 	UserID    string     `bson:"user_id"`
@@ -55,7 +55,7 @@ func (s *Service) issue(ctx context.Context, u *User, fam string) (*Session, err
 	if fam == "" {
 		fam = store.NewID()
 	}
-	doc := refreshToken{ID: hashToken(rt), UserID: u.ID, Family: fam, Version: u.TokenVersion, ExpiresAt: s.now().Add(RefreshTTL).UTC()}
+	doc := refreshToken{ID: hashToken(rt), UserID: u.ID, Family: fam, Version: u.SessionVersion, ExpiresAt: s.now().Add(RefreshTTL).UTC()}
 	if err := s.refresh.InsertOne(ctx, doc); err != nil {
 		return nil, err
 	}
@@ -106,7 +106,7 @@ func (s *Service) Login(ctx context.Context, login, pw, ip string) (*Session, er
 
 // Refresh rotates a refresh token. A token used a second time means it was
 // stolen or replayed: its whole family is revoked and the caller must log
-// in. A token of an older token version of its account is refused.
+// in. A token of an older session version of its account is refused.
 func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 	id := hashToken(token)
 	now := s.now().UTC()
@@ -138,7 +138,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Session, error) {
 		return nil, err
 	}
 	u, err := s.Get(ctx, rt.UserID)
-	if err != nil || u.Disabled || u.TokenVersion != rt.Version {
+	if err != nil || u.Disabled || u.SessionVersion != rt.Version {
 		return nil, gone
 	}
 	return s.issue(ctx, u, rt.Family)

@@ -33,6 +33,10 @@ type User struct {
 	// it (disable, password set or reset, role or scope change) refuses
 	// every token issued before, access and refresh alike.
 	TokenVersion int64 `bson:"token_version" json:"-"`
+	// SessionVersion is carried in every refresh token; raising it (disable,
+	// password set or reset) ends every session. An edit raises only
+	// TokenVersion: the sessions refresh into tokens with the new role.
+	SessionVersion int64 `bson:"session_version" json:"-"`
 	// MustChangePassword is set by a reset: until the account sets a new
 	// password it may call nothing but POST /api/v1/me/password.
 	MustChangePassword bool `bson:"must_change_password,omitempty" json:"must_change_password,omitempty"`
