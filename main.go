@@ -74,6 +74,7 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	if err != nil {
 		return nil, nil, err
 	}
+	regionSvc.Audit = auditLog
 	// users: accounts, login (throttled), token versions checked on every
 	// request, password resets. Stations and Trainees are set below, once
 	// those services exist.
