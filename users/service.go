@@ -80,6 +80,9 @@ func New(ctx context.Context, st *store.Store, tokens *server.Tokens) (*Service,
 	if err := s.refresh.Index(ctx, bson.D{{Key: "expires_at", Value: 1}}, false); err != nil {
 		return nil, err
 	}
+	if err := s.families.Index(ctx, bson.D{{Key: "at", Value: 1}}, false); err != nil {
+		return nil, err
+	}
 	if err := s.backfillLogins(ctx); err != nil {
 		return nil, err
 	}
@@ -112,9 +115,16 @@ func dropUnique(ctx context.Context, c *store.Collection, fields ...string) erro
 	return nil
 }
 
-// SweepRefresh deletes refresh tokens past their expiry (a daily task).
+// SweepRefresh deletes refresh tokens past their expiry, and the
+// revocation marks of families whose tokens have all expired (a daily task).
 func (s *Service) SweepRefresh(ctx context.Context) (int64, error) {
-	return s.refresh.DeleteMany(ctx, bson.M{"expires_at": bson.M{"$lt": s.now().UTC()}})
+	now := s.now().UTC()
+	n, err := s.refresh.DeleteMany(ctx, bson.M{"expires_at": bson.M{"$lt": now}})
+	if err != nil {
+		return n, err
+	}
+	_, err = s.families.DeleteMany(ctx, bson.M{"at": bson.M{"$lt": now.Add(-RefreshTTL)}})
+	return n, err
 }
 
 // RunSweeps runs SweepRefresh daily until ctx ends (start it with st.Go).
