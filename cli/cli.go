@@ -113,13 +113,13 @@ func Connect(ctx context.Context, cfg server.Config, log *slog.Logger, build Bui
 	if cfg.MongoURI == "" && store.Locked(cfg.DataDir) {
 		b, err := os.ReadFile(filepath.Join(cfg.DataDir, "cli.token"))
 		if err != nil {
-			return nil, nil, fmt.Errorf("a server is running on %s but its CLI token is unreadable: %w", cfg.DataDir, err)
+			return nil, nil, fmt.Errorf("%s 上的服务正在运行，但读不到它的命令行凭证 cli.token（服务可能刚启动或正在停止，请稍后再试）", cfg.DataDir)
 		}
 		var lt localToken
 		if err := json.Unmarshal(b, &lt); err != nil {
-			return nil, nil, fmt.Errorf("cli.token: %w", err)
+			return nil, nil, fmt.Errorf("命令行凭证 cli.token 已损坏：请重启服务")
 		}
-		fmt.Fprintf(os.Stderr, "nongxun: the server is running; going through its API on port %d\n", lt.Port)
+		fmt.Fprintf(os.Stderr, "nongxun：服务正在运行，经端口 %d 的接口执行\n", lt.Port)
 		hc := &http.Client{Timeout: 30 * time.Minute}
 		return &Client{do: hc.Do, token: lt.Token, base: fmt.Sprintf("http://127.0.0.1:%d", lt.Port)}, func() {}, nil
 	}
