@@ -75,10 +75,15 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	if err != nil {
 		return nil, nil, err
 	}
+	regionSvc.Audit = auditLog
+	// users: accounts, login (throttled), token versions checked on every
+	// request, password resets. Stations and Trainees are set below, once
+	// those services exist.
 	userSvc, err := users.New(ctx, st, tokens)
 	if err != nil {
 		return nil, nil, err
 	}
+	userSvc.Audit = auditLog
 	if pw, err := userSvc.EnsureAdmin(ctx, cfg.AdminPassword); err != nil {
 		return nil, nil, err
 	} else if pw != "" {
@@ -112,6 +117,10 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 		return nil, nil, err
 	}
 	stationSvc.Register(api)
+	userSvc.Stations = users.StationFunc(func(ctx context.Context, id string) bool {
+		_, err := stationSvc.Station(ctx, id)
+		return err == nil
+	})
 
 	// enrollment: trainees, enrolment, check-ins, roll call, person-time counters.
 	enrollSvc, err := enrollment.New(ctx, enrollment.Deps{Store: st, Config: cfg, Regions: regionSvc, Users: userSvc, Audit: auditLog, Log: log, Courses: courseSvc})
@@ -119,6 +128,7 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 		return nil, nil, err
 	}
 	courseSvc.Enrolled = enrollSvc.UserEnrolled
+	userSvc.Trainees = enrollSvc
 	enrollSvc.Register(api)
 
 	// certificates: eligibility, serials, PDFs, public verification (/verify/:code),
@@ -177,6 +187,15 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	reportSvc.Register(api)
 	reportSvc.RegisterPublic(app, api)
 
+	// The Chinese labels of codes shown to people (NX.label in the web
+	// shell): each package exports its map; add yours here.
+	server.Labels{
+		"role":         server.RoleNames,
+		"group":        enrollment.GroupNames,
+		"audit_action": audit.ActionNames,
+	}.Register(api)
+	st.Go("refresh-token sweep", userSvc.RunSweeps)
+
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 
 	// Before serving: the registered repairs rebuild what a crash or a
@@ -209,8 +228,12 @@ func serve(cfg server.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if err := cli.WriteLocalToken(filepath.Join(cfg.DataDir, "cli.token"), tokens, cfg.Port); err != nil {
+	// The CLI's token: short-lived, rotated while serving, revoked when the
+	// store stops its background work at shutdown.
+	if loop, err := cli.StartLocalToken(filepath.Join(cfg.DataDir, "cli.token"), tokens, cfg.Port, log); err != nil {
 		log.Warn("cannot write the CLI token", "err", err.Error())
+	} else {
+		st.Go("cli token", loop)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listen(fmt.Sprintf(":%d", cfg.Port)) }()

@@ -96,7 +96,7 @@ func TestScopingAcrossTwoTownships(t *testing.T) {
 		}
 		return caller{t: t, app: app, tok: tok}
 	}
-	o1 := mk(users.NewUser{Username: "officer1", Password: "password-1", Role: server.RoleOfficer, Name: "联络员甲", TownshipID: t1.ID})
+	o1 := mk(users.NewUser{Username: "officer1", Password: "password-123", Role: server.RoleOfficer, Name: "联络员甲", TownshipID: t1.ID})
 
 	tr1 := admin.must("POST", "/api/v1/trainees", map[string]any{"name": "甲乡学员", "id_number": validID(11), "phone": "13800001111", "region_id": v1, "groups": []string{"poverty"}}, 201)
 	tr2 := admin.must("POST", "/api/v1/trainees", map[string]any{"name": "乙乡学员", "id_number": validID(22), "phone": "13800002222", "region_id": v2, "groups": []string{"woman"}}, 201)
@@ -138,7 +138,7 @@ func TestScopingAcrossTwoTownships(t *testing.T) {
 		admin.must("POST", "/api/v1/stations/"+s1["id"].(string)+"/status", map[string]any{"status": step, "at": time.Now().UTC().Format(time.RFC3339),
 			"inspector": "验收组", "result": "pass", "checklist": checks}, 200)
 	}
-	op := mk(users.NewUser{Username: "operator1", Password: "password-1", Role: server.RoleStation, Name: "站长", StationID: s1["id"].(string)})
+	op := mk(users.NewUser{Username: "operator1", Password: "password-123", Role: server.RoleStation, Name: "站长", StationID: s1["id"].(string)})
 	svc := map[string]any{"kind": "代买", "count": 2, "amount_fen": 1500, "at": time.Now().UTC().Format(time.RFC3339)}
 	if st, _, raw := op.do("POST", "/api/v1/stations/"+s2["id"].(string)+"/services", svc); st != 403 {
 		t.Errorf("station operator logged a service at another station: %d %s", st, raw)
@@ -279,4 +279,52 @@ func upload(t *testing.T, app *fiber.App, tok, path string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// TestScopingAccounts: an officer reads and resets only the trainee
+// accounts of their own township; staff accounts are out of their reach.
+func TestScopingAccounts(t *testing.T) {
+	admin, p := secApp(t)
+	admin.must("POST", "/api/v1/regions/demo", map[string]any{}, 200)
+	var tw []map[string]any
+	_, _, raw := admin.do("GET", "/api/v1/regions?level=township", nil)
+	_ = json.Unmarshal([]byte(raw), &tw)
+	var vs []map[string]any
+	_, _, raw = admin.do("GET", "/api/v1/regions?level=village", nil)
+	_ = json.Unmarshal([]byte(raw), &vs)
+	t1, t2 := tw[3]["id"].(string), tw[9]["id"].(string)
+	village := func(twp string) string {
+		for _, v := range vs {
+			if v["parent_id"] == twp {
+				return v["id"].(string)
+			}
+		}
+		t.Fatal("no village")
+		return ""
+	}
+	admin.must("POST", "/api/v1/users", map[string]any{"username": "officera", "password": "officer-pass-77", "role": "officer", "name": "甲乡联络员", "township_id": t1}, 201)
+	o1 := p.as(p.login("officera", "officer-pass-77"))
+	mine := admin.must("POST", "/api/v1/trainees", map[string]any{"name": "甲乡学员", "id_number": validID(41), "phone": "13800004111", "region_id": village(t1), "groups": []string{"poverty"}, "password": "trainee-pass-77"}, 201)
+	theirs := admin.must("POST", "/api/v1/trainees", map[string]any{"name": "乙乡学员", "id_number": validID(42), "phone": "13800004222", "region_id": village(t2), "groups": []string{"woman"}, "password": "trainee-pass-77"}, 201)
+	trainer := admin.must("POST", "/api/v1/users", map[string]any{"username": "trainerx", "password": "trainer-pass-77", "role": "trainer", "name": "讲师"}, 201)
+	mineU, theirsU := mine["user_id"].(string), theirs["user_id"].(string)
+
+	list := o1.must("GET", "/api/v1/users?q=1380000", nil, 200)
+	b, _ := json.Marshal(list)
+	if !strings.Contains(string(b), mineU) || strings.Contains(string(b), theirsU) || strings.Contains(string(b), trainer["id"].(string)) {
+		t.Fatalf("officer's account list crosses townships or shows staff: %s", b)
+	}
+	o1.must("GET", "/api/v1/users/"+mineU, nil, 200)
+	for _, id := range []string{theirsU, trainer["id"].(string)} {
+		if st, _, raw := o1.do("GET", "/api/v1/users/"+id, nil); st != 403 {
+			t.Errorf("officer read account %s outside their township: %d %s", id, st, raw)
+		}
+		if st, _, raw := o1.do("POST", "/api/v1/users/"+id+"/password-reset", map[string]any{}); st != 403 {
+			t.Errorf("officer reset account %s outside their township: %d %s", id, st, raw)
+		}
+	}
+	res := o1.must("POST", "/api/v1/users/"+mineU+"/password-reset", map[string]any{}, 200)
+	p.login("13800004111", res["temporary_password"].(string))
+	// The other township's trainee still logs in with their own password.
+	p.login("13800004222", "trainee-pass-77")
 }

@@ -5,12 +5,16 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"nongxun/clock"
 	"nongxun/server"
 	"nongxun/store"
 )
@@ -36,10 +40,19 @@ type Log struct {
 // New opens the audit log and declares its indexes.
 func New(ctx context.Context, s *store.Store) (*Log, error) {
 	l := &Log{c: s.C("audit"), log: s.Log()}
-	if err := l.c.Index(ctx, bson.D{{Key: "at", Value: -1}}, false); err != nil {
+	if err := s.Ensure(ctx, "audit"); err != nil {
 		return nil, err
 	}
-	return l, l.c.Index(ctx, bson.D{{Key: "target", Value: 1}}, false)
+	for _, k := range []string{"at", "target", "user_id", "action"} {
+		dir := 1
+		if k == "at" {
+			dir = -1
+		}
+		if err := l.c.Index(ctx, bson.D{{Key: k, Value: dir}}, false); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
 }
 
 // Record appends an entry for p doing action on target.
@@ -66,43 +79,121 @@ func (l *Log) Note(ctx context.Context, p *server.Principal, action, target stri
 	}
 }
 
+// Query selects audit entries: each field set narrows the list.
+type Query struct {
+	Target string
+	Action string // an action, or a prefix ending in "." ("user.")
+	UserID string
+	From   time.Time // at or after
+	To     time.Time // before
+	Before time.Time // before (the page cursor: the last entry's time)
+	Limit  int64
+}
+
 // List returns up to limit entries, newest first, older than before
 // (zero: from now), optionally for one target or action.
 func (l *Log) List(ctx context.Context, target, action string, before time.Time, limit int64) ([]Entry, error) {
+	return l.Find(ctx, Query{Target: target, Action: action, Before: before, Limit: limit})
+}
+
+// Find returns the entries q selects, newest first. It scans on the
+// embedded engine (docs/design.md, "Scans"): it serves the auditor's page,
+// not a hot path.
+func (l *Log) Find(ctx context.Context, q Query) ([]Entry, error) {
 	f := bson.M{}
-	if target != "" {
-		f["target"] = target
+	if q.Target != "" {
+		f["target"] = q.Target
 	}
-	if action != "" {
-		f["action"] = action
+	if strings.HasSuffix(q.Action, ".") {
+		f["action"] = bson.M{"$regex": "^" + regexp.QuoteMeta(q.Action)}
+	} else if q.Action != "" {
+		f["action"] = q.Action
 	}
-	if !before.IsZero() {
-		f["at"] = bson.M{"$lt": before}
+	if q.UserID != "" {
+		f["user_id"] = q.UserID
+	}
+	at := bson.M{}
+	if !q.From.IsZero() {
+		at["$gte"] = q.From
+	}
+	to := q.To
+	if !q.Before.IsZero() && (to.IsZero() || q.Before.Before(to)) {
+		to = q.Before
+	}
+	if !to.IsZero() {
+		at["$lt"] = to
+	}
+	if len(at) > 0 {
+		f["at"] = at
+	}
+	if q.Limit <= 0 {
+		q.Limit = 100
 	}
 	out := []Entry{}
-	err := l.c.Find(ctx, f, &out, options.Find().SetSort(bson.D{{Key: "at", Value: -1}}).SetLimit(limit))
+	err := l.c.Find(ctx, f, &out, options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(q.Limit))
 	return out, err
 }
 
-// Register adds GET /audit for admin and auditor.
+// Register adds GET /audit for admin and auditor. Filters: action (or a
+// prefix like "user."), target, user_id, from and to (dates YYYY-MM-DD,
+// Asia/Shanghai, both included, or RFC 3339 times), before (the page cursor) and limit.
 func (l *Log) Register(r fiber.Router) {
 	r.Get("/audit", server.Require(server.RoleAdmin, server.RoleAuditor), func(c *fiber.Ctx) error {
-		var before time.Time
+		q := Query{Target: c.Query("target"), Action: c.Query("action"), UserID: c.Query("user_id")}
+		fs := server.Fields{}
+		var err error
 		if b := c.Query("before"); b != "" {
-			t, err := time.Parse(time.RFC3339Nano, b)
-			if err != nil {
-				return server.Invalid("before 应为 RFC 3339 时间", "before", "格式错误")
+			if q.Before, err = time.Parse(time.RFC3339Nano, b); err != nil {
+				fs.Add(true, "before", "应为 RFC 3339 时间")
 			}
-			before = t
 		}
-		limit := int64(c.QueryInt("limit", 100))
-		if limit < 1 || limit > 500 {
-			return server.Invalid("limit 应在 1 到 500 之间", "limit", "超出范围")
+		if v := c.Query("from"); v != "" {
+			if q.From, err = parseWhen(v, false); err != nil {
+				fs.Add(true, "from", "应为日期，如 2019-05-01")
+			}
 		}
-		items, err := l.List(c.UserContext(), c.Query("target"), c.Query("action"), before, limit)
+		if v := c.Query("to"); v != "" {
+			if q.To, err = parseWhen(v, true); err != nil {
+				fs.Add(true, "to", "应为日期，如 2019-05-31")
+			}
+		}
+		fs.Add(!q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To), "to", "结束日期早于开始日期")
+		fs.Add(len(q.Target) > 200 || len(q.Action) > 100, "target", "过长")
+		fs.Add(q.UserID != "" && q.UserID != "system" && !store.ValidID(q.UserID), "user_id", "应为账号编号")
+		q.Limit = int64(c.QueryInt("limit", 100))
+		fs.Add(q.Limit < 1 || q.Limit > 500, "limit", "应在 1 到 500 之间")
+		if err := fs.Err(); err != nil {
+			return err
+		}
+		items, err := l.Find(c.UserContext(), q)
 		if err != nil {
 			return err
 		}
-		return c.JSON(fiber.Map{"items": items})
+		next := ""
+		if int64(len(items)) == q.Limit {
+			next = items[len(items)-1].At.Format(time.RFC3339Nano)
+		}
+		return c.JSON(fiber.Map{"items": items, "next_before": next})
 	})
+}
+
+// parseWhen reads a date (the start of that day in Asia/Shanghai, or the
+// start of the next day when end is set) or an RFC 3339 time, within
+// clock's bounds.
+func parseWhen(v string, end bool) (time.Time, error) {
+	d, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		if d, err = clock.ParseDay(v); err != nil {
+			return time.Time{}, err
+		}
+	} else {
+		end = false
+	}
+	if !clock.InProgrammeRange(d) {
+		return time.Time{}, errors.New("out of range")
+	}
+	if end {
+		d = d.AddDate(0, 0, 1)
+	}
+	return d, nil
 }

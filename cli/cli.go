@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -38,15 +39,72 @@ type localToken struct {
 	Port  int    `json:"port"`
 }
 
+// LocalTokenTTL is how long the command line's token in DATA_DIR lives;
+// a running server rotates it every LocalTokenTTL/4.
+const LocalTokenTTL = 8 * time.Hour
+
 // WriteLocalToken leaves an admin token for the CLI in DATA_DIR (0600):
-// whoever can read DATA_DIR can read the database anyway.
+// whoever can read DATA_DIR can read the database anyway. The token lives
+// LocalTokenTTL and only while this process runs (server.Tokens.IssueLocal).
 func WriteLocalToken(path string, tokens *server.Tokens, port int) error {
-	tok, err := tokens.IssueFor(server.Principal{UserID: "cli", Role: server.RoleAdmin, Name: "命令行"}, 30*24*time.Hour)
+	_, err := writeLocalToken(path, tokens, port)
+	return err
+}
+
+func writeLocalToken(path string, tokens *server.Tokens, port int) (revoke func(), err error) {
+	tok, revoke, err := tokens.IssueLocal(LocalTokenTTL)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	b, _ := json.Marshal(localToken{Token: tok, Port: port})
-	return os.WriteFile(path, b, 0o600)
+	tmp := path + ".part"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		revoke()
+		return nil, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		revoke()
+		return nil, err
+	}
+	return revoke, nil
+}
+
+// StartLocalToken writes the CLI token now and returns the loop that
+// rotates it every LocalTokenTTL/4 (the previous token stays valid a
+// minute, for a command already running) and, when ctx ends, revokes it
+// and removes the file. Run the loop with st.Go, so it ends at shutdown.
+func StartLocalToken(path string, tokens *server.Tokens, port int, log *slog.Logger) (loop func(ctx context.Context), err error) {
+	revoke, err := writeLocalToken(path, tokens, port)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) {
+		t := time.NewTicker(LocalTokenTTL / 4)
+		defer t.Stop()
+		var prev func()
+		for {
+			select {
+			case <-ctx.Done():
+				revoke()
+				if prev != nil {
+					prev()
+				}
+				_ = os.Remove(path)
+				return
+			case <-t.C:
+				next, err := writeLocalToken(path, tokens, port)
+				if err != nil {
+					log.Warn("cannot rotate the CLI token", "err", err.Error())
+					continue
+				}
+				if prev != nil {
+					prev()
+				}
+				prev, revoke = revoke, next
+				time.AfterFunc(time.Minute, prev)
+			}
+		}
+	}, nil
 }
 
 // Connect returns a client for DATA_DIR's running server, or an in-process
@@ -55,13 +113,13 @@ func Connect(ctx context.Context, cfg server.Config, log *slog.Logger, build Bui
 	if cfg.MongoURI == "" && store.Locked(cfg.DataDir) {
 		b, err := os.ReadFile(filepath.Join(cfg.DataDir, "cli.token"))
 		if err != nil {
-			return nil, nil, fmt.Errorf("a server is running on %s but its CLI token is unreadable: %w", cfg.DataDir, err)
+			return nil, nil, fmt.Errorf("%s 上的服务正在运行，但读不到它的命令行凭证 cli.token（服务可能刚启动或正在停止，请稍后再试）", cfg.DataDir)
 		}
 		var lt localToken
 		if err := json.Unmarshal(b, &lt); err != nil {
-			return nil, nil, fmt.Errorf("cli.token: %w", err)
+			return nil, nil, fmt.Errorf("命令行凭证 cli.token 已损坏：请重启服务")
 		}
-		fmt.Fprintf(os.Stderr, "nongxun: the server is running; going through its API on port %d\n", lt.Port)
+		fmt.Fprintf(os.Stderr, "nongxun：服务正在运行，经端口 %d 的接口执行\n", lt.Port)
 		hc := &http.Client{Timeout: 30 * time.Minute}
 		return &Client{do: hc.Do, token: lt.Token, base: fmt.Sprintf("http://127.0.0.1:%d", lt.Port)}, func() {}, nil
 	}
@@ -77,12 +135,13 @@ func Connect(ctx context.Context, cfg server.Config, log *slog.Logger, build Bui
 		_ = st.Close(ctx)
 		return nil, nil, err
 	}
-	tok, err := tokens.IssueFor(server.Principal{UserID: "cli", Role: server.RoleAdmin, Name: "命令行"}, time.Hour)
+	tok, revoke, err := tokens.IssueLocal(time.Hour)
 	if err != nil {
+		_ = st.Close(ctx)
 		return nil, nil, err
 	}
 	do := func(r *http.Request) (*http.Response, error) { return app.Test(r, -1) }
-	return &Client{do: do, token: tok, base: "http://local"}, func() { _ = st.Close(context.Background()) }, nil
+	return &Client{do: do, token: tok, base: "http://local"}, func() { revoke(); _ = st.Close(context.Background()) }, nil
 }
 
 // NewHTTP is a client of the server at base (e.g. http://127.0.0.1:8080)
@@ -214,17 +273,29 @@ func (c *Client) send(req *http.Request, out any) (int, error) {
 	return resp.StatusCode, json.NewDecoder(resp.Body).Decode(out)
 }
 
+// apiError is the server's refusal as the admin reads it: its Chinese
+// message and field reasons, never a driver's or decoder's text.
 func apiError(resp *http.Response) error {
 	var e struct{ Error server.Error }
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	if json.Unmarshal(b, &e) == nil && e.Error.Code != "" {
 		msg := e.Error.Message
-		for k, v := range e.Error.Fields {
-			msg += fmt.Sprintf("; %s: %s", k, v)
+		if e.Error.Code == server.CodeInternal {
+			msg = "服务器内部错误，请查看服务器日志"
 		}
-		return fmt.Errorf("%d %s: %s", resp.StatusCode, e.Error.Code, msg)
+		keys := make([]string, 0, len(e.Error.Fields))
+		for k := range e.Error.Fields {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if v := e.Error.Fields[k]; !strings.Contains(msg, v) {
+				msg += "；" + k + "：" + v
+			}
+		}
+		return fmt.Errorf("%s（HTTP %d）", msg, resp.StatusCode)
 	}
-	return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
+	return fmt.Errorf("服务器没有给出说明（HTTP %d）", resp.StatusCode)
 }
 
 // Command is one CLI command.

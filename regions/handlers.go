@@ -34,6 +34,7 @@ func (s *Service) Register(r fiber.Router) {
 		if err != nil {
 			return err
 		}
+		s.Audit.Note(c.UserContext(), server.Who(c), "region.create", reg.ID, map[string]any{"name": reg.Name, "level": reg.Level})
 		return c.Status(fiber.StatusCreated).JSON(reg)
 	})
 	r.Patch("/regions/:id", server.Require(server.RoleAdmin), func(c *fiber.Ctx) error {
@@ -52,6 +53,14 @@ func (s *Service) Register(r fiber.Router) {
 		if err != nil {
 			return err
 		}
+		d := map[string]any{}
+		if in.Name != nil {
+			d["name"] = reg.Name
+		}
+		if in.Poverty != nil {
+			d["poverty"] = reg.Poverty
+		}
+		s.Audit.Note(c.UserContext(), server.Who(c), "region.update", id, d)
 		return c.JSON(reg)
 	})
 }
@@ -71,7 +80,7 @@ func (s *Service) RegisterAdmin(r fiber.Router) {
 			var err error
 			rows, err = ReadTable(io.LimitReader(u.Body, 16<<20), u.Filename)
 			if err != nil {
-				return server.Invalid("无法读取文件："+err.Error(), "file", "应为 CSV 或 XLSX")
+				return server.Invalid("无法读取文件：请上传 CSV 或 XLSX 表格", "file", "应为 CSV 或 XLSX").Because(err)
 			}
 			return nil
 		})
@@ -80,8 +89,9 @@ func (s *Service) RegisterAdmin(r fiber.Router) {
 		}
 		res, err := s.Import(c.UserContext(), rows)
 		if err != nil {
-			return server.Invalid(err.Error(), "file", err.Error())
+			return err
 		}
+		s.Audit.Note(c.UserContext(), server.Who(c), "region.import", "regions", map[string]any{"created": res.Created, "kept": res.Kept, "refused": len(res.Refused)})
 		return c.JSON(res)
 	})
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"nongxun/server"
 	"nongxun/store"
 )
 
@@ -65,7 +67,7 @@ func (s *Service) Import(ctx context.Context, rows [][]string) (*ImportResult, e
 	}
 	for _, need := range []string{"code", "name", "level"} {
 		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("表头缺少 %s 列（需要 code,name,level,parent_code,poverty）", need)
+			return nil, server.Invalid(fmt.Sprintf("表头缺少 %s 列（需要 code,name,level,parent_code,poverty）", need), "file", "表头缺少 "+need+" 列")
 		}
 	}
 	cell := func(row []string, name string) string {
@@ -73,9 +75,6 @@ func (s *Service) Import(ctx context.Context, rows [][]string) (*ImportResult, e
 			return strings.TrimSpace(row[i])
 		}
 		return ""
-	}
-	if err := s.reload(ctx); err != nil {
-		return nil, err
 	}
 	byCode := map[string]string{}
 	for _, r := range s.All(ctx) {
@@ -105,13 +104,28 @@ func (s *Service) Import(ctx context.Context, rows [][]string) (*ImportResult, e
 		}
 		r, err := s.Create(ctx, n)
 		if err != nil {
-			res.Refused = append(res.Refused, RowReason{i + 2, err.Error()})
+			if e := server.ToError(err); e.Code == server.CodeInternal {
+				return nil, err
+			}
+			res.Refused = append(res.Refused, RowReason{i + 2, reason(err)})
 			continue
 		}
 		byCode[r.Code] = r.ID
 		res.Created++
 	}
 	return res, nil
+}
+
+// reason is a refusal in a person's words, with its field reasons.
+func reason(err error) string {
+	e := server.ToError(err)
+	msg := e.Message
+	for _, k := range []string{"name", "level", "parent_id", "code"} {
+		if v, ok := e.Fields[k]; ok {
+			msg += "：" + v
+		}
+	}
+	return msg
 }
 
 func normLevel(l string) string {
@@ -133,9 +147,6 @@ var villageNames = []string{"红岩", "新田", "龙潭", "石桥", "大坪", "�
 // 23 real townships and about 380 generated villages (a third of them
 // poverty villages), all marked demo. It does nothing when a county exists.
 func (s *Service) LoadDemo(ctx context.Context) (int, error) {
-	if err := s.reload(ctx); err != nil {
-		return 0, err
-	}
 	if len(s.ofLevel(ctx, LevelCounty)) > 0 {
 		return 0, nil
 	}
@@ -157,11 +168,24 @@ func (s *Service) LoadDemo(ctx context.Context) (int, error) {
 				Level: LevelVillage, ParentID: t.ID, Code: fmt.Sprintf("%s%03d", row[0], v+1), Poverty: k%3 == 0, Demo: true, CreatedAt: now})
 		}
 	}
-	created, err := s.c.InsertMany(ctx, docs)
-	if err != nil {
-		return created, err
-	}
-	return created, s.reload(ctx)
+	created := 0
+	err = s.st.Unit(ctx, "regions.demo", func(u *store.Unit) error {
+		ok, err := s.slots.InsertIfAbsent(ctx, bson.M{"_id": LevelCounty, "region_id": county.ID})
+		if err != nil || !ok {
+			return err // !ok: another caller loaded a county first
+		}
+		u.OnFail("county slot", func(ctx context.Context) error {
+			_, err := s.slots.DeleteIf(ctx, LevelCounty, store.Cond{"region_id": county.ID})
+			return err
+		})
+		return u.Do(ctx, "insert regions", func(ctx context.Context) error {
+			var err error
+			created, err = s.c.InsertMany(ctx, docs)
+			return err
+		}, nil)
+	})
+	s.tree.Forget("all")
+	return created, err
 }
 
 func cnNum(n int) string {

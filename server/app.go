@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
@@ -17,7 +19,7 @@ type Pinger interface {
 }
 
 // New builds the fiber app with the middleware every route shares:
-// request id, a request context cancelled when the client hangs up, panic recovery, access log, security headers, the error
+// request id, clean input (no NUL or invalid UTF-8 in the path or query), a request context cancelled when the client hangs up, panic recovery, access log, security headers, the error
 // handler, and /healthz and /readyz.
 func New(log *slog.Logger, db Pinger) *fiber.App {
 	app := fiber.New(fiber.Config{
@@ -38,6 +40,7 @@ func New(log *slog.Logger, db Pinger) *fiber.App {
 		DisableStartupMessage: true,
 	})
 	app.Use(requestid.New())
+	app.Use(cleanInput)
 	app.Use(requestContext)
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		log.Error("panic", "request_id", RequestID(c), "path", c.Path(), "panic", e)
@@ -60,6 +63,22 @@ func RequestID(c *fiber.Ctx) string {
 	id, _ := c.Locals(requestid.ConfigDefault.ContextKey).(string)
 	return id
 }
+
+// cleanInput refuses a request whose path or query parameters hold a NUL
+// byte or invalid UTF-8, on every route: such bytes are never meant by a
+// person, and they reach filters, logs and file names otherwise.
+func cleanInput(c *fiber.Ctx) error {
+	bad := !clean(c.Context().URI().Path())
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+		bad = bad || !clean(k) || !clean(v)
+	})
+	if bad {
+		return Invalid("链接中含有无法识别的字符")
+	}
+	return c.Next()
+}
+
+func clean(b []byte) bool { return utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 }
 
 // accessLog logs one line per request: never bodies, queries or headers,
 // so no secret or ID number reaches the log.

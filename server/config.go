@@ -78,8 +78,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("MONGODB_URI: must start with mongodb:// or mongodb+srv://")
 	}
 	c.AdminPassword = getenv("ADMIN_PASSWORD")
-	if c.AdminPassword != "" && len(c.AdminPassword) < 8 {
-		return c, fmt.Errorf("ADMIN_PASSWORD: must be at least 8 characters")
+	if c.AdminPassword != "" {
+		if why := WeakPassword(c.AdminPassword, "admin"); why != "" {
+			return c, fmt.Errorf("ADMIN_PASSWORD: %s", why)
+		}
 	}
 	if s := getenv("JWT_SECRET"); s != "" {
 		if len(s) < 32 {

@@ -4,7 +4,11 @@
 package server
 
 import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 
@@ -43,9 +47,44 @@ type Error struct {
 	Message string            `json:"message"`
 	Fields  map[string]string `json:"fields,omitempty"`
 	Rule    string            `json:"rule,omitempty"`
+	cause   error
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Unwrap is the error behind e, if any.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Because keeps err behind e for the log (the ErrorHandler logs it with the
+// request id) while the body carries only e's Chinese message: use it where
+// a refusal has a technical cause a person should not read (a driver's or
+// a decoder's text).
+func (e *Error) Because(err error) *Error {
+	cp := *e
+	cp.cause = err
+	return &cp
+}
+
+// Explain names, in Chinese and in a person's terms, what kind of failure
+// err is: a file cut short, a damaged archive, a timeout. It never returns
+// err's own text. For messages like "备份文件无法恢复：" + Explain(err).
+func Explain(err error) string {
+	var ae *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &ae):
+		return ae.Message
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "文件不完整（可能没有传完），请重新上传"
+	case errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum), errors.Is(err, tar.ErrHeader),
+		errors.Is(err, tar.ErrFieldTooLong), errors.Is(err, tar.ErrInsecurePath):
+		return "文件已损坏或不是本系统导出的备份"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return "操作超时或被中断，请稍后再试"
+	}
+	return "文件内容无法读取，请确认文件完整、格式正确"
+}
 
 // Status is the HTTP status of the error's code.
 func (e *Error) Status() int {
@@ -135,6 +174,8 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 		e := ToError(err)
 		if e.Code == CodeInternal {
 			log.Error("request failed", "request_id", RequestID(c), "method", c.Method(), "path", c.Path(), "err", err.Error())
+		} else if e.cause != nil {
+			log.Warn("request refused", "request_id", RequestID(c), "method", c.Method(), "path", c.Path(), "code", e.Code, "cause", e.cause.Error())
 		}
 		if e.Code == CodeNotFound && wantsHTML(c) {
 			return c.Status(fiber.StatusNotFound).Type("html").SendString(notFoundPage)

@@ -121,10 +121,18 @@ type Upload struct {
 	Body     io.Reader
 }
 
+// Bounds of the parts of an upload other than its file: a form sends a
+// handful of short fields, and every byte of them is held in memory.
+const (
+	MaxUploadFields    = 32       // text fields and ignored parts, all told
+	MaxUploadFieldText = 64 << 10 // bytes of text fields, all told
+)
+
 // StreamUpload reads a multipart body part by part without buffering it:
 // text fields go into the returned map, and fn is called once for the
 // file part named field, with the part's content to stream onward.
-// A request without that file is invalid.
+// A request without that file is invalid; one with more than
+// MaxUploadFields other parts or MaxUploadFieldText bytes of text is too large.
 func StreamUpload(c *fiber.Ctx, field string, fn func(Upload) error) (map[string]string, error) {
 	ct := c.Get(fiber.HeaderContentType)
 	mt, params, err := mime.ParseMediaType(ct)
@@ -140,6 +148,7 @@ func StreamUpload(c *fiber.Ctx, field string, fn func(Upload) error) (map[string
 	mr := multipart.NewReader(body, params["boundary"])
 	values := map[string]string{}
 	seen := false
+	parts, text := 0, 0
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -156,10 +165,16 @@ func StreamUpload(c *fiber.Ctx, field string, fn func(Upload) error) (map[string
 			}
 			continue
 		}
+		if parts++; parts > MaxUploadFields {
+			return nil, TooLarge(fmt.Sprintf("上传的表单字段过多（最多 %d 个）", MaxUploadFields))
+		}
 		if part.FileName() == "" && name != "" {
-			v, err := io.ReadAll(io.LimitReader(part, 64<<10))
+			v, err := io.ReadAll(io.LimitReader(part, int64(MaxUploadFieldText-text+1)))
 			if err != nil {
 				return nil, Invalid("上传内容不完整或格式错误")
+			}
+			if text += len(v); text > MaxUploadFieldText {
+				return nil, TooLarge(fmt.Sprintf("上传的表单字段文本过长（合计最多 %d KB）", MaxUploadFieldText>>10))
 			}
 			values[name] = string(v)
 		}

@@ -28,11 +28,31 @@ type User struct {
 	PasswordHash string    `bson:"password_hash" json:"-"`
 	Disabled     bool      `bson:"disabled,omitempty" json:"disabled,omitempty"`
 	CreatedAt    time.Time `bson:"created_at" json:"created_at"`
+	UpdatedAt    time.Time `bson:"updated_at,omitempty" json:"updated_at,omitzero"`
+	// TokenVersion is carried in every token the account is given; raising
+	// it (disable, password set or reset, role or scope change) refuses
+	// every token issued before, access and refresh alike.
+	TokenVersion int64 `bson:"token_version" json:"-"`
+	// SessionVersion is carried in every refresh token; raising it (disable,
+	// password set or reset) ends every session. An edit raises only
+	// TokenVersion: the sessions refresh into tokens with the new role.
+	SessionVersion int64 `bson:"session_version" json:"-"`
+	// MustChangePassword is set by a reset: until the account sets a new
+	// password it may call nothing but POST /api/v1/me/password.
+	MustChangePassword bool `bson:"must_change_password,omitempty" json:"must_change_password,omitempty"`
+	// Attempts counts login attempts in the current minute, reserved
+	// before the password is checked (see reserveAttempt).
+	Attempts loginWindow `bson:"login,omitempty" json:"-"`
+}
+
+type loginWindow struct {
+	Start time.Time `bson:"start,omitempty"`
+	N     int       `bson:"n,omitempty"`
 }
 
 // Principal is the user as a token carries them.
 func (u *User) Principal() server.Principal {
-	return server.Principal{UserID: u.ID, Role: u.Role, Name: u.Name, TownshipID: u.TownshipID, StationID: u.StationID}
+	return server.Principal{UserID: u.ID, Role: u.Role, Name: u.Name, TownshipID: u.TownshipID, StationID: u.StationID, TokenVersion: u.TokenVersion}
 }
 
 // NewUser is what creating an account takes.
@@ -64,13 +84,18 @@ func (n *NewUser) Validate() error {
 	f.Add(n.Username == "" && n.Phone == "", "username", "用户名和手机号至少填一个")
 	f.Add(n.Username != "" && !usernameRe.MatchString(n.Username), "username", "3-32 位字母、数字、下划线，以字母开头")
 	f.Add(n.Phone != "" && !ValidPhone(n.Phone), "phone", "应为 11 位手机号")
-	f.Add(len(n.Password) < 8, "password", "密码至少 8 位")
-	f.Add(len(n.Password) > 128, "password", "密码过长")
+	if why := server.WeakPassword(n.Password, n.Username, n.Phone, n.Name); why != "" {
+		f.Add(true, "password", why)
+	}
 	f.Add(!server.ValidRole(n.Role), "role", "角色无效")
-	f.Add(n.Name == "" || len([]rune(n.Name)) > 50, "name", "请填写姓名（50 字以内）")
+	f.Add(!validName(n.Name), "name", "请填写姓名（50 字以内）")
 	f.Add(n.Role == server.RoleOfficer && !store.ValidID(n.TownshipID), "township_id", "乡镇联络员须指定所属乡镇")
 	f.Add(n.Role == server.RoleStation && !store.ValidID(n.StationID), "station_id", "服务站账号须指定服务站")
 	return f.Err()
+}
+
+func validName(s string) bool {
+	return s != "" && len([]rune(s)) <= 50 && !strings.ContainsAny(s, "\x00\r\n")
 }
 
 // argon2id parameters (OWASP: m=19 MiB, t=2, p=1).

@@ -175,7 +175,7 @@ func TestTokensRejected(t *testing.T) {
 	e := testkit.New(t)
 	p := e.Admin.User.Principal()
 	forge := func(method jwt.SigningMethod, key any, exp time.Time) string {
-		c := jwt.MapClaims{"sub": p.UserID, "role": "admin", "iss": "nongxun", "exp": exp.Unix(), "iat": time.Now().Unix()}
+		c := jwt.MapClaims{"sub": p.UserID, "role": "admin", "iss": "nongxun", "exp": exp.Unix(), "iat": time.Now().Unix(), "ver": p.TokenVersion}
 		s, err := jwt.NewWithClaims(method, c).SignedString(key)
 		if err != nil {
 			t.Fatal(err)

@@ -35,12 +35,41 @@
   };
 
   function save(sess) {
+    var u = sess.user || {};
+    u.must_change_password = !!sess.must_change_password;
     S.setItem('nx.access', sess.access_token);
     S.setItem('nx.refresh', sess.refresh_token);
-    S.setItem('nx.user', JSON.stringify(sess.user));
-    NX.user = sess.user;
+    S.setItem('nx.user', JSON.stringify(u));
+    NX.user = u;
   }
+  NX.saveSession = function (sess) { save(sess); show(); };
   function clear() { ['nx.access', 'nx.refresh', 'nx.user'].forEach(function (k) { S.removeItem(k); }); NX.user = null; }
+
+  /* NX.label(kind, code): the Chinese label of a code shown to people
+     (role, group, audit_action…), from GET /api/v1/labels, loaded once
+     after login and kept in localStorage; the code itself when unknown. */
+  var labels = null;
+  try { labels = JSON.parse(S.getItem('nx.labels') || 'null'); } catch (e) { labels = null; }
+  var labelsLoading = null;
+  NX.labels = function (force) {
+    if (labels && !force) return Promise.resolve(labels);
+    if (!labelsLoading) {
+      labelsLoading = NX.get('/labels').then(function (l) { labels = l; S.setItem('nx.labels', JSON.stringify(l)); return l; })
+        .catch(function () { return labels || {}; }).then(function (l) { labelsLoading = null; return l; });
+    }
+    return labelsLoading;
+  };
+  NX.label = function (kind, code) {
+    var k = labels && labels[kind];
+    if (k && k[code] != null) return k[code];
+    if (kind === 'role' && roleName[code]) return roleName[code];
+    return code == null ? '' : String(code);
+  };
+
+  /* The offline banner: shown while the browser is offline or the server
+     cannot be reached, hidden again as soon as a request gets through. */
+  function netState(ok) { var n = document.getElementById('net'); if (n) n.hidden = ok; }
+  NX.netState = netState;
 
   var refreshing = null;
   function refresh() {
@@ -60,17 +89,25 @@
     if (NX.token()) opt.headers.Authorization = 'Bearer ' + NX.token();
     if (body !== undefined) { opt.headers['Content-Type'] = 'application/json'; opt.body = JSON.stringify(body); }
     return fetch('/api/v1' + path, opt).then(function (r) {
+      netState(true);
       if (r.status === 401 && !retried && S.getItem('nx.refresh')) {
         return refresh().then(function (ok) { if (ok) return NX.api(method, path, body, true); show(); throw { status: 401, message: '请重新登录' }; });
       }
       var ct = r.headers.get('Content-Type') || '';
       var p = ct.indexOf('json') >= 0 ? r.json() : r.text();
       return p.then(function (data) {
-        if (!r.ok) { var e = new Error((data && data.error && data.error.message) || ('HTTP ' + r.status)); e.status = r.status; e.data = data; throw e; }
+        if (!r.ok) {
+          var e = new Error((data && data.error && data.error.message) || ('HTTP ' + r.status)); e.status = r.status; e.data = data;
+          if (r.status === 403 && data && data.error && data.error.rule === 'must_change_password' && NX.user) {
+            NX.user.must_change_password = true; S.setItem('nx.user', JSON.stringify(NX.user)); setTimeout(route);
+          }
+          throw e;
+        }
         return data;
       });
-    });
+    }, function (err) { netState(false); throw new Error('网络不通，请检查网络后重试'); });
   };
+  NX.patch = function (p, b) { return NX.api('PATCH', p, b); };
   NX.get = function (p) { return NX.api('GET', p); };
   NX.post = function (p, b) { return NX.api('POST', p, b === undefined ? {} : b); };
 
@@ -112,16 +149,21 @@
     if (!NX.user) return show();
     var parts = (location.hash || '#/').slice(2).split('/').map(decodeURIComponent);
     var name = parts[0] || 'home';
+    var forced = NX.user.must_change_password && views.password;
+    if (forced) { name = 'password'; parts = ['password']; }
     var v = views[name];
     if (!v || !allowed(v)) { name = 'home'; v = views.home; parts = []; }
     var menu = document.getElementById('menu');
+    menu.hidden = !!forced;
     menu.innerHTML = order.filter(function (n) { return views[n].menu !== false && allowed(views[n]); }).map(function (n) {
-      return '<a href="#/' + n + '"' + (n === name ? ' class="on"' : '') + '>' + NX.esc(views[n].title) + '</a>';
+      return '<a href="#/' + n + '"' + (n === name ? ' class="on" aria-current="page"' : '') + '>' + NX.esc(views[n].title) + '</a>';
     }).join('');
+    var on = menu.querySelector('a.on');
+    if (on && on.scrollIntoView) on.scrollIntoView({ block: 'nearest', inline: 'center' });
     var el = document.getElementById('view');
     el.innerHTML = '<p class="muted">加载中…</p>';
     document.title = v.title + ' · 农训';
-    Promise.resolve().then(function () { return v.render(el, parts.slice(1)); }).catch(function (err) {
+    (forced ? Promise.resolve() : NX.labels()).then(function () { return v.render(el, parts.slice(1)); }).catch(function (err) {
       el.innerHTML = '<p class="error">' + NX.esc(NX.errText(err)) + '</p>';
     });
   }
@@ -132,14 +174,15 @@
     document.getElementById('login').hidden = !!u;
     document.getElementById('app').hidden = !u;
     document.getElementById('logout').hidden = !u;
-    document.getElementById('who').textContent = u ? (u.name + ' · ' + (roleName[u.role] || u.role)) : '';
+    document.getElementById('pw-link').hidden = !u;
+    document.getElementById('who').textContent = u ? (u.name + ' · ' + NX.label('role', u.role)) : '';
     if (u) route();
   }
 
   NX.view('home', {
     title: '首页', render: function (el) {
       var items = order.filter(function (n) { return n !== 'home' && views[n].menu !== false && allowed(views[n]); });
-      el.innerHTML = '<h1>您好，' + NX.esc(NX.user.name) + '</h1><p class="muted">' + NX.esc(roleName[NX.user.role]) + '</p>' +
+      el.innerHTML = '<h1>您好，' + NX.esc(NX.user.name) + '</h1><p class="muted">' + NX.esc(NX.label('role', NX.user.role)) + '</p>' +
         (items.length ? '<div class="grid">' + items.map(function (n) { return '<a class="kpi" href="#/' + n + '"><b>' + NX.esc(views[n].title) + '</b>' + NX.esc(views[n].hint || '') + '</a>'; }).join('') + '</div>'
           : '<p>暂无可用功能。</p>');
     }
@@ -152,16 +195,20 @@
       var f = e.target, err = document.getElementById('login-error');
       err.textContent = '';
       f.querySelector('button').disabled = true;
-      NX.api('POST', '/auth/login', NX.form(f)).then(function (s) { save(s); f.reset(); show(); })
+      NX.api('POST', '/auth/login', NX.form(f)).then(function (s) {
+        save(s); f.reset();
+        if (!s.must_change_password) NX.labels(true);
+        show();
+      })
         .catch(function (x) { err.textContent = NX.errText(x); })
         .then(function () { f.querySelector('button').disabled = false; });
     });
     document.getElementById('logout').addEventListener('click', function () {
       NX.api('POST', '/auth/logout', { refresh_token: S.getItem('nx.refresh') || '' }).catch(function () {});
-      clear(); location.hash = '#/'; show();
+      clear(); S.removeItem('nx.labels'); labels = null; location.hash = '#/'; show();
     });
     window.addEventListener('hashchange', route);
-    function net() { document.getElementById('net').hidden = navigator.onLine; }
+    function net() { netState(navigator.onLine); }
     window.addEventListener('online', net); window.addEventListener('offline', net); net();
     if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(function () {});
     show();
