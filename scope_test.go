@@ -185,10 +185,10 @@ func TestCourseOwnershipAndCertificateScope(t *testing.T) {
 		tok, _ := tokens.Issue(u.Principal())
 		return caller{t: t, app: app, tok: tok}, u.ID
 	}
-	teacher, teacherID := mk(users.NewUser{Username: "teacher1", Password: "password-1", Role: server.RoleTrainer, Name: "本课讲师"})
-	intruder, _ := mk(users.NewUser{Username: "intruder1", Password: "password-1", Role: server.RoleTrainer, Name: "别课讲师"})
-	farOfficer, _ := mk(users.NewUser{Username: "officer9", Password: "password-1", Role: server.RoleOfficer, Name: "乙乡联络员", TownshipID: t2.ID})
-	nearOfficer, _ := mk(users.NewUser{Username: "officer3", Password: "password-1", Role: server.RoleOfficer, Name: "甲乡联络员", TownshipID: t1.ID})
+	teacher, teacherID := mk(users.NewUser{Username: "teacher1", Password: "Teach-Yun-2026", Role: server.RoleTrainer, Name: "本课讲师"})
+	intruder, _ := mk(users.NewUser{Username: "intruder1", Password: "Teach-Yun-2026", Role: server.RoleTrainer, Name: "别课讲师"})
+	farOfficer, _ := mk(users.NewUser{Username: "officer9", Password: "Teach-Yun-2026", Role: server.RoleOfficer, Name: "乙乡联络员", TownshipID: t2.ID})
+	nearOfficer, _ := mk(users.NewUser{Username: "officer3", Password: "Teach-Yun-2026", Role: server.RoleOfficer, Name: "甲乡联络员", TownshipID: t1.ID})
 
 	course := admin.must("POST", "/api/v1/courses", map[string]any{"title": "农产品网店", "category": "网店开设", "hours": 4, "pass_ratio": 0.5, "published": true}, 201)
 	cid := course["id"].(string)

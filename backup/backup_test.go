@@ -156,8 +156,12 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal("blob content differs after restore")
 	}
 	// Unique indexes come back too.
-	if err := other.C("users").InsertOne(e.Ctx, bson.M{"_id": store.NewID(), "username": e.Admin.User.Username}); !store.IsDup(err) {
-		t.Fatalf("unique username index missing after restore: %v", err)
+	var village bson.M
+	if err := other.C("regions").FindOne(e.Ctx, bson.M{"level": "village"}, &village); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.C("regions").InsertOne(e.Ctx, bson.M{"_id": store.NewID(), "parent_id": village["parent_id"], "name": village["name"], "level": "village"}); !store.IsDup(err) {
+		t.Fatalf("unique region name index missing after restore: %v", err)
 	}
 	// The restored file is referenced, so the sweep keeps it.
 	other.BlobRef("materials", "blob_id")
@@ -364,6 +368,8 @@ func TestEndpoints(t *testing.T) {
 	}
 	e.Upload(e.Admin, "/api/v1/admin/restore?confirm=replace-everything", "b.tar.gz", r.Body, nil).Want(t, 200)
 	e.Do(e.NewCaller(server.RoleAuditor, ""), "POST", "/api/v1/admin/blobs/sweep", nil).Want(t, 403)
+	e.Do(e.Admin, "POST", "/api/v1/admin/blobs/sweep", nil).Want(t, 409) // nothing declared its files
+	e.Store.BlobRef("materials", "blob_id")
 	e.Do(e.Admin, "POST", "/api/v1/admin/blobs/sweep", nil).Want(t, 200)
 }
 

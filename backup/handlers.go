@@ -34,6 +34,9 @@ func (s *Service) Register(api fiber.Router) {
 	api.Post("/admin/restore", server.Require(server.RoleAdmin), s.restore)
 	api.Post("/admin/blobs/sweep", server.Require(server.RoleAdmin), func(c *fiber.Ctx) error {
 		rep, err := s.st.SweepBlobs(c.UserContext(), store.SweepGrace)
+		if errors.Is(err, store.ErrNoBlobRefs) {
+			return server.Conflict("没有任何功能登记了文件引用，为免误删，不清理文件")
+		}
 		if err != nil {
 			return err
 		}

@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -36,6 +36,10 @@ func (s *Store) BlobRef(coll, field string) {
 	s.blobRefs = append(s.blobRefs, blobRef{coll, field})
 }
 
+// ErrNoBlobRefs refuses a sweep when no package declared its references:
+// it would remove every file.
+var ErrNoBlobRefs = errors.New("store: no blob references declared")
+
 // SweepReport says what a sweep removed.
 type SweepReport struct {
 	Checked int      `json:"checked"`
@@ -51,7 +55,7 @@ func (s *Store) SweepBlobs(ctx context.Context, grace time.Duration) (*SweepRepo
 	refs := append([]blobRef(nil), s.blobRefs...)
 	s.bg.mu.Unlock()
 	if len(refs) == 0 {
-		return nil, fmt.Errorf("store: no blob references declared; the sweep would remove every file")
+		return nil, ErrNoBlobRefs
 	}
 	wanted := map[string]bool{}
 	for _, r := range refs {
