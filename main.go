@@ -135,10 +135,11 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	// issued or a course finished schedules the trainee's follow-ups; the
 	// hooks are set before enrollSvc.Start runs its course-finished check.
 	incSvc, err := incubation.New(ctx, incubation.Deps{Store: st, Regions: regionSvc, Audit: auditLog, Log: log,
-		Trainees: incubation.FromEnrollment(enrollSvc, regionSvc), Assignees: incubation.AssigneesFrom(courseSvc, userSvc)})
+		Trainees: incubation.FromEnrollment(enrollSvc), Assignees: incubation.AssigneesFrom(courseSvc)})
 	if err != nil {
 		return nil, nil, err
 	}
+	st.OnRepair("incubation counters and due lists", incSvc.Repair)
 	certSvc.OnIssued = incSvc.CertificateIssued
 	certSvc.OnRevoked = incSvc.CertificateRevoked
 	if err := certSvc.StartHooks(ctx); err != nil {

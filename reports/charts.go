@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"nongxun/clock"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -302,7 +303,7 @@ func progressSeries(d *Dashboard) ([]string, []float64, []float64) {
 		last = now
 	}
 	// months before the start that have figures are folded into the first month.
-	first := time.Date(start.Year(), start.Month(), 1, 0, 0, 0, 0, shanghai)
+	first := time.Date(start.Year(), start.Month(), 1, 0, 0, 0, 0, clock.Shanghai)
 	var months []string
 	for m := first; !m.After(last) && len(months) < 240; m = m.AddDate(0, 1, 0) {
 		months = append(months, m.Format("2006-01"))
@@ -320,14 +321,14 @@ func progressSeries(d *Dashboard) ([]string, []float64, []float64) {
 	pace := make([]float64, len(months))
 	total := end.Sub(start).Hours()
 	run := before
-	cur := d.GeneratedAt.In(shanghai).Format("2006-01")
+	cur := d.GeneratedAt.In(clock.Shanghai).Format("2006-01")
 	for i, m := range months {
 		run += by[m]
 		cum[i] = float64(run)
 		if m > cur {
 			cum[i] = charts.GetNullValue()
 		}
-		t, _ := time.ParseInLocation("2006-01", m, shanghai)
+		t, _ := time.ParseInLocation("2006-01", m, clock.Shanghai)
 		endOfMonth := t.AddDate(0, 1, 0)
 		f := endOfMonth.Sub(start).Hours() / total
 		if f > 1 {

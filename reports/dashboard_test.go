@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"context"
+	"nongxun/clock"
 	"os"
 	"strings"
 	"testing"
@@ -54,32 +55,49 @@ func TestDashboardKPIsAndPace(t *testing.T) {
 	}
 }
 
+// TestDeadlineSettings: the programme period defaults to the year of the
+// first start (so a fresh install is not told it is 落后 against a past
+// deadline), and an admin can set the real one.
 func TestDeadlineSettings(t *testing.T) {
-	// today, the plan's 2019 deadline is long past: 4000 of 10000 is honestly behind
-	f := newFixture(t, time.Date(2026, 3, 1, 9, 0, 0, 0, shanghai), nil)
+	f := newFixture(t, time.Date(2026, 3, 1, 9, 0, 0, 0, clock.Shanghai), nil)
 	var d Dashboard
 	f.env.Do(f.env.Admin, "GET", "/api/v1/reports/dashboard", nil).Want(t, 200).Decode(t, &d)
-	if !d.Pace.DeadlinePassed || d.Pace.Status != StatusBehind || d.Pace.NeededPerMonth != 0 {
-		t.Fatalf("pace %+v", d.Pace)
+	if d.Settings.StartDate != "2026-01-01" || d.Settings.EndDate != "2026-12-31" {
+		t.Fatalf("default period %s … %s, want this year", d.Settings.StartDate, d.Settings.EndDate)
+	}
+	if d.Pace.DeadlinePassed || d.Pace.Status != StatusOnTrack || d.Pace.NeededPerMonth == 0 {
+		t.Fatalf("pace in the default period %+v", d.Pace)
+	}
+	if n := kpiByKey(&d)["person_times"].Note; strings.Contains(n, "已过") || strings.Contains(n, "每月需 0 人次") {
+		t.Errorf("note %q", n)
+	}
+	// the default stays what the first start stored, a year later too
+	f.now = time.Date(2027, 2, 1, 9, 0, 0, 0, clock.Shanghai)
+	f.env.Do(f.env.Admin, "GET", "/api/v1/reports/dashboard", nil).Want(t, 200).Decode(t, &d)
+	if d.Settings.EndDate != "2026-12-31" || !d.Pace.DeadlinePassed || d.Pace.Status != StatusBehind {
+		t.Fatalf("a year on: %+v %+v", d.Settings, d.Pace)
 	}
 	if n := kpiByKey(&d)["person_times"].Note; !strings.Contains(n, "已过") {
 		t.Errorf("note %q", n)
 	}
-	// the office moves the programme to 2026: early in the year 4000 is on track
+	f.now = time.Date(2026, 3, 1, 9, 0, 0, 0, clock.Shanghai)
 	bad := []map[string]any{
 		{"end_date": "2026-13-01"},
 		{"start_date": "2027-01-01", "end_date": "2026-12-31"},
 		{"person_times_target": 0},
 		{"end_date": 20261231},
+		{"start_date": "1999-01-01"},
+		{"end_date": "2101-01-01"},
 	}
 	for _, b := range bad {
 		f.env.Do(f.env.Admin, "PUT", "/api/v1/reports/settings", b).Want(t, 400)
 	}
 	off := f.env.NewCaller(server.RoleOfficer, f.t0)
 	f.env.Do(off, "PUT", "/api/v1/reports/settings", map[string]any{"end_date": "2026-12-31"}).Want(t, 403)
-	f.env.Do(f.env.Admin, "PUT", "/api/v1/reports/settings", map[string]any{"start_date": "2026-01-01", "end_date": "2026-12-31"}).Want(t, 200)
+	// the office sets the plan's own (past) period: 4000 of 10000 is honestly behind
+	f.env.Do(f.env.Admin, "PUT", "/api/v1/reports/settings", map[string]any{"start_date": "2019-01-01", "end_date": "2019-12-31"}).Want(t, 200)
 	f.env.Do(f.env.Admin, "GET", "/api/v1/reports/dashboard", nil).Want(t, 200).Decode(t, &d)
-	if d.Pace.DeadlinePassed || d.Pace.Status != StatusOnTrack || d.Settings.EndDate != "2026-12-31" {
+	if !d.Pace.DeadlinePassed || d.Pace.Status != StatusBehind || d.Settings.EndDate != "2019-12-31" || d.Settings.PeriodSetBy == "" {
 		t.Fatalf("after settings: %+v %+v", d.Pace, d.Settings)
 	}
 }

@@ -19,6 +19,7 @@ var (
 
 // Register mounts the reports API on api (/api/v1, behind Authenticate).
 func (s *Service) Register(api fiber.Router) {
+	api.Get("/setup", server.Require(server.RoleAdmin), s.handleSetup)
 	r := api.Group("/reports")
 	r.Get("/monthly", server.Require(office...), s.handleMonthly)
 	r.Get("/dashboard", server.Require(office...), s.handleDashboard)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"nongxun/clock"
 
 	"github.com/gofiber/fiber/v2"
 	"nongxun/server"
@@ -25,6 +26,19 @@ func (s *Service) evidence(ctx context.Context) (*Evidence, error) {
 	if s.d.Sessions != nil {
 		if e.Sessions, err = s.d.Sessions(ctx); err != nil {
 			return nil, err
+		}
+		if s.d.SessionEvidence != nil {
+			months := make([]string, 0, len(e.Sessions))
+			for _, r := range e.Sessions {
+				months = append(months, clock.Month(r.StartsAt))
+			}
+			present, photos, err := s.d.SessionEvidence(ctx, months)
+			if err != nil {
+				return nil, err
+			}
+			for i := range e.Sessions {
+				e.Sessions[i].Present, e.Sessions[i].SheetPhotos = present[e.Sessions[i].ID], photos[e.Sessions[i].ID]
+			}
 		}
 	} else {
 		e.Missing = append(e.Missing, "培训场次")

@@ -3,6 +3,7 @@ package reports
 import (
 	"context"
 	"net/http"
+	"nongxun/clock"
 	"path/filepath"
 	"strings"
 	"time"
@@ -47,7 +48,7 @@ type Written struct {
 
 // dueEnd is the end of a month's due day: the 30th, or the month's last day.
 func dueEnd(month time.Time) time.Time {
-	first := time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, shanghai)
+	first := time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, clock.Shanghai)
 	last := first.AddDate(0, 1, -1).Day()
 	day := 30
 	if last < day {
@@ -58,7 +59,7 @@ func dueEnd(month time.Time) time.Time {
 
 // lastDueMonth is the latest month whose due day has passed (or is today).
 func lastDueMonth(now time.Time) string {
-	cur := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, shanghai)
+	cur := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, clock.Shanghai)
 	if now.Before(dueEnd(cur)) {
 		cur = cur.AddDate(0, -1, 0)
 	}

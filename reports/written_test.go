@@ -95,7 +95,6 @@ func TestWrittenReports(t *testing.T) {
 	}
 	// the dashboard's KPI counts May (the last month whose due day passed)
 	var d Dashboard
-	f.svc.cache = map[string]cached{}
 	f.env.Do(f.env.Admin, "GET", "/api/v1/reports/dashboard", nil).Want(t, 200).Decode(t, &d)
 	if k := kpiByKey(&d)["monthly_reports"]; k.Status != StatusBehind || !strings.Contains(k.Text, "逾期 1") {
 		t.Fatalf("monthly_reports KPI %+v", k)
