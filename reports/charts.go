@@ -103,7 +103,7 @@ func (s *Service) Chart(d *Dashboard, name string, w int) ([]byte, error) {
 		}
 		opt.XAxis.Labels = short
 		opt.XAxis.LabelFontStyle = style
-		opt.XAxis.LabelCount = labelCount(len(months), small)
+		opt.XAxis.LabelCount, opt.XAxis.LabelRotation = fitLabels(pt0(w), short, w, style)
 		opt.Legend = charts.LegendOption{SeriesNames: []string{"累计人次", "按期进度"}, FontStyle: style}
 		opt.YAxis = []charts.YAxisOption{{LabelFontStyle: style, Min: charts.Ptr(0.0)}}
 		opt.Symbol = charts.Symbol{Shape: charts.SymbolNone}
@@ -235,7 +235,7 @@ func (s *Service) bar(pt *charts.Painter, labels []string, vals [][]float64, nam
 	opt.CategoryAxis.Labels = labels
 	opt.CategoryAxis.LabelFontStyle = style
 	if !horizontal {
-		opt.CategoryAxis.LabelCount = labelCount(len(labels), small)
+		opt.CategoryAxis.LabelCount, opt.CategoryAxis.LabelRotation = fitLabels(pt, labels, pt.Width(), style)
 	}
 	opt.ValueAxis = []charts.ValueAxisOption{{LabelFontStyle: style, Min: charts.Ptr(0.0)}}
 	if names != nil {
@@ -274,15 +274,34 @@ func trimFloat(f float64) string {
 	return strings.TrimSuffix(s, ".0")
 }
 
-func labelCount(n int, small bool) int {
-	max := 12
-	if small {
-		max = 5
+// fitLabels lays a category axis's labels out without overlap in width w
+// pixels, measuring each label with the chart's (CJK) font: all of them
+// when they fit, else every k-th one; labels too wide even for that
+// (long Chinese names) are turned 45° and thinned to what then fits.
+func fitLabels(pt *charts.Painter, labels []string, w int, style charts.FontStyle) (int, float64) {
+	n := len(labels)
+	if n == 0 {
+		return 0, 0
 	}
-	if n < max {
-		return n
+	plot := float64(w) - 70 // the value axis's labels and the padding
+	widest, tall := 0.0, 0.0
+	for _, l := range labels {
+		b := pt.MeasureText(l, 0, style)
+		widest = max(widest, float64(b.Width()))
+		tall = max(tall, float64(b.Height()))
 	}
-	return max
+	gap := 8.0
+	fits := func(slot float64) int { return max(1, min(n, int(plot/slot))) }
+	if k := fits(widest + gap); k >= n || k >= 4 || widest < plot/3 {
+		return fits(widest + gap), 0
+	}
+	// turned 45°, a label needs only its height (over √2) plus the gap along the axis
+	return fits(tall*1.5 + gap), charts.DegreesToRadians(45)
+}
+
+// pt0 is a painter for measuring text at width w (no drawing).
+func pt0(w int) *charts.Painter {
+	return charts.NewPainter(charts.PainterOptions{OutputFormat: charts.ChartOutputSVG, Width: w, Height: 100})
 }
 
 func namedSeries(list []Named) ([]string, []float64) {

@@ -204,3 +204,59 @@ func TestSelfEvaluation(t *testing.T) {
 		t.Fatalf("not a PDF: %.20s", r.Body)
 	}
 }
+
+// TestPublicHonestStatuses: before anything is paid or accepted, no
+// subsidy, fund or tranche target says 已达成 on the public page; once a
+// target is reached it does.
+func TestPublicHonestStatuses(t *testing.T) {
+	f := newFixture(t, time.Time{}, func(d *Deps, _ *fixture) {
+		d.Facilities = func(context.Context) (*Facilities, error) {
+			return &Facilities{TownshipsTotal: 23}, nil
+		}
+		d.Funds = func(context.Context) (*FundSummary, error) {
+			return &FundSummary{TotalFen: 1_500_000_000, ByCategory: map[string]int64{},
+				Tranches: []FundTranche{{Tranche: 1, Open: true, DueFen: 450_000_000}, {Tranche: 2, DueFen: 450_000_000}}}, nil
+		}
+	})
+	var p Public
+	f.env.Do(nil, "GET", "/api/v1/public/summary", nil).Want(t, 200).Decode(t, &p)
+	checked := 0
+	for _, k := range p.Targets {
+		for _, w := range []string{"补贴", "资金", "占比", "禁止", "拨付"} {
+			if strings.Contains(k.Label, w) {
+				checked++
+				if k.Status == StatusMet {
+					t.Errorf("%s says 已达成 with nothing done (%s)", k.Label, k.Actual)
+				}
+				break
+			}
+		}
+	}
+	if checked != 6 {
+		t.Errorf("checked %d of the 6 subsidy and fund targets", checked)
+	}
+	page := string(f.env.Do(nil, "GET", "/public", nil).Want(t, 200).Body)
+	for _, row := range strings.Split(page, "<tr>") {
+		if (strings.Contains(row, "补贴") || strings.Contains(row, "拨付进度")) && strings.Contains(row, "已达成") {
+			t.Errorf("public page row says 已达成 with nothing done: %s", row)
+		}
+	}
+	if !strings.Contains(page, "已到拨付节点，尚未拨付") || strings.Contains(page, ">已拨付<") {
+		t.Errorf("tranche status wrong")
+	}
+	// a tranche paid in full and a subsidy paid are met
+	g := newFixture(t, time.Time{}, func(d *Deps, _ *fixture) {
+		d.Facilities = func(context.Context) (*Facilities, error) {
+			return &Facilities{TownshipsTotal: 23, SubsidyPaidFen: 1_000_000}, nil
+		}
+	})
+	var d Dashboard
+	g.env.Do(g.env.Admin, "GET", "/api/v1/reports/dashboard", nil).Want(t, 200).Decode(t, &d)
+	ks := kpiByKey(&d)
+	if ks["subsidies"].Status != StatusMet || ks["fund_tranches"].Status != StatusMet {
+		t.Errorf("paid targets: %+v %+v", ks["subsidies"], ks["fund_tranches"])
+	}
+	if ks["village_points"].Target != 190 || !strings.Contains(ks["village_points"].Goal, "190") {
+		t.Errorf("village points target from the settings: %+v", ks["village_points"])
+	}
+}
