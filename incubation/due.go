@@ -15,26 +15,30 @@ import (
 
 // The due lists are laid out for _id reads (docs/design.md, "The `_id`
 // path index"): the open tasks are also listed in small index documents
-// of the followup_due collection, one per assignee (or township) and per
-// month the tasks were scheduled in:
+// of the followup_due collection, one per list, month of scheduling and
+// part:
 //
-//	u/<assignee>/<YYYY-MM>  {e: {<entry key>: "<packed task>"}}
-//	t/<township>/<YYYY-MM>  the same, for the township's list
-//	u/<assignee>, t/<township>  {months: [the months above that exist]}
+//	u/<assignee>/<YYYY-MM>/<n>  {e: {<entry key>: "<packed task>"}}
+//	t/<township>/<YYYY-MM>/<n>  the same, for the township's list
+//	u/<assignee>, t/<township>  {parts: ["<YYYY-MM>/<n>", …], n: {"<YYYY-MM>_<n>": entries written}}
 //
-// A task's three due dates share the month it was scheduled in, so
-// scheduling a trainee writes two index documents, each once. A list reads
-// its head, then its month documents (in parallel): each holds the open
-// tasks of one assignee scheduled in one month, tens of entries, so a
-// read stays small. A closed task leaves its documents; an emptied month
-// stays in the head until a recount prunes it. Tasks of the township's
-// officers (no trainer known) are listed under u/pool-<township>.
+// A trainee's three tasks are scheduled together, so scheduling writes two
+// parts, each once, and the two heads. A part takes at most partSize
+// entries (the head counts what was written to it, and the next
+// scheduling of that month opens part n+1), so every document stays small
+// however many certificates a trainer's course gets at once. Each task
+// records its two parts (Task.DueLists), so closing it touches only them.
+// A list reads its head, then its parts in parallel. A closed task leaves
+// its parts; an emptied part stays listed (a cheap read) until a recount.
+// Tasks of the township's officers (no trainer known) are listed under
+// u/pool-<township>.
 const (
 	duePerUser = "u/"
 	duePerTwp  = "t/"
 	poolPrefix = "pool-"
 	unassigned = "none"
 	fieldSep   = "\x1f"
+	partSize   = 120
 )
 
 // dueDoc is one month document of a list.
@@ -43,10 +47,11 @@ type dueDoc struct {
 	E  map[string]string `bson:"e"`
 }
 
-// dueHead lists the month documents of one list.
+// dueHead lists the parts of one list and how many entries each was given.
 type dueHead struct {
-	ID     string   `bson:"_id"`
-	Months []string `bson:"months"`
+	ID    string           `bson:"_id"`
+	Parts []string         `bson:"parts"`
+	N     map[string]int64 `bson:"n"`
 }
 
 // listKey is the assignee list a task is in: its assignee's, or the pool
@@ -62,6 +67,63 @@ func twpKey(township string) string { return duePerTwp + tk(township) }
 
 // schedMonth is the month a task was scheduled in: the month part of its documents' ids.
 func schedMonth(t *Task) string { return clock.Month(t.CreatedAt) }
+
+// lists are the two index documents a task is listed in: those recorded on
+// it, else (a task written before parts) part 0 of its month.
+func lists(t *Task) []string {
+	if len(t.DueLists) == 2 {
+		return t.DueLists
+	}
+	m := schedMonth(t)
+	return []string{listKey(t) + "/" + m + "/0", twpKey(t.TownshipID) + "/" + m + "/0"}
+}
+
+// splitDoc splits an index document id into its head and its part ("YYYY-MM/n").
+func splitDoc(id string) (head, part string) {
+	i := strings.LastIndexByte(id, '/')
+	j := strings.LastIndexByte(id[:i], '/')
+	return id[:j], id[j+1:]
+}
+
+func countKey(part string) string { return strings.ReplaceAll(part, "/", "_") }
+
+// place chooses the parts for tasks about to be scheduled together (one
+// assignee, township and month): for each of their two lists the month's
+// last part, or a new one once it has partSize entries. It records them on
+// the tasks and returns the heads as read.
+func (s *Service) place(ctx context.Context, list []Task) error {
+	if len(list) == 0 {
+		return nil
+	}
+	t := &list[0]
+	m := schedMonth(t)
+	keys := []string{listKey(t), twpKey(t.TownshipID)}
+	docs := make([]string, len(keys))
+	for i, k := range keys {
+		var h dueHead
+		if err := s.due.Get(ctx, k, &h); err != nil && !store.IsNotFound(err) {
+			return err
+		}
+		n := -1
+		for _, p := range h.Parts {
+			if pm, c, ok := strings.Cut(p, "/"); ok && pm == m {
+				if x, err := strconv.Atoi(c); err == nil && x > n {
+					n = x
+				}
+			}
+		}
+		if n < 0 {
+			n = 0
+		} else if h.N[countKey(m+"/"+strconv.Itoa(n))]+int64(len(list)) > partSize {
+			n++
+		}
+		docs[i] = k + "/" + m + "/" + strconv.Itoa(n)
+	}
+	for i := range list {
+		list[i].DueLists = []string{docs[0], docs[1]}
+	}
+	return nil
+}
 
 // entryKey is a task's field in its month documents.
 func entryKey(id string) string { return strings.ReplaceAll(id, "/", "_") }
@@ -89,14 +151,12 @@ func unpack(s string) (Task, bool) {
 	return t, true
 }
 
-// dueEntries groups tasks' entries by the month documents they go to.
+// dueEntries groups tasks' entries by the index documents they go to.
 func dueEntries(list []Task) map[string]map[string]string {
 	out := map[string]map[string]string{}
 	for i := range list {
 		t := &list[i]
-		m := schedMonth(t)
-		for _, k := range []string{listKey(t), twpKey(t.TownshipID)} {
-			id := k + "/" + m
+		for _, id := range lists(t) {
 			if out[id] == nil {
 				out[id] = map[string]string{}
 			}
@@ -107,11 +167,13 @@ func dueEntries(list []Task) map[string]map[string]string {
 }
 
 // indexTasks lists open tasks (or refreshes their entries): one update per
-// month document, then the heads learn of new months. Each write is
-// idempotent, and u takes it back should a later write of the unit fail.
-func (s *Service) indexTasks(ctx context.Context, u *store.Unit, list []Task) error {
+// index document; with count, the heads learn of the parts and how many
+// entries they were given. Each write is idempotent, and u takes the
+// entries back should a later write of the unit fail (a head's count only
+// decides when a part is full, so it is not taken back).
+func (s *Service) indexTasks(ctx context.Context, u *store.Unit, list []Task, count bool) error {
 	docs := dueEntries(list)
-	heads := map[string][]string{}
+	heads := map[string]map[string]int64{}
 	for id, entries := range docs {
 		set, unset := bson.M{}, bson.M{}
 		for k, v := range entries {
@@ -128,37 +190,27 @@ func (s *Service) indexTasks(ctx context.Context, u *store.Unit, list []Task) er
 		if err != nil {
 			return err
 		}
-		i := strings.LastIndexByte(id, '/')
-		heads[id[:i]] = append(heads[id[:i]], id[i+1:])
+		head, part := splitDoc(id)
+		if heads[head] == nil {
+			heads[head] = map[string]int64{}
+		}
+		heads[head][part] += int64(len(entries))
 	}
-	for head, months := range heads {
-		if err := s.addMonths(ctx, head, months); err != nil {
+	if !count {
+		return nil
+	}
+	for head, parts := range heads {
+		add, inc := bson.A{}, bson.M{}
+		for p, n := range parts {
+			add = append(add, p)
+			inc["n."+countKey(p)] = n
+		}
+		if _, err := s.due.UpdateOne(ctx, bson.M{"_id": head}, bson.M{"$addToSet": bson.M{"parts": bson.M{"$each": add}}, "$inc": inc},
+			options.UpdateOne().SetUpsert(true)); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// addMonths makes sure head lists months. Most schedulings land in a month
-// the head already lists, so it is read first and written only when new;
-// $addToSet keeps the write idempotent, so it needs no undo (an extra
-// month only costs a read of an empty document).
-func (s *Service) addMonths(ctx context.Context, head string, months []string) error {
-	var h dueHead
-	if err := s.due.Get(ctx, head, &h); err != nil && !store.IsNotFound(err) {
-		return err
-	}
-	var add bson.A
-	for _, m := range months {
-		if !contains(h.Months, m) && !containsAny(add, m) {
-			add = append(add, m)
-		}
-	}
-	if len(add) == 0 {
-		return nil
-	}
-	_, err := s.due.UpdateOne(ctx, bson.M{"_id": head}, bson.M{"$addToSet": bson.M{"months": bson.M{"$each": add}}}, options.UpdateOne().SetUpsert(true))
-	return err
 }
 
 func contains(l []string, x string) bool {
@@ -170,21 +222,10 @@ func contains(l []string, x string) bool {
 	return false
 }
 
-func containsAny(l bson.A, x string) bool {
-	for _, y := range l {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
 // unindexTask takes a closed task off its lists.
 func (s *Service) unindexTask(ctx context.Context, u *store.Unit, t *Task) error {
-	m := schedMonth(t)
-	for _, k := range []string{listKey(t), twpKey(t.TownshipID)} {
-		id := k + "/" + m
-		before := pack(t)
+	before := pack(t)
+	for _, id := range lists(t) {
 		err := u.Do(ctx, "due index "+id, func(ctx context.Context) error {
 			_, err := s.due.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$unset": bson.M{"e." + entryKey(t.ID): ""}})
 			return err
@@ -217,8 +258,8 @@ func (s *Service) openTasks(ctx context.Context, keys []string) ([]Task, error) 
 	}
 	var ids []string
 	for i, h := range heads {
-		for _, m := range h.Months {
-			ids = append(ids, keys[i]+"/"+m)
+		for _, p := range h.Parts {
+			ids = append(ids, keys[i]+"/"+p)
 		}
 	}
 	docs := make([]dueDoc, len(ids))
@@ -271,8 +312,8 @@ func (s *Service) recountDue(ctx context.Context, fix bool) ([]string, error) {
 	want := dueEntries(open)
 	heads := map[string][]string{}
 	for id := range want {
-		i := strings.LastIndexByte(id, '/')
-		heads[id[:i]] = append(heads[id[:i]], id[i+1:])
+		head, part := splitDoc(id)
+		heads[head] = append(heads[head], part)
 	}
 	var stored []bson.M
 	if err := s.due.Find(ctx, bson.M{}, &stored); err != nil {
@@ -285,12 +326,12 @@ func (s *Service) recountDue(ctx context.Context, fix bool) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := raw["months"]; ok {
+		if _, ok := raw["parts"]; ok {
 			var h dueHead
 			if err := bson.Unmarshal(b, &h); err != nil {
 				return nil, err
 			}
-			haveHeads[id] = h.Months
+			haveHeads[id] = h.Parts
 			continue
 		}
 		var d dueDoc
@@ -360,9 +401,13 @@ func (s *Service) recountDue(ctx context.Context, fix bool) ([]string, error) {
 		if len(miss) == 0 {
 			continue
 		}
-		diffs = append(diffs, "due list "+id+" misses months "+strings.Join(miss, ","))
+		diffs = append(diffs, "due list "+id+" misses parts "+strings.Join(miss, ","))
 		if fix {
-			if err := s.addMonths(ctx, id, miss); err != nil {
+			add := bson.A{}
+			for _, p := range miss {
+				add = append(add, p)
+			}
+			if _, err := s.due.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$addToSet": bson.M{"parts": bson.M{"$each": add}}}, options.UpdateOne().SetUpsert(true)); err != nil {
 				return diffs, err
 			}
 		}

@@ -34,6 +34,7 @@ type Task struct {
 	Attempts    int        `bson:"attempts" json:"attempts"`
 	DoneAt      *time.Time `bson:"done_at,omitempty" json:"done_at,omitempty"`
 	FollowupID  string     `bson:"followup_id,omitempty" json:"followup_id,omitempty"`
+	DueLists    []string   `bson:"due_lists,omitempty" json:"-"` // the two index documents it is listed in (due.go)
 	CreatedAt   time.Time  `bson:"created_at" json:"created_at"`
 	Overdue     bool       `bson:"-" json:"overdue"`
 }
@@ -151,13 +152,17 @@ func (s *Service) scheduleFor(ctx context.Context, t *Trainee, courseID, source 
 	assignee := s.assignee(ctx, courseID)
 	now := s.now().Truncate(time.Millisecond) // as BSON keeps it, so the undo's condition matches
 	list := make([]Task, 0, len(s.cfg.FollowupDays))
-	docs := make([]any, 0, len(s.cfg.FollowupDays))
 	for _, days := range s.cfg.FollowupDays {
-		task := Task{ID: taskID(t.ID, days), TraineeID: t.ID, TraineeName: t.Name, Phone: t.Phone,
+		list = append(list, Task{ID: taskID(t.ID, days), TraineeID: t.ID, TraineeName: t.Name, Phone: t.Phone,
 			VillageID: t.RegionID, TownshipID: t.TownshipID, CourseID: courseID, Source: source, Days: days,
-			DueOn: clock.Day(at.AddDate(0, 0, days)), AssigneeID: assignee, Status: TaskOpen, CreatedAt: now}
-		list = append(list, task)
-		docs = append(docs, task)
+			DueOn: clock.Day(at.AddDate(0, 0, days)), AssigneeID: assignee, Status: TaskOpen, CreatedAt: now})
+	}
+	if err := s.place(ctx, list); err != nil {
+		return 0, err
+	}
+	docs := make([]any, len(list))
+	for i := range list {
+		docs[i] = list[i]
 	}
 	created := 0
 	err := s.st.Unit(ctx, "followup.schedule", func(u *store.Unit) error {
@@ -188,7 +193,10 @@ func (s *Service) scheduleFor(ctx context.Context, t *Trainee, courseID, source 
 		if len(fresh) > 0 {
 			u.OnFail("tasks of "+t.ID, func(ctx context.Context) error { return s.dropNewTasks(ctx, fresh, now) })
 		}
-		return s.indexTasks(ctx, u, append(fresh, again...))
+		if err := s.indexTasks(ctx, u, fresh, true); err != nil {
+			return err
+		}
+		return s.indexTasks(ctx, u, again, false)
 	})
 	return created, err
 }
@@ -308,7 +316,7 @@ func (s *Service) answerTask(ctx context.Context, u *store.Unit, task *Task, fol
 	if done {
 		return s.unindexTask(ctx, u, task)
 	}
-	return s.indexTasks(ctx, u, []Task{after})
+	return s.indexTasks(ctx, u, []Task{after}, false)
 }
 
 // taskFor finds the task a follow-up answers: the one named, or else the

@@ -90,7 +90,8 @@ type mark struct {
 //
 //	funnel            {c:{step:n}, g:{group:{step:n}}, t:{twp:{step:n}}}  the county
 //	funnel/<twp>      {c:{step:n}, g:{group:{step:n}}}                    one township
-//	sell/<YYYY-MM>    {c:n, t:{twp:n}, g:{group:n}, x:{twp:{group:n}}}    trainees whose last sale is that month
+//	sell/<YYYY-MM>    {c:n, t:{twp:n}, g:{group:n}}                     trainees whose last sale is that month
+//	sell/<YYYY-MM>/<twp>  {c:n, g:{group:n}}                            the same, of one township
 //	month/<YYYY-MM>/<twp>  {followups, shops_opened}
 //	rev/<YYYY>        {<MM>:{o, r}}  the county's orders and revenue
 //	rev/<YYYY>/<twp>  {<MM>:{o, r}}  one township's
@@ -106,7 +107,6 @@ const (
 	countyKey    = "c"
 	townshipsKey = "t"
 	groupsKey    = "g"
-	crossKey     = "x"
 )
 
 func monthDoc(month, twp string) string { return "month/" + month + "/" + tk(twp) }
@@ -137,17 +137,30 @@ func funnelDelta(w who, step string, d int64, county, twp map[string]int64) {
 	}
 }
 
-// sellDelta adds d for w to a month's selling bucket.
-func sellDelta(w who, d int64, m map[string]int64) {
+// sellDelta adds d for w to a month's selling buckets: the county's and w's township's.
+func sellDelta(w who, d int64, county, twp map[string]int64) {
 	t := tk(w.TownshipID)
-	m[countyKey] += d
-	m[townshipsKey+"."+t] += d
+	county[countyKey] += d
+	county[townshipsKey+"."+t] += d
+	twp[countyKey] += d
 	for _, g := range w.Groups {
 		if safeKey(g) {
-			m[groupsKey+"."+g] += d
-			m[crossKey+"."+t+"."+g] += d
+			county[groupsKey+"."+g] += d
+			twp[groupsKey+"."+g] += d
 		}
 	}
+}
+
+func sellTwpDoc(month, twp string) string { return sellDoc + month + "/" + tk(twp) }
+
+// moveSell moves w in or out (d = ±1) of the selling buckets of month.
+func (s *Service) moveSell(ctx context.Context, u *store.Unit, w who, month string, d int64) error {
+	county, twp := map[string]int64{}, map[string]int64{}
+	sellDelta(w, d, county, twp)
+	if err := s.incUndo(ctx, u, s.funnel, sellDoc+month, county); err != nil {
+		return err
+	}
+	return s.incUndo(ctx, u, s.funnel, sellTwpDoc(month, w.TownshipID), twp)
 }
 
 func negate(m map[string]int64) map[string]int64 {
@@ -283,16 +296,12 @@ func (s *Service) setLastSale(ctx context.Context, u *store.Unit, w who, shopID,
 			return nil // same bucket: only the per-shop months changed
 		}
 		if had && cur.Month != "" {
-			d := map[string]int64{}
-			sellDelta(cur.W, -1, d)
-			if err := s.incUndo(ctx, u, s.funnel, sellDoc+cur.Month, d); err != nil {
+			if err := s.moveSell(ctx, u, cur.W, cur.Month, -1); err != nil {
 				return err
 			}
 		}
 		if month != "" {
-			d := map[string]int64{}
-			sellDelta(next.W, 1, d)
-			if err := s.incUndo(ctx, u, s.funnel, sellDoc+month, d); err != nil {
+			if err := s.moveSell(ctx, u, next.W, month, 1); err != nil {
 				return err
 			}
 		}
@@ -353,7 +362,11 @@ func (s *Service) Conversion(ctx context.Context, townshipID string) (*Conversio
 	var tr *Trained
 	fns := []func() error{func() (err error) { doc, err = s.funnel.Counter(ctx, id); return }}
 	for i, m := range recent {
-		fns = append(fns, func() (err error) { sells[i], err = s.funnel.Counter(ctx, sellDoc+m); return })
+		sid := sellDoc + m
+		if townshipID != "" {
+			sid = sellTwpDoc(m, townshipID)
+		}
+		fns = append(fns, func() (err error) { sells[i], err = s.funnel.Counter(ctx, sid); return })
 	}
 	if s.d.Trainees != nil {
 		fns = append(fns, func() (err error) { tr, err = s.d.Trainees.Trained(ctx, townshipID); return })
@@ -389,8 +402,8 @@ func (s *Service) Conversion(ctx context.Context, townshipID string) (*Conversio
 			}
 			continue
 		}
-		out.Selling += store.Int64(asMap(sd[townshipsKey])[townshipID])
-		for g, n := range asMap(asMap(sd[crossKey])[townshipID]) {
+		out.Selling += store.Int64(sd[countyKey])
+		for g, n := range asMap(sd[groupsKey]) {
 			f := out.ByGroup[g]
 			f.Selling += store.Int64(n)
 			out.ByGroup[g] = f

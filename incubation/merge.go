@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"nongxun/clock"
 	"nongxun/events"
 	"nongxun/store"
 )
@@ -53,8 +54,32 @@ func (s *Service) OnTraineesMerged(ctx context.Context, e store.Event) error {
 	if _, err := s.members.UpdateMany(ctx, bson.M{"trainee_id": kept.ID}, bson.M{"$set": bson.M{"trainee_name": kept.Name}}); err != nil {
 		return err
 	}
-	if _, err := s.followups.UpdateMany(ctx, bson.M{"trainee_id": m.Dropped}, bson.M{"$set": bson.M{"trainee_id": kept.ID, "trainee_name": kept.Name}}); err != nil {
+	// Follow-ups become the kept trainee's, in their township and groups;
+	// the month's follow-up counts move with them.
+	var fus []Followup
+	if err := s.followups.Find(ctx, bson.M{"trainee_id": m.Dropped}, &fus); err != nil {
 		return err
+	}
+	for _, f := range fus {
+		if err := s.st.Unit(ctx, "merge.followup", func(u *store.Unit) error {
+			ok, err := s.followups.UpdateIf(ctx, f.ID, store.Cond{"trainee_id": m.Dropped}, bson.M{"$set": bson.M{
+				"trainee_id": kept.ID, "trainee_name": kept.Name, "township_id": kept.TownshipID, "groups": kept.Groups}})
+			if err != nil || !ok || tk(f.TownshipID) == tk(kept.TownshipID) {
+				return err
+			}
+			u.OnFail("follow-up "+f.ID, func(ctx context.Context) error {
+				_, err := s.followups.UpdateOne(ctx, bson.M{"_id": f.ID}, bson.M{"$set": bson.M{"trainee_id": f.TraineeID, "trainee_name": f.TraineeName,
+					"township_id": f.TownshipID, "groups": f.Groups}})
+				return err
+			})
+			month := clock.Month(f.ContactedAt)
+			if err := s.incUndo(ctx, u, s.counters, monthDoc(month, f.TownshipID), map[string]int64{"followups": -1}); err != nil {
+				return err
+			}
+			return s.incUndo(ctx, u, s.counters, monthDoc(month, kept.TownshipID), map[string]int64{"followups": 1})
+		}); err != nil {
+			return err
+		}
 	}
 	for _, days := range s.cfg.FollowupDays {
 		if err := s.moveTask(ctx, m.Dropped, kept, days); err != nil {
@@ -112,6 +137,14 @@ func (s *Service) moveTask(ctx context.Context, dropped string, kept *Trainee, d
 		moved := t
 		moved.ID, moved.TraineeID, moved.TraineeName, moved.Phone = taskID(kept.ID, days), kept.ID, kept.Name, kept.Phone
 		moved.VillageID, moved.TownshipID = kept.RegionID, kept.TownshipID
+		moved.DueLists = nil
+		if moved.Status == TaskOpen {
+			one := []Task{moved}
+			if err := s.place(ctx, one); err != nil {
+				return err
+			}
+			moved = one[0]
+		}
 		added, err := s.tasks.InsertIfAbsent(ctx, moved)
 		if err != nil {
 			return err
@@ -122,7 +155,7 @@ func (s *Service) moveTask(ctx context.Context, dropped string, kept *Trainee, d
 				return err
 			})
 			if moved.Status == TaskOpen {
-				if err := s.indexTasks(ctx, u, []Task{moved}); err != nil {
+				if err := s.indexTasks(ctx, u, []Task{moved}, true); err != nil {
 					return err
 				}
 			}

@@ -42,9 +42,10 @@ func (e *expected) add(id string, delta map[string]int64) {
 
 func (e *expected) count(step, month string, w who) {
 	if step == sellPrefix {
-		d := map[string]int64{}
-		sellDelta(w, 1, d)
-		e.add(sellDoc+month, d)
+		county, twp := map[string]int64{}, map[string]int64{}
+		sellDelta(w, 1, county, twp)
+		e.add(sellDoc+month, county)
+		e.add(sellTwpDoc(month, w.TownshipID), twp)
 	} else {
 		county, twp := map[string]int64{}, map[string]int64{}
 		funnelDelta(w, step, 1, county, twp)
