@@ -291,7 +291,7 @@ func fitLabels(pt *charts.Painter, labels []string, w int, style charts.FontStyl
 	if n == 0 {
 		return labels, 0, 0
 	}
-	plot := float64(w) - 70 // the value axis's labels and the padding
+	plot := float64(w) - 70             // the value axis's labels and the padding
 	style.FontColor = charts.ColorBlack // a transparent style measures as nothing
 	widest, tall := 0.0, 0.0
 	for _, l := range labels {
