@@ -173,6 +173,7 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	if err != nil {
 		return nil, nil, err
 	}
+	st.OnRepair("written-report tallies", reportSvc.RepairTally)
 	reportSvc.Register(api)
 	reportSvc.RegisterPublic(app, api)
 

@@ -336,3 +336,32 @@ func (s *Service) tallyWritten(ctx context.Context, month, tid string) (*Written
 	t.Submitted, t.OnTime, t.Late = int(store.Int64(doc["submitted"])), int(store.Int64(doc["on_time"])), int(store.Int64(doc["late"]))
 	return t, nil
 }
+
+// RepairTally rebuilds the months' written-report tallies (written:<month>
+// in report_counters) from the reports themselves: computed from the
+// records, then each tally set by _id (store.SyncCounters), so it is safe
+// while others write. main registers it with st.OnRepair.
+func (s *Service) RepairTally(ctx context.Context) (bool, error) {
+	var all []Written
+	if err := s.written.Find(ctx, bson.M{}, &all); err != nil {
+		return false, err
+	}
+	want := map[string]map[string]int64{}
+	for _, w := range all {
+		id := "written:" + w.Month
+		if want[id] == nil {
+			want[id] = map[string]int64{}
+		}
+		want[id]["submitted"]++
+		if w.Late {
+			want[id]["late"]++
+		} else {
+			want[id]["on_time"]++
+		}
+	}
+	drifted, err := s.counts.SyncCounters(ctx, func(id string) bool { return strings.HasPrefix(id, "written:") }, want, true)
+	if len(drifted) > 0 {
+		s.st.InvalidateCaches()
+	}
+	return len(drifted) > 0, err
+}
