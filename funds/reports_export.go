@@ -41,8 +41,20 @@ func (s *Service) ReportLedger(ctx context.Context) ([]reports.LedgerRow, error)
 	}
 	out := make([]reports.LedgerRow, 0, len(list))
 	for _, e := range list {
-		out = append(out, reports.LedgerRow{ID: e.ID, At: e.At, Kind: e.Kind, Category: e.Category, Use: e.Use, Purpose: e.Purpose,
+		out = append(out, reports.LedgerRow{ID: e.ID, At: e.At, Kind: e.Kind, Category: e.Category, Use: useLabel(e.Use), Purpose: e.Purpose,
 			AmountFen: e.AmountFen, Payee: e.Payee, Tranche: e.Tranche, Reverses: e.Reverses})
 	}
 	return out, nil
+}
+
+// useLabel shows a use the ledger knows by a key in Chinese (an export never
+// shows an internal key); a use written in words stays as written.
+func useLabel(use string) string {
+	if use == UseSubsidy {
+		return "建站补贴"
+	}
+	if n, ok := ForbiddenUses[use]; ok {
+		return n
+	}
+	return use
 }
