@@ -316,20 +316,28 @@ func statusText(s string) string {
 		return "到课"
 	case "late":
 		return "迟到"
+	case "excused":
+		return "请假"
 	case "absent":
 		return "缺席"
 	}
-	return s
+	return "其他"
 }
 
 func methodText(m string) string {
 	switch m {
 	case "qr", "code", "checkin":
 		return "扫码"
+	case "digits":
+		return "输入数字"
+	case "offline":
+		return "离线扫码"
 	case "rollcall":
 		return "点名"
+	case "mark":
+		return "讲师登记"
 	case "backfill":
 		return "补录"
 	}
-	return m
+	return "其他"
 }
