@@ -109,22 +109,27 @@ func (s *Service) growthMonth(month string) string {
 }
 
 // SalesGrowth is the county's (townshipID "") or a township's sales growth
-// at the last complete month, from the revenue counters.
+// at the last complete month, from the revenue counters (without the
+// county's break-down by township: two reads).
 func (s *Service) SalesGrowth(ctx context.Context, townshipID string) (*Growth, error) {
-	return s.GrowthAt(ctx, townshipID, "")
+	return s.growthAt(ctx, townshipID, "", false)
 }
 
 // GrowthAt is SalesGrowth at a given month ("" = the last complete month),
 // from the revenue documents of that year and the one before (by _id); the
 // county's also gives each township's line.
 func (s *Service) GrowthAt(ctx context.Context, townshipID, month string) (*Growth, error) {
+	return s.growthAt(ctx, townshipID, month, true)
+}
+
+func (s *Service) growthAt(ctx context.Context, townshipID, month string, byTownship bool) (*Growth, error) {
 	month = s.growthMonth(month)
 	g := &Growth{Target: GrowthTarget, TownshipID: townshipID}
 	sr, err := s.revenueSeries(ctx, townshipID, month)
 	if err != nil {
 		return nil, err
 	}
-	if townshipID == "" && s.d.Regions != nil {
+	if townshipID == "" && byTownship && s.d.Regions != nil {
 		twps := s.d.Regions.Townships(ctx)
 		lines := make([]series, len(twps))
 		fns := make([]func() error, len(twps))
