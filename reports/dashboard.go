@@ -92,10 +92,21 @@ var CategoryLabel = map[string]string{"upward": "农产品上行", "public_servi
 // Dashboard returns the figures for townshipID ("" = the county), read
 // afresh from every source at once (each reads its counters by _id).
 func (s *Service) Dashboard(ctx context.Context, townshipID string) (*Dashboard, error) {
-	return s.computeDashboard(ctx, townshipID)
+	return s.computeDashboard(ctx, townshipID, nil)
 }
 
-func (s *Service) computeDashboard(ctx context.Context, tid string) (*Dashboard, error) {
+// chartSources names the source each chart reads: a chart request reads
+// only that one, not the whole dashboard.
+var chartSources = map[string]string{"progress": "progress", "by_month": "progress", "by_township": "progress", "by_group": "progress",
+	"funnel": "conversion", "growth": "growth", "coverage": "coverage", "parcels": "parcels", "funds": "funds"}
+
+// chartData is the part of the dashboard one chart draws.
+func (s *Service) chartData(ctx context.Context, townshipID, chart string) (*Dashboard, error) {
+	return s.computeDashboard(ctx, townshipID, map[string]bool{chartSources[chart]: true})
+}
+
+// computeDashboard reads every source (only: just those named) at once.
+func (s *Service) computeDashboard(ctx context.Context, tid string, only map[string]bool) (*Dashboard, error) {
 	set, err := s.Settings(ctx)
 	if err != nil {
 		return nil, err
@@ -114,6 +125,9 @@ func (s *Service) computeDashboard(ctx context.Context, tid string) (*Dashboard,
 		entKnown bool
 	)
 	fetch := func(name string, wired bool, fn func() error) {
+		if only != nil && !only[name] {
+			return
+		}
 		if !wired {
 			mu.Lock()
 			d.Missing = append(d.Missing, name)
@@ -198,7 +212,9 @@ func (s *Service) computeDashboard(ctx context.Context, tid string) (*Dashboard,
 			}
 		}
 	}
-	d.KPIs = s.kpis(d, prog != nil, entKnown)
+	if only == nil {
+		d.KPIs = s.kpis(d, prog != nil, entKnown)
+	}
 	return d, nil
 }
 

@@ -129,7 +129,7 @@ func (s *Service) handleChart(c *fiber.Ctx) error {
 		return err
 	}
 	w, _ := strconv.Atoi(c.Query("w"))
-	d, err := s.Dashboard(c.UserContext(), tid)
+	d, err := s.chartData(c.UserContext(), tid, name)
 	if err != nil {
 		return err
 	}

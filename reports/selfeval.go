@@ -95,7 +95,7 @@ func (s *Service) handleSelfEval(c *fiber.Ctx) error {
 		return server.Invalid("格式只能是 xlsx 或 pdf", "format", "应为 xlsx 或 pdf")
 	}
 	ctx := c.UserContext()
-	d, err := s.computeDashboard(ctx, "")
+	d, err := s.computeDashboard(ctx, "", nil)
 	if err != nil {
 		return err
 	}
