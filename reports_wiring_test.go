@@ -13,20 +13,31 @@ import (
 	"time"
 
 	"github.com/go-pdf/fpdf"
+	"github.com/gofiber/fiber/v2"
 	"github.com/xuri/excelize/v2"
 	"nongxun/certificates"
 	"nongxun/clock"
 	"nongxun/regions"
+	"nongxun/server"
+	"nongxun/store"
 	"nongxun/users"
 )
 
-// TestMonthlyReportCountsCertificatesOnce issues 5 certificates to trainees
-// of one township through the real services and checks the monthly
-// report's certificates column in JSON, CSV and XLSX: the township's row
-// says 5, no other row (the county-level line included) says any, and the
-// total is the sum of the rows, 5.
-func TestMonthlyReportCountsCertificatesOnce(t *testing.T) {
-	app, tokens, st, _ := testApp(t, nil)
+// county is the whole app with the demo county loaded, an admin, and a
+// way to make callers of other roles.
+type county struct {
+	app   *fiber.App
+	st    *store.Store
+	cfg   server.Config
+	admin caller
+	twps  []regions.Region
+	vils  []regions.Region
+	mk    func(users.NewUser) (caller, string)
+}
+
+func newCounty(t *testing.T) *county {
+	t.Helper()
+	app, tokens, st, cfg := testApp(t, nil)
 	ctx := t.Context()
 	us, err := users.New(ctx, st, tokens)
 	if err != nil {
@@ -37,20 +48,47 @@ func TestMonthlyReportCountsCertificatesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok, _ := tokens.Issue(adm.Principal())
-	admin := caller{t: t, app: app, tok: tok}
-	admin.must("POST", "/api/v1/regions/demo", map[string]any{}, 200)
+	c := &county{app: app, st: st, cfg: cfg, admin: caller{t: t, app: app, tok: tok}}
+	c.admin.must("POST", "/api/v1/regions/demo", map[string]any{}, 200)
 	regs, err := regions.New(ctx, st)
 	if err != nil {
 		t.Fatal(err)
 	}
-	twp := regs.Townships(ctx)[4]
-	var village string
-	for _, v := range regs.Villages(ctx) {
-		if v.ParentID == twp.ID {
-			village = v.ID
-			break
+	c.twps, c.vils = regs.Townships(ctx), regs.Villages(ctx)
+	c.mk = func(n users.NewUser) (caller, string) {
+		u, err := us.Create(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := tokens.Issue(u.Principal())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return caller{t: t, app: app, tok: tok}, u.ID
+	}
+	return c
+}
+
+// village is the first village of township tid.
+func (c *county) village(tid string) string {
+	for _, v := range c.vils {
+		if v.ParentID == tid {
+			return v.ID
 		}
 	}
+	return ""
+}
+
+// TestMonthlyReportCountsCertificatesOnce issues 5 certificates to trainees
+// of one township through the real services and checks the monthly
+// report's certificates column in JSON, CSV and XLSX: the township's row
+// says 5, no other row (the county-level line included) says any, and the
+// total is the sum of the rows, 5.
+func TestMonthlyReportCountsCertificatesOnce(t *testing.T) {
+	c := newCounty(t)
+	admin := c.admin
+	twp := c.twps[4]
+	village := c.village(twp.ID)
 	trainer := admin.must("POST", "/api/v1/users", map[string]any{"username": "mtrainer", "password": "password-123", "role": "trainer", "name": "讲师"}, 201)["id"].(string)
 	course := admin.must("POST", "/api/v1/courses", map[string]any{"title": "网店运营", "category": "网店开设", "hours": 4, "pass_ratio": 0.5, "published": true}, 201)["id"].(string)
 	start := time.Now().Add(-3 * time.Hour).UTC()
@@ -158,43 +196,10 @@ func TestMonthlyReportCountsCertificatesOnce(t *testing.T) {
 // session's attendance is. It masks names and ID numbers, gives each
 // check-in's date and time, and its QR code opens the session's page.
 func TestSignInSheetScopeAndContent(t *testing.T) {
-	app, tokens, st, cfg := testApp(t, nil)
-	ctx := t.Context()
-	us, err := users.New(ctx, st, tokens)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk := func(n users.NewUser) (caller, string) {
-		u, err := us.Create(ctx, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err := tokens.Issue(u.Principal())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return caller{t: t, app: app, tok: tok}, u.ID
-	}
-	adm, err := us.ByLogin(ctx, "admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	atok, _ := tokens.Issue(adm.Principal())
-	admin := caller{t: t, app: app, tok: atok}
-	admin.must("POST", "/api/v1/regions/demo", map[string]any{}, 200)
-	regs, err := regions.New(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tw := regs.Townships(ctx)
-	a, b := tw[2], tw[7]
-	var village string
-	for _, v := range regs.Villages(ctx) {
-		if v.ParentID == a.ID {
-			village = v.ID
-			break
-		}
-	}
+	c := newCounty(t)
+	admin, mk, cfg := c.admin, c.mk, c.cfg
+	a, b := c.twps[2], c.twps[7]
+	village := c.village(a.ID)
 	offA, _ := mk(users.NewUser{Username: "offa", Password: "password-1", Role: "officer", Name: "甲联络员", TownshipID: a.ID})
 	offB, _ := mk(users.NewUser{Username: "offb", Password: "password-1", Role: "officer", Name: "乙联络员", TownshipID: b.ID})
 	own, ownID := mk(users.NewUser{Username: "owntr", Password: "password-1", Role: "trainer", Name: "王讲师"})

@@ -154,49 +154,15 @@ func TestScopingAcrossTwoTownships(t *testing.T) {
 // another township (and, where it applies, a trainer of another course)
 // the way the record itself does: refused, or only their own township.
 func TestReportsAndIncubationScope(t *testing.T) {
-	app, tokens, st, _ := testApp(t, nil)
-	ctx := t.Context()
-	us, err := users.New(ctx, st, tokens)
-	if err != nil {
-		t.Fatal(err)
-	}
-	adminU, err := us.ByLogin(ctx, "admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	atok, _ := tokens.Issue(adminU.Principal())
-	admin := caller{t: t, app: app, tok: atok}
-	admin.must("POST", "/api/v1/regions/demo", map[string]any{}, 200)
-	regs, err := regions.New(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tw := regs.Townships(ctx)
-	t1, t2 := tw[3], tw[9]
-	var v2 string
-	for _, v := range regs.Villages(ctx) {
-		if v.ParentID == t2.ID && v2 == "" {
-			v2 = v.ID
-		}
-	}
-	mk := func(n users.NewUser) caller {
-		u, err := us.Create(ctx, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err := tokens.Issue(u.Principal())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return caller{t: t, app: app, tok: tok}
-	}
+	c := newCounty(t)
+	admin := c.admin
+	t1, t2 := c.twps[3], c.twps[9]
+	v2 := c.village(t2.ID)
+	mk := func(n users.NewUser) caller { cl, _ := c.mk(n); return cl }
 	o1 := mk(users.NewUser{Username: "scope-o1", Password: "password-1", Role: server.RoleOfficer, Name: "甲乡联络员", TownshipID: t1.ID})
 	o2 := mk(users.NewUser{Username: "scope-o2", Password: "password-1", Role: server.RoleOfficer, Name: "乙乡联络员", TownshipID: t2.ID})
 	trOther := mk(users.NewUser{Username: "scope-tr", Password: "password-1", Role: server.RoleTrainer, Name: "别班讲师"})
-	trOwn, err := us.Create(ctx, users.NewUser{Username: "scope-tr2", Password: "password-1", Role: server.RoleTrainer, Name: "本班讲师"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, trOwnID := c.mk(users.NewUser{Username: "scope-tr2", Password: "password-1", Role: server.RoleTrainer, Name: "本班讲师"})
 	month := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01")
 
 	// Records of township 2: a trainee with a shop and sales, a written report with an attachment, a session.
@@ -207,7 +173,7 @@ func TestReportsAndIncubationScope(t *testing.T) {
 	course := admin.must("POST", "/api/v1/courses", map[string]any{"title": "乙乡课程", "category": "网店开设", "hours": 2, "pass_ratio": 0.5, "published": true}, 201)["id"].(string)
 	start := time.Now().Add(-time.Hour).UTC()
 	sess := admin.must("POST", "/api/v1/courses/"+course+"/sessions", map[string]any{"starts_at": start.Format(time.RFC3339),
-		"ends_at": start.Add(2 * time.Hour).Format(time.RFC3339), "location": "乙乡", "region_id": v2, "trainer_id": trOwn.ID, "capacity": 30}, 201)["id"].(string)
+		"ends_at": start.Add(2 * time.Hour).Format(time.RFC3339), "location": "乙乡", "region_id": v2, "trainer_id": trOwnID, "capacity": 30}, 201)["id"].(string)
 
 	refused := func(who caller, path string, codes ...int) {
 		t.Helper()

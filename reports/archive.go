@@ -273,31 +273,12 @@ func fitText(tw PDFText, s string, width float64) string {
 	return string(r) + "…"
 }
 
-// pdfText is the certificates' text drawing when wired, else the
-// package's own font through fpdf (characters of the BMP only).
+// pdfText is the certificates' text drawing (their font, every character).
 func (s *Service) pdfText(pdf *fpdf.Fpdf) (PDFText, error) {
-	if s.d.PDFText != nil {
-		return s.d.PDFText(pdf)
+	if s.d.PDFText == nil {
+		return nil, server.NotFound("证书字体尚未接入，无法生成签到表")
 	}
-	fb := fontBytes(s.d.Config.FontPath)
-	if fb == nil {
-		return nil, server.Conflict("服务器缺少中文字体（FONT_PATH），无法生成 PDF")
-	}
-	pdf.AddUTF8FontFromBytes("cjk", "", fb)
-	if err := pdf.Error(); err != nil {
-		return nil, err
-	}
-	return &plainText{pdf: pdf}, nil
-}
-
-// plainText draws with fpdf's own text calls.
-type plainText struct{ pdf *fpdf.Fpdf }
-
-func (t *plainText) SetSize(pt float64)          { t.pdf.SetFont("cjk", "", pt) }
-func (t *plainText) Text(x, y float64, s string) { t.pdf.Text(x, y, s) }
-func (t *plainText) Width(s string) float64      { return t.pdf.GetStringWidth(s) }
-func (t *plainText) QR(text string, x, y, size float64) error {
-	return drawQR(t.pdf, text, x, y, size)
+	return s.d.PDFText(pdf)
 }
 
 func countPresent(rows []SignInRow) int {

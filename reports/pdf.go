@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/go-pdf/fpdf"
-	"github.com/skip2/go-qrcode"
 	"nongxun/server"
 )
 
@@ -115,32 +114,4 @@ func splitLines(pdf *fpdf.Fpdf, s string, width float64) []string {
 		out = append(out, string(line))
 	}
 	return out
-}
-
-// drawQR draws a QR code of text, size mm square, top left at x, y: runs
-// of dark modules as rectangles.
-func drawQR(pdf *fpdf.Fpdf, text string, x, y, size float64) error {
-	q, err := qrcode.New(text, qrcode.Medium)
-	if err != nil {
-		return err
-	}
-	bm := q.Bitmap()
-	m := size / float64(len(bm))
-	pdf.SetFillColor(255, 255, 255)
-	pdf.Rect(x, y, size, size, "F")
-	pdf.SetFillColor(0, 0, 0)
-	for r, row := range bm {
-		for c := 0; c < len(row); {
-			if !row[c] {
-				c++
-				continue
-			}
-			start := c
-			for c < len(row) && row[c] {
-				c++
-			}
-			pdf.Rect(x+float64(start)*m, y+float64(r)*m, float64(c-start)*m, m*1.02, "F")
-		}
-	}
-	return nil
 }

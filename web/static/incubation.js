@@ -2,18 +2,7 @@
    转化漏斗（每一环节背后的名单）；孵化批次、里程碑、结业；龙头企业、地方品牌、县域产品名录。 */
 (function () {
   'use strict';
-  /* table.rows become cards below 480 px: the shell's CSS does it; until
-     every shell has the rule, the same rule is added once here. */
-  (function rowsCSS() {
-    if (document.getElementById('nx-rows-css')) return;
-    var has = Array.prototype.some.call(document.styleSheets, function (sh) {
-      try { return Array.prototype.some.call(sh.cssRules, function (r) { return String(r.cssText).indexOf('table.rows') >= 0; }); } catch (e) { return false; }
-    });
-    if (has) return;
-    var st = document.createElement('style'); st.id = 'nx-rows-css';
-    st.textContent = '@media (max-width:480px){table.rows thead{display:none}table.rows,table.rows tbody,table.rows tr,table.rows td{display:block;width:100%}table.rows tr{background:#fff;border-radius:8px;margin:.5rem 0;padding:.4rem .6rem;box-shadow:0 1px 2px rgba(0,0,0,.08)}table.rows td{border:0;padding:.15rem 0;display:flex;gap:.5rem}table.rows td::before{content:attr(data-label);flex:0 0 5.5em;color:#5c6a62}}';
-    document.head.appendChild(st);
-  })();
+  /* table.rows become cards below 480 px (the shell's rule, or reports.js's fallback for it). */
   var esc = NX.esc, yuan = NX.yuan;
   var PLATFORMS = { taobao: '淘宝', tmall: '天猫', jd: '京东', pinduoduo: '拼多多', douyin: '抖音', kuaishou: '快手', wechat: '微信', own: '自建平台', other: '其他' };
   var METHODS = { phone: '电话', visit: '走访', wechat: '微信' };

@@ -4,7 +4,8 @@
 (function () {
   'use strict';
   /* table.rows become cards below 480 px: the shell's CSS does it; until
-     every shell has the rule, the same rule is added once here. */
+     every shell has the rule, the same rule is added once here, for every
+     feature's pages (all feature scripts load on every page). */
   (function rowsCSS() {
     if (document.getElementById('nx-rows-css')) return;
     var has = Array.prototype.some.call(document.styleSheets, function (sh) {
