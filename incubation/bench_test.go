@@ -82,6 +82,17 @@ func county(b *testing.B) (*env, []*testkit.Caller) {
 			shops = append(shops, sh)
 		}
 	}
+	// the tasks as the due lists would have placed them (parts of at most partSize)
+	typed := make([]Task, len(tasks))
+	for i, x := range tasks {
+		typed[i] = x.(Task)
+	}
+	if err := e.svc.placeUnplaced(ctx, typed, false); err != nil {
+		b.Fatal(err)
+	}
+	for i := range typed {
+		tasks[i] = typed[i]
+	}
 	batch(e.svc.tasks, tasks)
 	batch(e.svc.followups, fus)
 	batch(e.svc.markColl(StepCertified), marks)

@@ -38,7 +38,7 @@ const (
 	poolPrefix = "pool-"
 	unassigned = "none"
 	fieldSep   = "\x1f"
-	partSize   = 120
+	partSize   = 100
 )
 
 // dueDoc is one month document of a list.
@@ -309,6 +309,9 @@ func (s *Service) recountDue(ctx context.Context, fix bool) ([]string, error) {
 	if err := s.tasks.Find(ctx, bson.M{"status": TaskOpen}, &open); err != nil {
 		return nil, err
 	}
+	if err := s.placeUnplaced(ctx, open, fix); err != nil {
+		return nil, err
+	}
 	want := dueEntries(open)
 	heads := map[string][]string{}
 	for id := range want {
@@ -414,4 +417,40 @@ func (s *Service) recountDue(ctx context.Context, fix bool) ([]string, error) {
 	}
 	sort.Strings(diffs)
 	return diffs, nil
+}
+
+// placeUnplaced gives the open tasks that have no parts yet (written by an
+// older version, or loaded in bulk) parts of at most partSize entries, per
+// list and month in _id order (a trainee's tasks stay together), and with
+// fix records them on the tasks (conditionally on having none, so a task
+// placed meanwhile keeps its own).
+func (s *Service) placeUnplaced(ctx context.Context, open []Task, fix bool) error {
+	type group struct{ key, month string }
+	fill := map[group]int{}
+	parts := map[string][2]string{}
+	sort.Slice(open, func(i, j int) bool { return open[i].ID < open[j].ID })
+	for i := range open {
+		t := &open[i]
+		if len(t.DueLists) == 2 {
+			continue
+		}
+		m := schedMonth(t)
+		var docs [2]string
+		for k, key := range []string{listKey(t), twpKey(t.TownshipID)} {
+			g := group{key, m}
+			docs[k] = key + "/" + m + "/" + strconv.Itoa(fill[g]/partSize)
+			fill[g]++
+		}
+		t.DueLists = []string{docs[0], docs[1]}
+		parts[t.ID] = docs
+	}
+	if !fix {
+		return nil
+	}
+	for id, docs := range parts {
+		if _, err := s.tasks.UpdateIf(ctx, id, store.Cond{"due_lists": nil}, bson.M{"$set": bson.M{"due_lists": []string{docs[0], docs[1]}}}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
