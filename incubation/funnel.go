@@ -4,10 +4,12 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"nongxun/clock"
 	"nongxun/server"
@@ -153,14 +155,18 @@ func sellDelta(w who, d int64, county, twp map[string]int64) {
 
 func sellTwpDoc(month, twp string) string { return sellDoc + month + "/" + tk(twp) }
 
-// moveSell moves w in or out (d = ±1) of the selling buckets of month.
-func (s *Service) moveSell(ctx context.Context, u *store.Unit, w who, month string, d int64) error {
+// sellMoves adds to deltas the move of w in or out (d = ±1) of the selling buckets of month.
+func sellMoves(deltas map[string]map[string]int64, w who, month string, d int64) {
 	county, twp := map[string]int64{}, map[string]int64{}
 	sellDelta(w, d, county, twp)
-	if err := s.incUndo(ctx, u, s.funnel, sellDoc+month, county); err != nil {
-		return err
+	for id, m := range map[string]map[string]int64{sellDoc + month: county, sellTwpDoc(month, w.TownshipID): twp} {
+		if deltas[id] == nil {
+			deltas[id] = map[string]int64{}
+		}
+		for k, v := range m {
+			deltas[id][k] += v
+		}
 	}
-	return s.incUndo(ctx, u, s.funnel, sellTwpDoc(month, w.TownshipID), twp)
 }
 
 func negate(m map[string]int64) map[string]int64 {
@@ -181,14 +187,58 @@ func (s *Service) incUndo(ctx context.Context, u *store.Unit, c *store.Collectio
 		func(ctx context.Context) error { return c.Inc(ctx, id, negate(delta)) })
 }
 
-// applyFunnel moves the county and township funnel documents of w.
+// incManyUndo moves several counter documents of c by their deltas in one
+// bulk write (one call, documents in _id order), within u, which takes
+// them all back should a later write of the unit fail. Each $inc is
+// atomic on its document; a bulk that failed half way is taken back by
+// what it reports as done (the undo of the unit moves only those).
+func (s *Service) incManyUndo(ctx context.Context, u *store.Unit, c *store.Collection, deltas map[string]map[string]int64) error {
+	ids := make([]string, 0, len(deltas))
+	for id, d := range deltas {
+		if len(d) > 0 {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if len(ids) == 1 {
+		return s.incUndo(ctx, u, c, ids[0], deltas[ids[0]])
+	}
+	sort.Strings(ids)
+	models := func(sign int64, upto int) []mongo.WriteModel {
+		out := make([]mongo.WriteModel, 0, upto)
+		for _, id := range ids[:upto] {
+			inc := bson.M{}
+			for k, v := range deltas[id] {
+				inc[k] = sign * v
+			}
+			out = append(out, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).SetUpdate(bson.M{"$inc": inc}).SetUpsert(true))
+		}
+		return out
+	}
+	res, err := c.BulkWrite(ctx, models(1, len(ids)), options.BulkWrite().SetOrdered(true))
+	done := len(ids)
+	if err != nil {
+		done = 0
+		if res != nil {
+			done = int(res.MatchedCount + res.UpsertedCount)
+		}
+	}
+	if done > 0 {
+		u.OnFail(c.Name()+" "+strings.Join(ids[:done], ","), func(ctx context.Context) error {
+			_, err := c.BulkWrite(ctx, models(-1, done), options.BulkWrite().SetOrdered(true))
+			return err
+		})
+	}
+	return err
+}
+
+// applyFunnel moves the county and township funnel documents of w (one bulk write).
 func (s *Service) applyFunnel(ctx context.Context, u *store.Unit, w who, step string, d int64) error {
 	county, twp := map[string]int64{}, map[string]int64{}
 	funnelDelta(w, step, d, county, twp)
-	if err := s.incUndo(ctx, u, s.funnel, funnelDoc, county); err != nil {
-		return err
-	}
-	return s.incUndo(ctx, u, s.funnel, funnelTwpDoc+tk(w.TownshipID), twp)
+	return s.incManyUndo(ctx, u, s.funnel, map[string]map[string]int64{funnelDoc: county, funnelTwpDoc + tk(w.TownshipID): twp})
 }
 
 // count counts w once at step: inserting the marker step/trainee is the
@@ -295,17 +345,14 @@ func (s *Service) setLastSale(ctx context.Context, u *store.Unit, w who, shopID,
 		if cur.Month == month {
 			return nil // same bucket: only the per-shop months changed
 		}
+		moves := map[string]map[string]int64{}
 		if had && cur.Month != "" {
-			if err := s.moveSell(ctx, u, cur.W, cur.Month, -1); err != nil {
-				return err
-			}
+			sellMoves(moves, cur.W, cur.Month, -1)
 		}
 		if month != "" {
-			if err := s.moveSell(ctx, u, next.W, month, 1); err != nil {
-				return err
-			}
+			sellMoves(moves, next.W, month, 1)
 		}
-		return nil
+		return s.incManyUndo(ctx, u, s.funnel, moves)
 	}
 }
 

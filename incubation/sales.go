@@ -250,10 +250,7 @@ func (s *Service) addRevenue(ctx context.Context, u *store.Unit, twp, month stri
 		return nil
 	}
 	d := map[string]int64{month[5:] + ".o": orders, month[5:] + ".r": rev}
-	if err := s.incUndo(ctx, u, s.counters, revDoc(month[:4], ""), d); err != nil {
-		return err
-	}
-	return s.incUndo(ctx, u, s.counters, revDoc(month[:4], tk(twp)), d)
+	return s.incManyUndo(ctx, u, s.counters, map[string]map[string]int64{revDoc(month[:4], ""): d, revDoc(month[:4], tk(twp)): d})
 }
 
 // ShopSales lists a shop's current reports, by month.
