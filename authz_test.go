@@ -48,6 +48,7 @@ var access = map[string][]string{
 	"GET /api/v1/reports/self-evaluation":                         {admin, auditor},
 	"GET /api/v1/reports/exports/signin/:id":                      {admin, officer, auditor, trainer},
 	"GET /api/v1/reports/exports/:kind":                           {admin, officer, auditor},
+	"GET /api/v1/setup":                                           {admin},
 	"GET /public":                                                 {public},
 	"GET /api/v1/public/summary":                                  {public},
 	"POST /api/v1/auth/login":                                     {public},

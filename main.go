@@ -149,13 +149,15 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	// issued or a course finished schedules the trainee's follow-ups; the
 	// hooks are set before enrollSvc.Start runs its course-finished check.
 	incSvc, err := incubation.New(ctx, incubation.Deps{Store: st, Regions: regionSvc, Audit: auditLog, Log: log,
-		Trainees: incubation.FromEnrollment(enrollSvc, regionSvc), Assignees: incubation.AssigneesFrom(courseSvc, userSvc)})
+		Trainees: incubation.FromEnrollment(enrollSvc), Assignees: incubation.AssigneesFrom(courseSvc)})
 	if err != nil {
 		return nil, nil, err
 	}
-	// WIRE(incubation): incubation's event handlers, on its branch; uncomment when merged.
-	// st.Events().Subscribe(events.CertificateIssued, "incubation", incSvc.OnCertificateIssued)
-	// st.Events().Subscribe(events.CertificateRevoked, "incubation", incSvc.OnCertificateRevoked)
+	st.OnRepair("incubation counters and due lists", incSvc.Repair)
+	st.Events().Subscribe(events.CertificateIssued, "incubation", incSvc.OnCertificateIssued)
+	st.Events().Subscribe(events.CertificateRevoked, "incubation", incSvc.OnCertificateRevoked)
+	st.Events().Subscribe(events.CourseFinished, "incubation", incSvc.OnCourseFinished)
+	st.Events().Subscribe(events.TraineesMerged, "incubation", incSvc.OnTraineesMerged)
 	enrollSvc.OnCourseFinished = incSvc.CourseFinished
 	incSvc.Register(api)
 	enrollSvc.Start(ctx)
@@ -184,6 +186,7 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	if err != nil {
 		return nil, nil, err
 	}
+	st.OnRepair("written-report tallies", reportSvc.RepairTally)
 	reportSvc.Register(api)
 	reportSvc.RegisterPublic(app, api)
 

@@ -19,8 +19,6 @@ import (
 // entries. The dashboard reads counters, so its cost does not grow with
 // the number of check-ins; what it scans (stations, regions) is full size.
 func benchCounty(b *testing.B) (*fiber.App, string) {
-	reportsCacheTTL = -1 // every request recomputes
-	b.Cleanup(func() { reportsCacheTTL = 0 })
 	app, tokens, st, _ := testApp(b, nil)
 	us, err := users.New(b.Context(), st, tokens)
 	if err != nil {
@@ -129,17 +127,18 @@ func reportP50(b *testing.B, times []time.Duration) {
 }
 
 // BenchmarkReportsDashboardRealServices is GET /api/v1/reports/dashboard on
-// the whole app with every wired source: the page's cache off, the 30 s
-// copies of the funds summary and the stations list warm (steady state).
+// the whole app with every wired source. The reports keep no cache of
+// their own: every request reads every source (the sources' own
+// store.NewCache caches, where a feature keeps one, are warm).
 func BenchmarkReportsDashboardRealServices(b *testing.B) {
 	app, tok := benchCounty(b)
 	benchDashboard(b, app, tok)
 }
 
-// BenchmarkReportsDashboardRealServicesCold is the same with no cache at all.
+// BenchmarkReportsDashboardRealServicesCold is the same with every cache of
+// the store switched off (NX_TEST_NOCACHE), as with several app nodes.
 func BenchmarkReportsDashboardRealServicesCold(b *testing.B) {
-	reportsSlowTTL = -1
-	b.Cleanup(func() { reportsSlowTTL = 0 })
+	b.Setenv("NX_TEST_NOCACHE", "1")
 	app, tok := benchCounty(b)
 	benchDashboard(b, app, tok)
 }

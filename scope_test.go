@@ -328,3 +328,77 @@ func TestScopingAccounts(t *testing.T) {
 	// The other township's trainee still logs in with their own password.
 	p.login("13800004222", "trainee-pass-77")
 }
+
+// TestReportsAndIncubationScope: every reports and incubation route that
+// serves a record, or a file made from records, answers an officer of
+// another township (and, where it applies, a trainer of another course)
+// the way the record itself does: refused, or only their own township.
+func TestReportsAndIncubationScope(t *testing.T) {
+	c := newCounty(t)
+	admin := c.admin
+	t1, t2 := c.twps[3], c.twps[9]
+	v2 := c.village(t2.ID)
+	mk := func(n users.NewUser) caller { cl, _ := c.mk(n); return cl }
+	o1 := mk(users.NewUser{Username: "scope-o1", Password: "password-1", Role: server.RoleOfficer, Name: "甲乡联络员", TownshipID: t1.ID})
+	o2 := mk(users.NewUser{Username: "scope-o2", Password: "password-1", Role: server.RoleOfficer, Name: "乙乡联络员", TownshipID: t2.ID})
+	trOther := mk(users.NewUser{Username: "scope-tr", Password: "password-1", Role: server.RoleTrainer, Name: "别班讲师"})
+	_, trOwnID := c.mk(users.NewUser{Username: "scope-tr2", Password: "password-1", Role: server.RoleTrainer, Name: "本班讲师"})
+	month := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01")
+
+	// Records of township 2: a trainee with a shop and sales, a written report with an attachment, a session.
+	tr2 := admin.must("POST", "/api/v1/trainees", map[string]any{"name": "乙乡学员", "id_number": validID(71), "phone": "13800007171", "region_id": v2}, 201)["id"].(string)
+	shop := admin.must("POST", "/api/v1/shops", map[string]any{"trainee_id": tr2, "platform": "taobao", "name": "乙乡小店", "url": "https://scope2.taobao.com", "opened_on": "2019-01-10"}, 201)["id"].(string)
+	admin.must("POST", "/api/v1/shops/"+shop+"/sales", map[string]any{"month": month, "orders": 3, "revenue_fen": 9000}, 201)
+	o2.must("PUT", "/api/v1/reports/written/"+month, map[string]any{"text": "乙乡本月进展"}, 201)
+	course := admin.must("POST", "/api/v1/courses", map[string]any{"title": "乙乡课程", "category": "网店开设", "hours": 2, "pass_ratio": 0.5, "published": true}, 201)["id"].(string)
+	start := time.Now().Add(-time.Hour).UTC()
+	sess := admin.must("POST", "/api/v1/courses/"+course+"/sessions", map[string]any{"starts_at": start.Format(time.RFC3339),
+		"ends_at": start.Add(2 * time.Hour).Format(time.RFC3339), "location": "乙乡", "region_id": v2, "trainer_id": trOwnID, "capacity": 30}, 201)["id"].(string)
+
+	refused := func(who caller, path string, codes ...int) {
+		t.Helper()
+		st, _, raw := who.do("GET", path, nil)
+		for _, c := range codes {
+			if st == c {
+				return
+			}
+		}
+		t.Errorf("GET %s: %d, want one of %v: %.200s", path, st, codes, raw)
+	}
+	// reports
+	refused(o1, "/api/v1/reports/monthly?format=json&month="+month+"&township_id="+t2.ID, 403)
+	refused(o1, "/api/v1/reports/monthly?format=xlsx&month="+month+"&township_id="+t2.ID, 403)
+	refused(o1, "/api/v1/reports/dashboard?township_id="+t2.ID, 403)
+	refused(o1, "/api/v1/reports/charts/progress?township_id="+t2.ID, 403)
+	refused(o1, "/api/v1/reports/written/"+month+"/"+t2.ID, 403)
+	refused(o1, "/api/v1/reports/written/"+month+"/"+t2.ID+"/attachments/1", 403)
+	refused(o1, "/api/v1/reports/exports/roster?format=csv&township_id="+t2.ID, 403)
+	refused(o1, "/api/v1/reports/exports/ledger?format=csv", 403)
+	refused(o1, "/api/v1/reports/self-evaluation?format=xlsx", 403)
+	refused(o1, "/api/v1/reports/exports/signin/"+sess, 404)
+	refused(trOther, "/api/v1/reports/exports/signin/"+sess, 404)
+	refused(o1, "/api/v1/setup", 403)
+	// an officer's own roster and written list name no one of township 2
+	for _, path := range []string{"/api/v1/reports/exports/roster?format=csv", "/api/v1/reports/written?month=" + month} {
+		_, _, raw := o1.do("GET", path, nil)
+		if strings.Contains(raw, "乙乡学员") || strings.Contains(raw, t2.ID) {
+			t.Errorf("%s shows township 2 to an officer of township 1: %.300s", path, raw)
+		}
+	}
+	// incubation
+	refused(o1, "/api/v1/shops/"+shop, 403)
+	refused(o1, "/api/v1/shops/"+shop+"/sales", 403)
+	refused(o1, "/api/v1/followups?trainee_id="+tr2, 403)
+	refused(trOther, "/api/v1/followups/tasks?scope=all", 403)
+	for _, path := range []string{"/api/v1/shops?township_id=" + t2.ID, "/api/v1/conversion?township_id=" + t2.ID,
+		"/api/v1/conversion/steps/shop_opened?township_id=" + t2.ID, "/api/v1/incubation/growth?township_id=" + t2.ID,
+		"/api/v1/followups/tasks?scope=all&township_id=" + t2.ID} {
+		st, _, raw := o1.do("GET", path, nil)
+		if st == 200 && (strings.Contains(raw, "乙乡") || strings.Contains(raw, t2.ID) || strings.Contains(raw, tr2)) {
+			t.Errorf("%s shows township 2 to an officer of township 1: %.300s", path, raw)
+		}
+	}
+	// the township's own officer sees them
+	o2.must("GET", "/api/v1/shops/"+shop, nil, 200)
+	o2.must("GET", "/api/v1/reports/exports/signin/"+sess, nil, 200)
+}

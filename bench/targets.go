@@ -86,8 +86,8 @@ var targets = []target{
 	// Issue 6: incubation.
 	{Figure: "GET /conversion p50 (5,000 trainees, 1,000 shops, 12,000 sales)", Bench: "BenchmarkCounty/conversion", Metric: "p50-ms", Max: 5, DependsOn: "read", Latency: true},
 	{Figure: "a user's due follow-ups p50", Bench: "BenchmarkCounty/due-followups", Metric: "p50-ms", Max: 30, DependsOn: "read", Latency: true},
-	{Figure: "monthly sales report (a write)", Bench: "BenchmarkCounty/sales-report", Metric: "p50-ms"},
-	{Figure: "follow-up scheduling per certificate (runs after issuing, in the background)", Bench: "BenchmarkCertificateIssuedHook", Metric: "ms/certificate", DependsOn: "insert", Latency: true},
+	{Figure: "monthly sales report (a write)", Bench: "BenchmarkCounty/sales-report", Metric: "p50-ms", Max: 10},
+	{Figure: "follow-up scheduling per certificate (the certificate.issued handler, in the background)", Bench: "BenchmarkCertificateIssuedHook", Metric: "ms/certificate", Max: 1, DependsOn: "insert", Latency: true},
 	// Issue 7: stations, parcels, fund.
 	{Figure: "parcels created and scanned 4 times, 50,000 stored (5,000 a day = 0.06/s)", Bench: "BenchmarkParcels/create_and_4_scans", Metric: "parcels/s", Min: 0.06},
 	{Figure: "parcel writes/s", Bench: "BenchmarkParcels/create_and_4_scans", Metric: "writes/s", DependsOn: "insert"},

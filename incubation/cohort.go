@@ -8,6 +8,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"nongxun/clock"
 	"nongxun/server"
 	"nongxun/store"
 )
@@ -79,6 +80,17 @@ type Member struct {
 	AdmittedOn  string      `bson:"admitted_on" json:"admitted_on"`
 	GraduatedOn string      `bson:"graduated_on,omitempty" json:"graduated_on,omitempty"`
 	Milestones  []Milestone `bson:"milestones" json:"milestones"`
+	// V is the member's version: milestone and graduation writes are conditional on it.
+	V int `bson:"v,omitempty" json:"-"`
+}
+
+// ver is the condition on a version as read (a document written before
+// versions has none, which matches nil).
+func ver(v int) any {
+	if v == 0 {
+		return nil
+	}
+	return v
 }
 
 func (m *Member) has(kind string) bool {
@@ -125,7 +137,7 @@ func (s *Service) UpdateCohort(ctx context.Context, p *server.Principal, id stri
 // Cohort returns one cohort.
 func (s *Service) Cohort(ctx context.Context, id string) (*Cohort, error) {
 	var c Cohort
-	if err := s.cohorts.FindOne(ctx, bson.M{"_id": id}, &c); err != nil {
+	if err := s.cohorts.Get(ctx, id, &c); err != nil {
 		if store.IsNotFound(err) {
 			return nil, server.NotFound("孵化批次不存在")
 		}
@@ -152,15 +164,18 @@ func (s *Service) Members(ctx context.Context, cohortID, townshipID string) ([]M
 	return out, err
 }
 
-// Admit admits a shop to a cohort and counts its trainee as incubated.
+// Admit admits a shop to a cohort and counts its trainee as incubated:
+// the member (its natural _id refuses a second admission), the cohort's
+// count, the shop's list of cohorts and the funnel, as one unit.
 func (s *Service) Admit(ctx context.Context, p *server.Principal, cohortID, shopID, on string) (*Member, error) {
+	today := clock.Day(s.now())
 	if on == "" {
-		on = dayOf(s.now())
+		on = today
 	}
 	if !store.ValidID(shopID) {
 		return nil, server.Invalid("请选择网店", "shop_id", "格式错误")
 	}
-	if !validDay(on) || on > dayOf(s.now()) {
+	if !validDay(on) || on > today {
 		return nil, server.Invalid("入孵日期格式错误或晚于今天", "admitted_on", "日期错误")
 	}
 	c, err := s.Cohort(ctx, cohortID)
@@ -179,35 +194,46 @@ func (s *Service) Admit(ctx context.Context, p *server.Principal, cohortID, shop
 	}
 	m := &Member{ID: c.ID + "/" + sh.ID, CohortID: c.ID, ShopID: sh.ID, ShopName: sh.Name, TraineeID: sh.TraineeID,
 		TraineeName: sh.TraineeName, TownshipID: sh.TownshipID, AdmittedOn: on, Milestones: []Milestone{}}
-	err = s.st.Lane(ctx, func(ctx context.Context) error {
-		var u undo
-		if err := s.members.InsertOne(ctx, m); err != nil {
-			if store.IsDup(err) {
-				return server.Conflict("该网店已在此批次中")
-			}
+	err = s.st.Unit(ctx, "cohort.admit", func(u *store.Unit) error {
+		added, err := s.members.InsertIfAbsent(ctx, m)
+		if err != nil {
 			return err
 		}
-		u.add(func(ctx context.Context) { _, _ = s.members.DeleteOne(ctx, bson.M{"_id": m.ID}) })
-		if _, err := s.cohorts.UpdateOne(ctx, bson.M{"_id": c.ID}, bson.M{"$inc": bson.M{"members": 1}}); err != nil {
-			return u.fail(ctx, err)
+		if !added {
+			return server.Conflict("该网店已在此批次中")
 		}
-		u.add(func(ctx context.Context) {
-			_, _ = s.cohorts.UpdateOne(ctx, bson.M{"_id": c.ID}, bson.M{"$inc": bson.M{"members": -1}})
+		u.OnFail("member "+m.ID, func(ctx context.Context) error {
+			_, err := s.members.DeleteOne(ctx, bson.M{"_id": m.ID})
+			return err
 		})
-		if _, err := s.count(ctx, StepIncubated, sh.Trainee); err != nil {
-			return u.fail(ctx, err)
+		if err := u.Do(ctx, "cohort "+c.ID, func(ctx context.Context) error {
+			_, err := s.cohorts.UpdateOne(ctx, bson.M{"_id": c.ID}, bson.M{"$inc": bson.M{"members": 1}})
+			return err
+		}, func(ctx context.Context) error {
+			_, err := s.cohorts.UpdateOne(ctx, bson.M{"_id": c.ID}, bson.M{"$inc": bson.M{"members": -1}})
+			return err
+		}); err != nil {
+			return err
 		}
-		reports, err := s.ShopSales(ctx, sh.ID)
-		if err == nil {
-			err = s.autoMilestones(ctx, sh, reports)
+		if err := u.Do(ctx, "shop "+sh.ID, func(ctx context.Context) error {
+			_, err := s.shops.UpdateOne(ctx, bson.M{"_id": sh.ID}, bson.M{"$addToSet": bson.M{"cohorts": c.ID}})
+			return err
+		}, func(ctx context.Context) error {
+			_, err := s.shops.UpdateOne(ctx, bson.M{"_id": sh.ID}, bson.M{"$pull": bson.M{"cohorts": c.ID}})
+			return err
+		}); err != nil {
+			return err
 		}
-		if err != nil {
-			s.d.Log.Warn("automatic milestones failed", "shop_id", sh.ID, "err", err.Error())
-		}
-		return nil
+		_, err = s.count(ctx, u, StepIncubated, sh.Trainee)
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	sh.Cohorts = append(sh.Cohorts, c.ID)
+	if err := s.autoMilestones(ctx, sh, sh.sales()); err != nil {
+		// Milestones are a convenience: the admission stands, the log says why none was set.
+		s.d.Log.Warn("automatic milestones failed", "shop_id", sh.ID, "err", err.Error())
 	}
 	s.audit(ctx, p, "cohort.admit", m.ID, nil)
 	return s.member(ctx, m.ID)
@@ -215,7 +241,7 @@ func (s *Service) Admit(ctx context.Context, p *server.Principal, cohortID, shop
 
 func (s *Service) member(ctx context.Context, id string) (*Member, error) {
 	var m Member
-	if err := s.members.FindOne(ctx, bson.M{"_id": id}, &m); err != nil {
+	if err := s.members.Get(ctx, id, &m); err != nil {
 		if store.IsNotFound(err) {
 			return nil, server.NotFound("该网店不在此孵化批次中")
 		}
@@ -224,64 +250,79 @@ func (s *Service) member(ctx context.Context, id string) (*Member, error) {
 	return &m, nil
 }
 
-// AddMilestone records a milestone of a member shop; each kind once.
+// AddMilestone records a milestone of a member shop; each kind once. The
+// push is conditional on the member as read, so two writers cannot both
+// add the same kind.
 func (s *Service) AddMilestone(ctx context.Context, p *server.Principal, cohortID, shopID string, ms Milestone) (*Member, error) {
+	today := clock.Day(s.now())
 	f := server.Fields{}
 	_, ok := MilestoneKinds[ms.Kind]
 	f.Add(!ok, "kind", "里程碑应为 营业执照、首笔订单、累计100单 或 月销售额达标")
-	f.Add(!validDay(ms.On) || ms.On > dayOf(s.now()), "on", "日期格式错误或晚于今天")
+	f.Add(!validDay(ms.On) || ms.On > today, "on", "日期格式错误或晚于今天")
 	f.Add(utf8.RuneCountInString(ms.Note) > 500, "note", "备注不能超过 500 字")
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
 	ms.At, ms.Auto = s.now(), false
 	id := cohortID + "/" + shopID
-	err := s.st.Lane(ctx, func(ctx context.Context) error {
+	for attempt := 0; ; attempt++ {
 		m, err := s.member(ctx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if m.has(ms.Kind) {
-			return server.Conflict("该里程碑已记录")
+			return nil, server.Conflict("该里程碑已记录")
 		}
-		_, err = s.members.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$push": bson.M{"milestones": ms}})
-		return err
-	})
-	if err != nil {
-		return nil, err
+		ok, err := s.members.UpdateIf(ctx, id, store.Cond{"v": ver(m.V)}, bson.M{"$push": bson.M{"milestones": ms}, "$set": bson.M{"v": m.V + 1}})
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			break
+		}
+		if attempt == 10 {
+			return nil, server.Conflict("该网店的记录正被他人修改，请稍后重试")
+		}
 	}
 	s.audit(ctx, p, "cohort.milestone", id, map[string]any{"kind": ms.Kind, "on": ms.On})
 	return s.member(ctx, id)
 }
 
-// Graduate marks a member shop graduated.
+// Graduate marks a member shop graduated: the member once (conditional on
+// not being graduated), then the cohort's count, as one unit.
 func (s *Service) Graduate(ctx context.Context, p *server.Principal, cohortID, shopID, on string) (*Member, error) {
+	today := clock.Day(s.now())
 	if on == "" {
-		on = dayOf(s.now())
+		on = today
 	}
-	if !validDay(on) || on > dayOf(s.now()) {
+	if !validDay(on) || on > today {
 		return nil, server.Invalid("结业日期格式错误或晚于今天", "on", "日期错误")
 	}
 	id := cohortID + "/" + shopID
-	err := s.st.Lane(ctx, func(ctx context.Context) error {
-		m, err := s.member(ctx, id)
+	m, err := s.member(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if m.GraduatedOn != "" {
+		return nil, server.Conflict("该网店已结业")
+	}
+	if on < m.AdmittedOn {
+		return nil, server.Invalid("结业日期不能早于入孵日期", "on", "早于入孵日期")
+	}
+	err = s.st.Unit(ctx, "cohort.graduate", func(u *store.Unit) error {
+		ok, err := s.members.UpdateIf(ctx, id, store.Cond{"graduated_on": nil}, bson.M{"$set": bson.M{"graduated_on": on}})
 		if err != nil {
 			return err
 		}
-		if m.GraduatedOn != "" {
+		if !ok {
 			return server.Conflict("该网店已结业")
 		}
-		if on < m.AdmittedOn {
-			return server.Invalid("结业日期不能早于入孵日期", "on", "早于入孵日期")
-		}
-		if _, err := s.members.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"graduated_on": on}}); err != nil {
+		u.OnFail("member "+id, func(ctx context.Context) error {
+			_, err := s.members.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$unset": bson.M{"graduated_on": ""}})
 			return err
-		}
-		if _, err := s.cohorts.UpdateOne(ctx, bson.M{"_id": cohortID}, bson.M{"$inc": bson.M{"graduated": 1}}); err != nil {
-			_, _ = s.members.UpdateOne(context.WithoutCancel(ctx), bson.M{"_id": id}, bson.M{"$unset": bson.M{"graduated_on": ""}})
-			return err
-		}
-		return nil
+		})
+		_, err = s.cohorts.UpdateOne(ctx, bson.M{"_id": cohortID}, bson.M{"$inc": bson.M{"graduated": 1}})
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -291,14 +332,11 @@ func (s *Service) Graduate(ctx context.Context, p *server.Principal, cohortID, s
 }
 
 // autoMilestones sets the milestones a shop's reports prove (first order,
-// 100 orders, a month over the cohort's revenue line) on each of its
-// cohorts. Call it inside the lane.
+// 100 orders, a month over the cohort's revenue line) on each cohort the
+// shop is in (read by _id from the shop's list), conditionally on each
+// member's version.
 func (s *Service) autoMilestones(ctx context.Context, sh *Shop, reports []Sale) error {
-	var ms []Member
-	if err := s.members.Find(ctx, bson.M{"shop_id": sh.ID}, &ms); err != nil {
-		return err
-	}
-	if len(ms) == 0 {
+	if len(sh.Cohorts) == 0 {
 		return nil
 	}
 	var total int64
@@ -312,32 +350,46 @@ func (s *Service) autoMilestones(ctx context.Context, sh *Shop, reports []Sale) 
 			hundred = r.Month
 		}
 	}
-	for _, m := range ms {
-		if m.GraduatedOn != "" {
-			continue
-		}
-		var add []Milestone
-		if first != "" && !m.has("first_order") {
-			add = append(add, Milestone{Kind: "first_order", On: first + "-01", Auto: true, At: s.now()})
-		}
-		if hundred != "" && !m.has("orders_100") {
-			add = append(add, Milestone{Kind: "orders_100", On: hundred + "-01", Auto: true, At: s.now()})
-		}
-		if !m.has("revenue_line") {
-			c, err := s.Cohort(ctx, m.CohortID)
+	for _, cid := range sh.Cohorts {
+		for attempt := 0; attempt < 5; attempt++ {
+			m, err := s.member(ctx, cid+"/"+sh.ID)
+			if err != nil {
+				if server.ToError(err).Code == server.CodeNotFound {
+					break
+				}
+				return err
+			}
+			if m.GraduatedOn != "" {
+				break
+			}
+			var add []Milestone
+			if first != "" && !m.has("first_order") {
+				add = append(add, Milestone{Kind: "first_order", On: first + "-01", Auto: true, At: s.now()})
+			}
+			if hundred != "" && !m.has("orders_100") {
+				add = append(add, Milestone{Kind: "orders_100", On: hundred + "-01", Auto: true, At: s.now()})
+			}
+			if !m.has("revenue_line") {
+				c, err := s.Cohort(ctx, m.CohortID)
+				if err != nil {
+					return err
+				}
+				for _, r := range reports {
+					if c.RevenueLineFen > 0 && r.RevenueFen >= c.RevenueLineFen {
+						add = append(add, Milestone{Kind: "revenue_line", On: r.Month + "-01", Auto: true, At: s.now()})
+						break
+					}
+				}
+			}
+			if len(add) == 0 {
+				break
+			}
+			ok, err := s.members.UpdateIf(ctx, m.ID, store.Cond{"v": ver(m.V)}, bson.M{"$push": bson.M{"milestones": bson.M{"$each": add}}, "$set": bson.M{"v": m.V + 1}})
 			if err != nil {
 				return err
 			}
-			for _, r := range reports {
-				if c.RevenueLineFen > 0 && r.RevenueFen >= c.RevenueLineFen {
-					add = append(add, Milestone{Kind: "revenue_line", On: r.Month + "-01", Auto: true, At: s.now()})
-					break
-				}
-			}
-		}
-		if len(add) > 0 {
-			if _, err := s.members.UpdateOne(ctx, bson.M{"_id": m.ID}, bson.M{"$push": bson.M{"milestones": bson.M{"$each": add}}}); err != nil {
-				return err
+			if ok {
+				break
 			}
 		}
 	}

@@ -3,270 +3,287 @@ package incubation
 import (
 	"context"
 	"sort"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"nongxun/clock"
 	"nongxun/store"
 )
 
-// The open follow-up tasks are also kept in a due index: one small
-// collection per assignee ("followup_due_u_<user>") and one per township
-// ("followup_due_t_<township>"), one document per open task. On the
-// embedded engine every read costs the bytes of the whole collection it
-// reads (DESIGN.md, fact 2), so a user's due list reads only their own
-// tasks, never all of them.
+// The due lists are laid out for _id reads (docs/design.md, "The `_id`
+// path index"): the open tasks are also listed in small index documents
+// of the followup_due collection, one per list, month of scheduling and
+// part:
+//
+//	u/<assignee>/<YYYY-MM>/<n>  {e: {<entry key>: "<packed task>"}}
+//	t/<township>/<YYYY-MM>/<n>  the same, for the township's list
+//	u/<assignee>, t/<township>  {parts: ["<YYYY-MM>/<n>", …], n: {"<YYYY-MM>_<n>": entries written}}
+//
+// A trainee's three tasks are scheduled together, so scheduling writes two
+// parts, each once, and the two heads. A part takes at most partSize
+// entries (the head counts what was written to it, and the next
+// scheduling of that month opens part n+1), so every document stays small
+// however many certificates a trainer's course gets at once. Each task
+// records its two parts (Task.DueLists), so closing it touches only them.
+// A list reads its head, then its parts in parallel. A closed task leaves
+// its parts; an emptied part stays listed (a cheap read) until a recount.
+// Tasks of the township's officers (no trainer known) are listed under
+// u/pool-<township>.
 const (
-	dueCollPrefix = "followup_due_"
-	dueUserPrefix = "u_"
-	dueTwpPrefix  = "t_"
-	unassigned    = "none"
+	duePerUser = "u/"
+	duePerTwp  = "t/"
+	poolPrefix = "pool-"
+	unassigned = "none"
+	fieldSep   = "\x1f"
+	partSize   = 100
 )
 
-// dueEntry is a task's summary in the due index.
-type dueEntry struct {
-	ID        string `bson:"_id"`
-	TraineeID string `bson:"tr"`
-	Name      string `bson:"n"`
-	Phone     string `bson:"p,omitempty"`
-	Township  string `bson:"tw"`
-	Days      int    `bson:"d"`
-	DueOn     string `bson:"due"`
-	Assignee  string `bson:"a,omitempty"`
-	Attempts  int    `bson:"at,omitempty"`
-	CourseID  string `bson:"c,omitempty"`
+// dueDoc is one month document of a list.
+type dueDoc struct {
+	ID string            `bson:"_id"`
+	E  map[string]string `bson:"e"`
 }
 
-func entryOf(t *Task) dueEntry {
-	return dueEntry{ID: t.ID, TraineeID: t.TraineeID, Name: t.TraineeName, Phone: t.Phone, Township: t.TownshipID,
-		Days: t.Days, DueOn: t.DueOn, Assignee: t.AssigneeID, Attempts: t.Attempts, CourseID: t.CourseID}
+// dueHead lists the parts of one list and how many entries each was given.
+type dueHead struct {
+	ID    string           `bson:"_id"`
+	Parts []string         `bson:"parts"`
+	N     map[string]int64 `bson:"n"`
 }
 
-func (d dueEntry) task() Task {
-	return Task{ID: d.ID, TraineeID: d.TraineeID, TraineeName: d.Name, Phone: d.Phone, TownshipID: d.Township, Days: d.Days,
-		DueOn: d.DueOn, AssigneeID: d.Assignee, Attempts: d.Attempts, CourseID: d.CourseID, Status: TaskOpen}
+// listKey is the assignee list a task is in: its assignee's, or the pool
+// of its township's officers when no trainer was known.
+func listKey(t *Task) string {
+	if t.AssigneeID != "" && safeKey(t.AssigneeID) {
+		return duePerUser + t.AssigneeID
+	}
+	return duePerUser + poolPrefix + tk(t.TownshipID)
 }
 
-func (s *Service) dueColl(name string) *store.Collection { return s.st.C(dueCollPrefix + name) }
+func twpKey(township string) string { return duePerTwp + tk(township) }
 
-// dueNames are the due-index collections a task is listed in: its
-// assignee's and its township's, for the month it falls due, so a due
-// list never reads the tasks due in later months.
-func dueNames(t *Task) []string {
-	a := t.AssigneeID
-	if !safeKey(a) {
-		a = unassigned
+// schedMonth is the month a task was scheduled in: the month part of its documents' ids.
+func schedMonth(t *Task) string { return clock.Month(t.CreatedAt) }
+
+// lists are the two index documents a task is listed in: those recorded on
+// it, else (a task written before parts) part 0 of its month.
+func lists(t *Task) []string {
+	if len(t.DueLists) == 2 {
+		return t.DueLists
 	}
-	m := "_" + monthPart(t.DueOn)
-	return []string{dueUserPrefix + a + m, dueTwpPrefix + tk(t.TownshipID) + m}
+	m := schedMonth(t)
+	return []string{listKey(t) + "/" + m + "/0", twpKey(t.TownshipID) + "/" + m + "/0"}
 }
 
-// dueMonths lists the due-index collections under prefix (e.g. "u_<user>_")
-// for months up to until, from the collection names (no document is read;
-// unfiltered, as the embedded engine filters names slowly).
-func (s *Service) dueMonths(ctx context.Context, prefix, until string) ([]string, error) {
-	names, err := s.dueCollections(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, n := range names {
-		n, ok := strings.CutPrefix(n, dueCollPrefix+prefix)
-		if !ok {
-			continue
-		}
-		if month := n[strings.LastIndexByte(n, '_')+1:]; month <= until {
-			out = append(out, prefix+n)
-		}
-	}
-	return out, nil
+// splitDoc splits an index document id into its head and its part ("YYYY-MM/n").
+func splitDoc(id string) (head, part string) {
+	i := strings.LastIndexByte(id, '/')
+	j := strings.LastIndexByte(id[:i], '/')
+	return id[:j], id[j+1:]
 }
 
-// dueCollections lists the database's collection names, from memory when
-// fresh: on the embedded engine this process makes every collection, so the
-// list it keeps is complete; with MongoDB (other app nodes) it is re-read
-// every 30 seconds.
-func (s *Service) dueCollections(ctx context.Context) ([]string, error) {
-	s.dueMu.Lock()
-	defer s.dueMu.Unlock()
-	if s.dueKnown == nil || (!s.st.Embedded() && time.Since(s.dueLoaded) > 30*time.Second) {
-		names, err := s.st.Database().ListCollectionNames(ctx, bson.M{})
-		if err != nil {
-			return nil, err
-		}
-		s.dueKnown, s.dueLoaded = map[string]bool{}, time.Now()
-		for _, n := range names {
-			if strings.HasPrefix(n, dueCollPrefix) {
-				s.dueKnown[n] = true
-			}
-		}
-	}
-	out := make([]string, 0, len(s.dueKnown))
-	for n := range s.dueKnown {
-		out = append(out, n)
-	}
-	return out, nil
-}
+func countKey(part string) string { return strings.ReplaceAll(part, "/", "_") }
 
-// dueCreated notes a due-index collection the service has written to.
-func (s *Service) dueCreated(name string) {
-	s.dueMu.Lock()
-	defer s.dueMu.Unlock()
-	if s.dueKnown != nil {
-		s.dueKnown[dueCollPrefix+name] = true
-	}
-}
-
-// indexTask adds (or refreshes) an open task in the due index.
-func (s *Service) indexTask(ctx context.Context, t *Task) error {
-	e := entryOf(t)
-	for i, n := range dueNames(t) {
-		s.dueCreated(n)
-		if _, err := s.dueColl(n).ReplaceOne(ctx, bson.M{"_id": t.ID}, e, options.Replace().SetUpsert(true)); err != nil {
-			if i > 0 {
-				_ = s.unindexTask(context.WithoutCancel(ctx), t)
-			}
-			return err
-		}
-		s.dueCacheSet(n, t.ID, &e)
-	}
-	return nil
-}
-
-// unindexTask removes a task from the due index.
-func (s *Service) unindexTask(ctx context.Context, t *Task) error {
-	for _, n := range dueNames(t) {
-		if _, err := s.dueColl(n).DeleteOne(ctx, bson.M{"_id": t.ID}); err != nil {
-			return err
-		}
-		s.dueCacheSet(n, t.ID, nil)
-	}
-	return nil
-}
-
-// dueRead reads the open tasks of one due-index collection. On the
-// embedded engine this process is the only writer, so a collection once
-// read is kept in memory and updated write-through by indexTask and
-// unindexTask (which run in the write lane); the first read loads it
-// inside the lane so no write slips between the load and the cache.
-func (s *Service) dueRead(ctx context.Context, name string) ([]Task, error) {
-	if !s.st.Embedded() {
-		list, err := s.dueLoad(ctx, name)
-		return tasksOf(list), err
-	}
-	if list, ok := s.dueCacheGet(name); ok {
-		return tasksOf(list), nil
-	}
-	var out []dueEntry
-	err := s.st.Lane(ctx, func(ctx context.Context) error {
-		if list, ok := s.dueCacheGet(name); ok {
-			out = list
-			return nil
-		}
-		list, err := s.dueLoad(ctx, name)
-		if err != nil {
-			return err
-		}
-		m := make(map[string]dueEntry, len(list))
-		for _, e := range list {
-			m[e.ID] = e
-		}
-		s.dueMu.Lock()
-		s.dueCache[name] = m
-		s.dueMu.Unlock()
-		out = list
+// place chooses the parts for tasks about to be scheduled together (one
+// assignee, township and month): for each of their two lists the month's
+// last part, or a new one once it has partSize entries. It records them on
+// the tasks and returns the heads as read.
+func (s *Service) place(ctx context.Context, list []Task) error {
+	if len(list) == 0 {
 		return nil
-	})
-	return tasksOf(out), err
+	}
+	t := &list[0]
+	m := schedMonth(t)
+	keys := []string{listKey(t), twpKey(t.TownshipID)}
+	docs := make([]string, len(keys))
+	for i, k := range keys {
+		var h dueHead
+		if err := s.due.Get(ctx, k, &h); err != nil && !store.IsNotFound(err) {
+			return err
+		}
+		n := -1
+		for _, p := range h.Parts {
+			if pm, c, ok := strings.Cut(p, "/"); ok && pm == m {
+				if x, err := strconv.Atoi(c); err == nil && x > n {
+					n = x
+				}
+			}
+		}
+		if n < 0 {
+			n = 0
+		} else if h.N[countKey(m+"/"+strconv.Itoa(n))]+int64(len(list)) > partSize {
+			n++
+		}
+		docs[i] = k + "/" + m + "/" + strconv.Itoa(n)
+	}
+	for i := range list {
+		list[i].DueLists = []string{docs[0], docs[1]}
+	}
+	return nil
 }
 
-func (s *Service) dueLoad(ctx context.Context, name string) ([]dueEntry, error) {
-	var list []dueEntry
-	err := s.dueColl(name).Find(ctx, bson.M{}, &list)
-	return list, err
+// entryKey is a task's field in its month documents.
+func entryKey(id string) string { return strings.ReplaceAll(id, "/", "_") }
+
+// pack writes what a due list shows of a task as one string (one value per
+// task keeps the documents cheap to read on the embedded engine).
+func pack(t *Task) string {
+	clean := func(s string) string { return strings.ReplaceAll(s, fieldSep, " ") }
+	return strings.Join([]string{t.ID, t.TraineeID, clean(t.TraineeName), clean(t.Phone), t.TownshipID, strconv.Itoa(t.Days), t.DueOn,
+		t.AssigneeID, strconv.Itoa(t.Attempts), t.CourseID, t.CreatedAt.UTC().Format(time.RFC3339Nano)}, fieldSep)
 }
 
-func tasksOf(list []dueEntry) []Task {
-	out := make([]Task, 0, len(list))
-	for _, e := range list {
-		out = append(out, e.task())
+func unpack(s string) (Task, bool) {
+	f := strings.Split(s, fieldSep)
+	if len(f) != 11 {
+		return Task{}, false
+	}
+	days, _ := strconv.Atoi(f[5])
+	att, _ := strconv.Atoi(f[8])
+	t := Task{ID: f[0], TraineeID: f[1], TraineeName: f[2], Phone: f[3], TownshipID: f[4], Days: days, DueOn: f[6],
+		AssigneeID: f[7], Attempts: att, CourseID: f[9], Status: TaskOpen}
+	if at, err := time.Parse(time.RFC3339Nano, f[10]); err == nil {
+		t.CreatedAt = at.UTC()
+	}
+	return t, true
+}
+
+// dueEntries groups tasks' entries by the index documents they go to.
+func dueEntries(list []Task) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for i := range list {
+		t := &list[i]
+		for _, id := range lists(t) {
+			if out[id] == nil {
+				out[id] = map[string]string{}
+			}
+			out[id][entryKey(t.ID)] = pack(t)
+		}
 	}
 	return out
 }
 
-func (s *Service) dueCacheGet(name string) ([]dueEntry, bool) {
-	s.dueMu.Lock()
-	defer s.dueMu.Unlock()
-	m, ok := s.dueCache[name]
-	if !ok {
-		return nil, false
+// indexTasks lists open tasks (or refreshes their entries): one update per
+// index document; with count, the heads learn of the parts and how many
+// entries they were given. Each write is idempotent, and u takes the
+// entries back should a later write of the unit fail (a head's count only
+// decides when a part is full, so it is not taken back).
+func (s *Service) indexTasks(ctx context.Context, u *store.Unit, list []Task, count bool) error {
+	docs := dueEntries(list)
+	heads := map[string]map[string]int64{}
+	for id, entries := range docs {
+		set, unset := bson.M{}, bson.M{}
+		for k, v := range entries {
+			set["e."+k] = v
+			unset["e."+k] = ""
+		}
+		err := u.Do(ctx, "due index "+id, func(ctx context.Context) error {
+			_, err := s.due.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": set}, options.UpdateOne().SetUpsert(true))
+			return err
+		}, func(ctx context.Context) error {
+			_, err := s.due.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$unset": unset})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		head, part := splitDoc(id)
+		if heads[head] == nil {
+			heads[head] = map[string]int64{}
+		}
+		heads[head][part] += int64(len(entries))
 	}
-	out := make([]dueEntry, 0, len(m))
-	for _, e := range m {
-		out = append(out, e)
+	if !count {
+		return nil
 	}
-	return out, true
+	for head, parts := range heads {
+		add, inc := bson.A{}, bson.M{}
+		for p, n := range parts {
+			add = append(add, p)
+			inc["n."+countKey(p)] = n
+		}
+		if _, err := s.due.UpdateOne(ctx, bson.M{"_id": head}, bson.M{"$addToSet": bson.M{"parts": bson.M{"$each": add}}, "$inc": inc},
+			options.UpdateOne().SetUpsert(true)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// dueCacheSet updates a loaded collection's copy (e nil: the task left it);
-// a collection not loaded yet is read from the database when first needed.
-func (s *Service) dueCacheSet(name, id string, e *dueEntry) {
-	s.dueMu.Lock()
-	defer s.dueMu.Unlock()
-	m, ok := s.dueCache[name]
-	if !ok {
-		return
+func contains(l []string, x string) bool {
+	for _, y := range l {
+		if y == x {
+			return true
+		}
 	}
-	if e == nil {
-		delete(m, id)
-	} else {
-		m[id] = *e
-	}
+	return false
 }
 
-// openTasks reads the open tasks due up to month until of an assignee, a
-// township, or (both empty) every township, from the due index.
-func (s *Service) openTasks(ctx context.Context, assignee, township, until string) ([]Task, error) {
-	prefix := dueTwpPrefix
-	switch {
-	case assignee != "":
-		prefix = dueUserPrefix + assignee + "_"
-	case township != "":
-		prefix = dueTwpPrefix + township + "_"
+// unindexTask takes a closed task off its lists.
+func (s *Service) unindexTask(ctx context.Context, u *store.Unit, t *Task) error {
+	before := pack(t)
+	for _, id := range lists(t) {
+		err := u.Do(ctx, "due index "+id, func(ctx context.Context) error {
+			_, err := s.due.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$unset": bson.M{"e." + entryKey(t.ID): ""}})
+			return err
+		}, func(ctx context.Context) error {
+			_, err := s.due.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"e." + entryKey(t.ID): before}}, options.UpdateOne().SetUpsert(true))
+			return err
+		})
+		if err != nil {
+			return err
+		}
 	}
-	names, err := s.dueMonths(ctx, prefix, until)
-	if err != nil {
+	return nil
+}
+
+// openTasks reads the open tasks of the lists keys (assignee or township
+// lists), every month of each.
+func (s *Service) openTasks(ctx context.Context, keys []string) ([]Task, error) {
+	heads := make([]dueHead, len(keys))
+	fns := make([]func() error, len(keys))
+	for i, k := range keys {
+		fns[i] = func() error {
+			if err := s.due.Get(ctx, k, &heads[i]); err != nil && !store.IsNotFound(err) {
+				return err
+			}
+			return nil
+		}
+	}
+	if err := par(fns); err != nil {
 		return nil, err
 	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		all   []Task
-		first error
-	)
-	for _, n := range names {
-		wg.Add(1)
-		go func(n string) {
-			defer wg.Done()
-			list, err := s.dueRead(ctx, n)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && first == nil {
-				first = err
+	var ids []string
+	for i, h := range heads {
+		for _, p := range h.Parts {
+			ids = append(ids, keys[i]+"/"+p)
+		}
+	}
+	docs := make([]dueDoc, len(ids))
+	fns = make([]func() error, len(ids))
+	for i, id := range ids {
+		fns[i] = func() error {
+			if err := s.due.Get(ctx, id, &docs[i]); err != nil && !store.IsNotFound(err) {
+				return err
 			}
-			all = append(all, list...)
-		}(n)
+			return nil
+		}
 	}
-	wg.Wait()
-	if first != nil || township == "" || assignee == "" {
-		return all, first
+	if err := par(fns); err != nil {
+		return nil, err
 	}
-	out := all[:0]
-	for _, t := range all {
-		if t.TownshipID == township {
-			out = append(out, t)
+	seen := map[string]bool{}
+	var out []Task
+	for _, d := range docs {
+		for _, v := range d.E {
+			t, ok := unpack(v)
+			if ok && !seen[t.ID] {
+				seen[t.ID] = true
+				out = append(out, t)
+			}
 		}
 	}
 	return out, nil
@@ -282,70 +299,158 @@ func sortTasks(l []Task) {
 }
 
 // recountDue compares the due index with the open tasks and, with fix,
-// rewrites the collections that differ.
+// mends each document that differs by _id: missing entries and months are
+// added, entries of tasks no longer open are removed. It is safe while
+// others write: an entry is removed only after its task, read again by
+// _id, is found closed, and a head only ever gains months (an emptied
+// month costs a read, never a wrong list).
 func (s *Service) recountDue(ctx context.Context, fix bool) ([]string, error) {
 	var open []Task
 	if err := s.tasks.Find(ctx, bson.M{"status": TaskOpen}, &open); err != nil {
 		return nil, err
 	}
-	want := map[string]map[string]dueEntry{}
-	for i := range open {
-		for _, n := range dueNames(&open[i]) {
-			if want[n] == nil {
-				want[n] = map[string]dueEntry{}
-			}
-			want[n][open[i].ID] = entryOf(&open[i])
-		}
-	}
-	names, err := s.st.Database().ListCollectionNames(ctx, bson.M{"name": bson.M{"$regex": "^" + dueCollPrefix}})
-	if err != nil {
+	if err := s.placeUnplaced(ctx, open, fix); err != nil {
 		return nil, err
 	}
-	all := map[string]bool{}
-	for _, n := range names {
-		all[strings.TrimPrefix(n, dueCollPrefix)] = true
+	want := dueEntries(open)
+	heads := map[string][]string{}
+	for id := range want {
+		head, part := splitDoc(id)
+		heads[head] = append(heads[head], part)
 	}
-	for n := range want {
-		all[n] = true
+	var stored []bson.M
+	if err := s.due.Find(ctx, bson.M{}, &stored); err != nil {
+		return nil, err
 	}
-	var diffs []string
-	for n := range all {
-		var have []dueEntry
-		if err := s.dueColl(n).Find(ctx, bson.M{}, &have); err != nil {
-			return diffs, err
+	haveDocs, haveHeads := map[string]map[string]string{}, map[string][]string{}
+	for _, raw := range stored {
+		id, _ := raw["_id"].(string)
+		b, err := bson.Marshal(raw)
+		if err != nil {
+			return nil, err
 		}
-		w := want[n]
-		same := len(have) == len(w)
-		for _, e := range have {
-			if we, ok := w[e.ID]; !ok || we != e {
-				same = false
+		if _, ok := raw["parts"]; ok {
+			var h dueHead
+			if err := bson.Unmarshal(b, &h); err != nil {
+				return nil, err
 			}
-		}
-		if same {
+			haveHeads[id] = h.Parts
 			continue
 		}
-		diffs = append(diffs, "due index "+n+" differs from the open tasks")
+		var d dueDoc
+		if err := bson.Unmarshal(b, &d); err != nil {
+			return nil, err
+		}
+		haveDocs[id] = d.E
+	}
+	var diffs []string
+	ids := map[string]bool{}
+	for id := range want {
+		ids[id] = true
+	}
+	for id := range haveDocs {
+		ids[id] = true
+	}
+	for id := range ids {
+		w, h := want[id], haveDocs[id]
+		set, unset := bson.M{}, bson.M{}
+		for k, v := range w {
+			if h[k] != v {
+				set["e."+k] = v
+			}
+		}
+		for k, v := range h {
+			if _, ok := w[k]; ok {
+				continue
+			}
+			t, ok := unpack(v)
+			if ok {
+				var cur Task
+				err := s.tasks.Get(ctx, t.ID, &cur)
+				if err == nil && cur.Status == TaskOpen {
+					continue // opened after the records were read
+				}
+				if err != nil && !store.IsNotFound(err) {
+					return diffs, err
+				}
+			}
+			unset["e."+k] = ""
+		}
+		if len(set)+len(unset) == 0 {
+			continue
+		}
+		diffs = append(diffs, "due list "+id+" differs from the open tasks")
 		if !fix {
 			continue
 		}
-		s.dueCreated(n)
-		s.dueMu.Lock()
-		delete(s.dueCache, n) // reloaded from the rewritten collection when next read
-		s.dueMu.Unlock()
-		if _, err := s.dueColl(n).DeleteMany(ctx, bson.M{}); err != nil {
+		upd := bson.M{}
+		if len(set) > 0 {
+			upd["$set"] = set
+		}
+		if len(unset) > 0 {
+			upd["$unset"] = unset
+		}
+		if _, err := s.due.UpdateOne(ctx, bson.M{"_id": id}, upd, options.UpdateOne().SetUpsert(len(set) > 0)); err != nil {
 			return diffs, err
 		}
-		docs := make([]any, 0, len(w))
-		for _, e := range w {
-			docs = append(docs, e)
+	}
+	for id, w := range heads {
+		var miss []string
+		for _, m := range w {
+			if !contains(haveHeads[id], m) {
+				miss = append(miss, m)
+			}
 		}
-		for len(docs) > 0 {
-			k := min(len(docs), 1000)
-			if _, err := s.dueColl(n).InsertMany(ctx, docs[:k]); err != nil {
+		if len(miss) == 0 {
+			continue
+		}
+		diffs = append(diffs, "due list "+id+" misses parts "+strings.Join(miss, ","))
+		if fix {
+			add := bson.A{}
+			for _, p := range miss {
+				add = append(add, p)
+			}
+			if _, err := s.due.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$addToSet": bson.M{"parts": bson.M{"$each": add}}}, options.UpdateOne().SetUpsert(true)); err != nil {
 				return diffs, err
 			}
-			docs = docs[k:]
 		}
 	}
+	sort.Strings(diffs)
 	return diffs, nil
+}
+
+// placeUnplaced gives the open tasks that have no parts yet (written by an
+// older version, or loaded in bulk) parts of at most partSize entries, per
+// list and month in _id order (a trainee's tasks stay together), and with
+// fix records them on the tasks (conditionally on having none, so a task
+// placed meanwhile keeps its own).
+func (s *Service) placeUnplaced(ctx context.Context, open []Task, fix bool) error {
+	type group struct{ key, month string }
+	fill := map[group]int{}
+	parts := map[string][2]string{}
+	sort.Slice(open, func(i, j int) bool { return open[i].ID < open[j].ID })
+	for i := range open {
+		t := &open[i]
+		if len(t.DueLists) == 2 {
+			continue
+		}
+		m := schedMonth(t)
+		var docs [2]string
+		for k, key := range []string{listKey(t), twpKey(t.TownshipID)} {
+			g := group{key, m}
+			docs[k] = key + "/" + m + "/" + strconv.Itoa(fill[g]/partSize)
+			fill[g]++
+		}
+		t.DueLists = []string{docs[0], docs[1]}
+		parts[t.ID] = docs
+	}
+	if !fix {
+		return nil
+	}
+	for id, docs := range parts {
+		if _, err := s.tasks.UpdateIf(ctx, id, store.Cond{"due_lists": nil}, bson.M{"$set": bson.M{"due_lists": []string{docs[0], docs[1]}}}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

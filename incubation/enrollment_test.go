@@ -32,7 +32,7 @@ func TestFullPathWithEnrollment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.svc.d.Trainees = FromEnrollment(en, e.Regions)
+	e.svc.d.Trainees = FromEnrollment(en)
 	v := e.Village(2, 1)
 	reg, err := en.AddTrainee(e.Ctx, enrollment.NewTrainee{Name: "李梅", IDNumber: idNumber(7), Phone: "13987650001", RegionID: v.ID, Groups: []string{"poverty"}}, false, "test", e.Admin.User.ID)
 	if err != nil {
@@ -50,7 +50,7 @@ func TestFullPathWithEnrollment(t *testing.T) {
 	}
 	wantFunnel(t, "trained", e.conversion(e.Admin, "").Funnel, Funnel{Trained: 1})
 
-	e.svc.CertificateIssued(e.Ctx, certificates.Certificate{ID: "c", TraineeID: tr.ID, CourseID: course.ID, IssuedAt: e.clock.now()})
+	e.issued(certificates.Certificate{ID: "c", TraineeID: tr.ID, CourseID: course.ID, IssuedAt: e.clock.now()})
 	e.clock.set(start.AddDate(0, 0, 30))
 	e.Do(e.trainer, "POST", "/api/v1/followups", map[string]any{"trainee_id": tr.ID, "contacted_at": e.clock.now().Format(time.RFC3339), "method": "visit", "shop_opened": true}).Want(t, 201)
 	shop := e.Do(e.trainer, "POST", "/api/v1/shops", map[string]any{"trainee_id": tr.ID, "platform": "kuaishou", "name": "李梅的快手小店",

@@ -9,6 +9,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"nongxun/clock"
 	"nongxun/server"
 	"nongxun/store"
 )
@@ -33,6 +34,7 @@ type Task struct {
 	Attempts    int        `bson:"attempts" json:"attempts"`
 	DoneAt      *time.Time `bson:"done_at,omitempty" json:"done_at,omitempty"`
 	FollowupID  string     `bson:"followup_id,omitempty" json:"followup_id,omitempty"`
+	DueLists    []string   `bson:"due_lists,omitempty" json:"-"` // the two index documents it is listed in (due.go)
 	CreatedAt   time.Time  `bson:"created_at" json:"created_at"`
 	Overdue     bool       `bson:"-" json:"overdue"`
 }
@@ -129,17 +131,12 @@ func validTaskID(id string) bool {
 	return err == nil && n > 0 && fmt.Sprint(n) == days
 }
 
-// CourseFinished schedules follow-ups for a trainee present when the last
-// session of a course was held (enrollment's OnCourseFinished hook).
-func (s *Service) CourseFinished(ctx context.Context, courseID, traineeID string) {
-	if _, err := s.Schedule(ctx, traineeID, courseID, "course_finished", s.now()); err != nil {
-		s.d.Log.Error("scheduling follow-ups failed", "trainee_id", traineeID, "course_id", courseID, "err", err.Error())
-	}
-}
-
 // Schedule creates the follow-up tasks of a trainee, due the configured
-// days after at; tasks already there are left as they are. It returns how
-// many were created.
+// days after at; tasks already there are left as they are (a task that
+// exists but is missing from its lists, after a failed attempt, is listed
+// again). It returns how many were created. The tasks and their index
+// entries are written as one unit: on a failure nothing is left half done,
+// and the caller (an event handler) is retried.
 func (s *Service) Schedule(ctx context.Context, traineeID, courseID, source string, at time.Time) (int, error) {
 	if s.d.Trainees == nil {
 		return 0, fmt.Errorf("incubation: no trainee source")
@@ -148,46 +145,86 @@ func (s *Service) Schedule(ctx context.Context, traineeID, courseID, source stri
 	if err != nil {
 		return 0, err
 	}
-	assignee := s.assignee(ctx, courseID, t.TownshipID)
+	return s.scheduleFor(ctx, t, courseID, source, at)
+}
+
+func (s *Service) scheduleFor(ctx context.Context, t *Trainee, courseID, source string, at time.Time) (int, error) {
+	assignee := s.assignee(ctx, courseID)
+	now := s.now().Truncate(time.Millisecond) // as BSON keeps it, so the undo's condition matches
+	list := make([]Task, 0, len(s.cfg.FollowupDays))
+	for _, days := range s.cfg.FollowupDays {
+		list = append(list, Task{ID: taskID(t.ID, days), TraineeID: t.ID, TraineeName: t.Name, Phone: t.Phone,
+			VillageID: t.RegionID, TownshipID: t.TownshipID, CourseID: courseID, Source: source, Days: days,
+			DueOn: clock.Day(at.AddDate(0, 0, days)), AssigneeID: assignee, Status: TaskOpen, CreatedAt: now})
+	}
+	if err := s.place(ctx, list); err != nil {
+		return 0, err
+	}
+	docs := make([]any, len(list))
+	for i := range list {
+		docs[i] = list[i]
+	}
 	created := 0
-	err = s.st.Lane(ctx, func(ctx context.Context) error {
-		for _, days := range s.cfg.FollowupDays {
-			task := Task{ID: taskID(t.ID, days), TraineeID: t.ID, TraineeName: t.Name, Phone: t.Phone,
-				VillageID: t.RegionID, TownshipID: t.TownshipID, CourseID: courseID, Source: source, Days: days,
-				DueOn: dayOf(at.AddDate(0, 0, days)), AssigneeID: assignee, Status: TaskOpen, CreatedAt: s.now()}
-			if err := s.tasks.InsertOne(ctx, task); err != nil {
-				if store.IsDup(err) {
-					continue
-				}
-				return err
-			}
-			if err := s.indexTask(ctx, &task); err != nil {
-				_, _ = s.tasks.DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": task.ID})
-				return err
-			}
-			created++
+	err := s.st.Unit(ctx, "followup.schedule", func(u *store.Unit) error {
+		n, err := s.tasks.InsertMany(ctx, docs)
+		dups, derr := store.DupIndexes(err)
+		if derr != nil {
+			// an insert that failed otherwise may have written some: take back those written now
+			u.OnFail("tasks of "+t.ID, func(ctx context.Context) error { return s.dropNewTasks(ctx, list, now) })
+			return derr
 		}
-		return nil
+		created = n
+		var fresh, again []Task
+		for i, task := range list {
+			if !dups[i] {
+				fresh = append(fresh, task)
+				continue
+			}
+			// already there: listed again when open (idempotent), in case a
+			// failed attempt left it out of its lists
+			var cur Task
+			if err := s.tasks.Get(ctx, task.ID, &cur); err != nil {
+				return err
+			}
+			if cur.Status == TaskOpen {
+				again = append(again, cur)
+			}
+		}
+		if len(fresh) > 0 {
+			u.OnFail("tasks of "+t.ID, func(ctx context.Context) error { return s.dropNewTasks(ctx, fresh, now) })
+		}
+		if err := s.indexTasks(ctx, u, fresh, true); err != nil {
+			return err
+		}
+		return s.indexTasks(ctx, u, again, false)
 	})
 	return created, err
 }
 
-func taskID(traineeID string, days int) string { return fmt.Sprintf("%s/%d", traineeID, days) }
-
-func (s *Service) assignee(ctx context.Context, courseID, townshipID string) string {
-	if s.d.Assignees == nil {
-		return ""
-	}
-	if s.cfg.AssignTo == "trainer" && courseID != "" {
-		if id := s.d.Assignees.CourseTrainer(ctx, courseID); id != "" {
-			return id
+// dropNewTasks deletes the tasks of list this scheduling made (created at
+// now), the undo of a failed scheduling.
+func (s *Service) dropNewTasks(ctx context.Context, list []Task, now time.Time) error {
+	for _, t := range list {
+		if _, err := s.tasks.DeleteIf(ctx, t.ID, store.Cond{"created_at": now, "status": TaskOpen}); err != nil {
+			return err
 		}
 	}
-	return s.d.Assignees.TownshipOfficer(ctx, townshipID)
+	return nil
+}
+
+func taskID(traineeID string, days int) string { return fmt.Sprintf("%s/%d", traineeID, days) }
+
+// assignee is the trainer of the course's last session when tasks go to
+// trainers and one is known, else "" (the township's officers).
+func (s *Service) assignee(ctx context.Context, courseID string) string {
+	if s.d.Assignees == nil || s.cfg.AssignTo != "trainer" || courseID == "" {
+		return ""
+	}
+	return s.d.Assignees.CourseTrainer(ctx, courseID)
 }
 
 // RecordFollowup records a contact, closes the task it answers and counts
-// the trainee as followed up.
+// the trainee as followed up, as one unit of work.
 func (s *Service) RecordFollowup(ctx context.Context, p *server.Principal, n NewFollowup) (*Followup, error) {
 	at, err := n.Validate(s.now())
 	if err != nil {
@@ -200,68 +237,47 @@ func (s *Service) RecordFollowup(ctx context.Context, p *server.Principal, n New
 	if !p.SeesTownship(t.TownshipID) {
 		return nil, server.Forbidden("该学员不在您负责的乡镇")
 	}
+	mine := s.traineeTasks(ctx, t.ID)
 	if p.Role == server.RoleTrainer {
 		// A trainer follows up the trainees whose tasks were given to them.
-		n, err := s.tasks.Count(ctx, bson.M{"trainee_id": t.ID, "assignee_id": p.UserID})
-		if err != nil {
-			return nil, err
+		ok := false
+		for _, x := range mine {
+			ok = ok || x.AssigneeID == p.UserID
 		}
-		if n == 0 {
+		if !ok {
 			return nil, server.Forbidden("该学员的回访未分配给您")
 		}
+	}
+	task, err := s.taskFor(ctx, t.ID, n.TaskID, mine)
+	if err != nil {
+		return nil, err
 	}
 	done := n.Done == nil || *n.Done
 	fu := &Followup{ID: store.NewID(), TraineeID: t.ID, TraineeName: t.Name, TownshipID: t.TownshipID, Groups: t.Groups,
 		ContactedAt: at, Method: n.Method, ShopOpened: n.ShopOpened, Obstacles: n.Obstacles, HelpWanted: n.HelpWanted,
 		Note: strings.TrimSpace(n.Note), Reached: done, ByID: p.UserID, ByName: p.Name, CreatedAt: s.now()}
-	err = s.st.Lane(ctx, func(ctx context.Context) error {
-		task, err := s.taskFor(ctx, t.ID, n.TaskID)
-		if err != nil {
+	if task != nil {
+		fu.TaskID = task.ID
+	}
+	err = s.st.Unit(ctx, "followup.record", func(u *store.Unit) error {
+		if err := u.Do(ctx, "follow-up "+fu.ID, func(ctx context.Context) error { return s.followups.InsertOne(ctx, fu) },
+			func(ctx context.Context) error {
+				_, err := s.followups.DeleteOne(ctx, bson.M{"_id": fu.ID})
+				return err
+			}); err != nil {
 			return err
 		}
 		if task != nil {
-			fu.TaskID = task.ID
+			if err := s.answerTask(ctx, u, task, fu.ID, done); err != nil {
+				return err
+			}
 		}
-		var u undo
-		if err := s.followups.InsertOne(ctx, fu); err != nil {
+		month := monthDoc(clock.Month(at), t.TownshipID)
+		if err := s.incUndo(ctx, u, s.counters, month, map[string]int64{"followups": 1}); err != nil {
 			return err
 		}
-		u.add(func(ctx context.Context) { _, _ = s.followups.DeleteOne(ctx, bson.M{"_id": fu.ID}) })
-		if task != nil {
-			upd := bson.M{"$inc": bson.M{"attempts": 1}}
-			back := bson.M{"$inc": bson.M{"attempts": -1}}
-			if done {
-				upd["$set"] = bson.M{"status": TaskDone, "done_at": s.now(), "followup_id": fu.ID}
-				back["$set"] = bson.M{"status": TaskOpen}
-				back["$unset"] = bson.M{"done_at": "", "followup_id": ""}
-			}
-			if _, err := s.tasks.UpdateOne(ctx, bson.M{"_id": task.ID, "status": TaskOpen}, upd); err != nil {
-				return u.fail(ctx, err)
-			}
-			u.add(func(ctx context.Context) { _, _ = s.tasks.UpdateOne(ctx, bson.M{"_id": task.ID}, back) })
-			before := *task
-			u.add(func(ctx context.Context) { _ = s.indexTask(ctx, &before) })
-			var err error
-			if done {
-				err = s.unindexTask(ctx, task)
-			} else {
-				after := *task
-				after.Attempts++
-				err = s.indexTask(ctx, &after)
-			}
-			if err != nil {
-				return u.fail(ctx, err)
-			}
-		}
-		month := map[string]int64{tk(t.TownshipID) + ".followups": 1}
-		if err := s.counters.Inc(ctx, monthDoc+monthOf(at), month); err != nil {
-			return u.fail(ctx, err)
-		}
-		u.add(func(ctx context.Context) { _ = s.counters.Inc(ctx, monthDoc+monthOf(at), negate(month)) })
-		if _, err := s.count(ctx, StepFollowedUp, whoOf(t)); err != nil {
-			return u.fail(ctx, err)
-		}
-		return nil
+		_, err := s.count(ctx, u, StepFollowedUp, whoOf(t))
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -269,12 +285,46 @@ func (s *Service) RecordFollowup(ctx context.Context, p *server.Principal, n New
 	return fu, nil
 }
 
+// answerTask records an attempt on an open task and, when done, closes it
+// and takes it off the due lists. The update is conditional on the task
+// being open with the attempts read, so two answers never both close it.
+func (s *Service) answerTask(ctx context.Context, u *store.Unit, task *Task, followupID string, done bool) error {
+	upd := bson.M{"$inc": bson.M{"attempts": 1}}
+	back := bson.M{"$inc": bson.M{"attempts": -1}}
+	if done {
+		upd["$set"] = bson.M{"status": TaskDone, "done_at": s.now(), "followup_id": followupID}
+		back["$set"] = bson.M{"status": TaskOpen}
+		back["$unset"] = bson.M{"done_at": "", "followup_id": ""}
+	}
+	after := *task
+	after.Attempts++
+	ok, err := s.tasks.UpdateIf(ctx, task.ID, store.Cond{"status": TaskOpen, "attempts": task.Attempts}, upd)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return server.Conflict("该跟踪任务刚被他人处理，请刷新后重试")
+	}
+	after.Status = TaskDone
+	if !done {
+		after.Status = TaskOpen
+	}
+	u.OnFail("task "+task.ID, func(ctx context.Context) error {
+		ok, err := s.tasks.UpdateIf(ctx, task.ID, store.Cond{"status": after.Status, "attempts": after.Attempts}, back)
+		return must(ok, err, "task "+task.ID)
+	})
+	if done {
+		return s.unindexTask(ctx, u, task)
+	}
+	return s.indexTasks(ctx, u, []Task{after}, false)
+}
+
 // taskFor finds the task a follow-up answers: the one named, or else the
 // trainee's earliest open task already due (or due soon); nil when none.
-func (s *Service) taskFor(ctx context.Context, traineeID, taskID string) (*Task, error) {
+func (s *Service) taskFor(ctx context.Context, traineeID, taskID string, mine []Task) (*Task, error) {
 	if taskID != "" {
 		var t Task
-		if err := s.tasks.FindOne(ctx, bson.M{"_id": taskID}, &t); err != nil {
+		if err := s.tasks.Get(ctx, taskID, &t); err != nil {
 			if store.IsNotFound(err) {
 				return nil, server.Invalid("跟踪任务不存在", "task_id", "不存在")
 			}
@@ -288,9 +338,9 @@ func (s *Service) taskFor(ctx context.Context, traineeID, taskID string) (*Task,
 		}
 		return &t, nil
 	}
-	limit := dayOf(s.now().AddDate(0, 0, s.cfg.DueSoonDays))
+	limit := clock.Day(s.now().AddDate(0, 0, s.cfg.DueSoonDays))
 	var best *Task
-	for _, t := range s.traineeTasks(ctx, traineeID) {
+	for _, t := range mine {
 		if t.Status == TaskOpen && t.DueOn <= limit && (best == nil || t.DueOn < best.DueOn) {
 			c := t
 			best = &c
@@ -301,14 +351,23 @@ func (s *Service) taskFor(ctx context.Context, traineeID, taskID string) (*Task,
 
 // traineeTasks reads a trainee's tasks by their natural ids.
 func (s *Service) traineeTasks(ctx context.Context, traineeID string) []Task {
-	var out []Task
-	for _, days := range s.cfg.FollowupDays {
-		var t Task
-		if err := s.tasks.FindOne(ctx, bson.M{"_id": taskID(traineeID, days)}, &t); err == nil {
-			out = append(out, t)
+	out := make([]Task, len(s.cfg.FollowupDays))
+	found := make([]bool, len(out))
+	fns := make([]func() error, len(out))
+	for i, days := range s.cfg.FollowupDays {
+		fns[i] = func() error {
+			found[i] = s.tasks.Get(ctx, taskID(traineeID, days), &out[i]) == nil
+			return nil
 		}
 	}
-	return out
+	_ = par(fns)
+	list := out[:0]
+	for i := range out {
+		if found[i] {
+			list = append(list, out[i])
+		}
+	}
+	return list
 }
 
 // trainee looks a trainee up; an unknown one is an invalid trainee_id.
@@ -329,6 +388,7 @@ func (s *Service) trainee(ctx context.Context, id string) (*Trainee, error) {
 // TaskQuery selects follow-up tasks.
 type TaskQuery struct {
 	AssigneeID string // "" = anyone
+	PoolOf     string // with AssigneeID: also the unassigned tasks of this township (an officer's own list)
 	TownshipID string // "" = every township
 	TraineeID  string
 	Status     string // open (default), done, all
@@ -337,24 +397,38 @@ type TaskQuery struct {
 }
 
 // Tasks lists follow-up tasks by due date. Open tasks come from the due
-// index (one read per assignee or township); a trainee's tasks are read
-// by their natural ids; only done/all lists of many trainees query the tasks.
+// lists (due.go): an assignee's (for an officer also their township's
+// pool), a township's, or every township's; a trainee's tasks are read by
+// their natural ids; only done/all lists of many trainees query the tasks.
 func (s *Service) Tasks(ctx context.Context, q TaskQuery) ([]Task, error) {
 	if q.Limit <= 0 || q.Limit > 1000 {
 		q.Limit = 500
 	}
-	today := dayOf(s.now())
-	soon := dayOf(s.now().AddDate(0, 0, s.cfg.DueSoonDays))
+	today := clock.Day(s.now())
+	soon := clock.Day(s.now().AddDate(0, 0, s.cfg.DueSoonDays))
 	var list []Task
 	switch {
 	case q.TraineeID != "":
 		list = s.traineeTasks(ctx, q.TraineeID)
 	case q.Status == "" || q.Status == TaskOpen:
-		until := "9999-12" // every month
-		if q.Due == "" || q.Due == "soon" || q.Due == "overdue" {
-			until = monthPart(soon)
+		var keys []string
+		switch {
+		case q.AssigneeID != "":
+			keys = []string{duePerUser + q.AssigneeID}
+			if q.PoolOf != "" {
+				keys = append(keys, duePerUser+poolPrefix+tk(q.PoolOf))
+			}
+		case q.TownshipID != "":
+			keys = []string{twpKey(q.TownshipID)}
+		default:
+			keys = []string{twpKey("")}
+			if s.d.Regions != nil {
+				for _, t := range s.d.Regions.Townships(ctx) {
+					keys = append(keys, twpKey(t.ID))
+				}
+			}
 		}
-		l, err := s.openTasks(ctx, q.AssigneeID, q.TownshipID, until)
+		l, err := s.openTasks(ctx, keys)
 		if err != nil {
 			return nil, err
 		}
@@ -373,10 +447,11 @@ func (s *Service) Tasks(ctx context.Context, q TaskQuery) ([]Task, error) {
 	}
 	out := []Task{}
 	for _, t := range list {
+		mine := q.AssigneeID == "" || t.AssigneeID == q.AssigneeID || (q.PoolOf != "" && t.AssigneeID == "" && t.TownshipID == q.PoolOf)
 		switch {
 		case q.Status != "all" && q.Status != "" && t.Status != q.Status,
 			(q.Status == "" || q.Status == TaskOpen) && t.Status != TaskOpen,
-			q.AssigneeID != "" && t.AssigneeID != q.AssigneeID,
+			!mine,
 			q.TownshipID != "" && t.TownshipID != q.TownshipID,
 			(q.Due == "" || q.Due == "soon") && t.DueOn > soon,
 			q.Due == "overdue" && t.DueOn >= today:

@@ -4,11 +4,14 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"nongxun/clock"
 	"nongxun/server"
 	"nongxun/store"
 )
@@ -80,57 +83,90 @@ type mark struct {
 	W     who       `bson:",inline"`
 	// Shops (selling only): shop id → the last month it sold in; Month is their maximum.
 	Shops map[string]string `bson:"shops,omitempty"`
+	// V (selling only) is the marker's version, for conditional updates.
+	V int `bson:"v,omitempty"`
 }
 
+// Counter documents (funnel_counters and incubation_counters), each small
+// and read by _id:
+//
+//	funnel            {c:{step:n}, g:{group:{step:n}}, t:{twp:{step:n}}}  the county
+//	funnel/<twp>      {c:{step:n}, g:{group:{step:n}}}                    one township
+//	sell/<YYYY-MM>    {c:n, t:{twp:n}, g:{group:n}}                     trainees whose last sale is that month
+//	sell/<YYYY-MM>/<twp>  {c:n, g:{group:n}}                            the same, of one township
+//	month/<YYYY-MM>/<twp>  {followups, shops_opened}
+//	rev/<YYYY>        {<MM>:{o, r}}  the county's orders and revenue
+//	rev/<YYYY>/<twp>  {<MM>:{o, r}}  one township's
+//	totals            {enterprises, brands, shops}
+//
+// Each is bounded (by the steps, groups, townships or twelve months), so
+// an $inc rewrites little on the embedded engine.
 const (
-	funnelDoc    = "funnel"  // {c:{step:n, sell:{month:n}}, t:{twp:{…}}, g:{group:{…}}}
-	funnelTwpDoc = "funnel/" // + township: {c:{…}, g:{group:{…}}}
-	totalsDoc    = "totals"  // {enterprises, brands, shops}
-	revenueDoc   = "revenue" // {c:{month:{o,r}}, t:{twp:{month:{o,r}}}}
-	monthDoc     = "month/"  // + YYYY-MM: {twp:{followups, shops_opened, sales_orders, sales_revenue_fen}}
+	funnelDoc    = "funnel"
+	funnelTwpDoc = "funnel/"
+	sellDoc      = "sell/"
+	totalsDoc    = "totals"
 	countyKey    = "c"
 	townshipsKey = "t"
 	groupsKey    = "g"
 )
+
+func monthDoc(month, twp string) string { return "month/" + month + "/" + tk(twp) }
+
+func revDoc(year, twp string) string {
+	if twp == "" {
+		return "rev/" + year
+	}
+	return "rev/" + year + "/" + tk(twp)
+}
 
 // safeKey reports whether k can be a counter field name.
 func safeKey(k string) bool {
 	return k != "" && !strings.ContainsAny(k, ".$") && len(k) <= 64
 }
 
-// funnelDelta adds d to field (a step or sell.<month>) for w on both the
-// county document and w's township document.
-func funnelDelta(w who, field string, d int64, county, twp map[string]int64) {
-	county[countyKey+"."+field] += d
-	if safeKey(w.TownshipID) {
-		county[townshipsKey+"."+w.TownshipID+"."+field] += d
-		twp[countyKey+"."+field] += d
-	}
+// funnelDelta adds d to step for w on the county document and w's township document.
+func funnelDelta(w who, step string, d int64, county, twp map[string]int64) {
+	t := tk(w.TownshipID)
+	county[countyKey+"."+step] += d
+	county[townshipsKey+"."+t+"."+step] += d
+	twp[countyKey+"."+step] += d
 	for _, g := range w.Groups {
 		if safeKey(g) {
-			county[groupsKey+"."+g+"."+field] += d
-			if safeKey(w.TownshipID) {
-				twp[groupsKey+"."+g+"."+field] += d
-			}
+			county[groupsKey+"."+g+"."+step] += d
+			twp[groupsKey+"."+g+"."+step] += d
 		}
 	}
 }
 
-// applyFunnel writes the deltas of funnelDelta; when the township document
-// fails it takes the county change back, so the two stay equal.
-func (s *Service) applyFunnel(ctx context.Context, twpID string, county, twp map[string]int64) error {
-	defer s.forgetFunnel(funnelDoc, funnelTwpDoc+twpID)
-	if err := s.funnel.Inc(ctx, funnelDoc, county); err != nil {
-		return err
+// sellDelta adds d for w to a month's selling buckets: the county's and w's township's.
+func sellDelta(w who, d int64, county, twp map[string]int64) {
+	t := tk(w.TownshipID)
+	county[countyKey] += d
+	county[townshipsKey+"."+t] += d
+	twp[countyKey] += d
+	for _, g := range w.Groups {
+		if safeKey(g) {
+			county[groupsKey+"."+g] += d
+			twp[groupsKey+"."+g] += d
+		}
 	}
-	if len(twp) == 0 {
-		return nil
+}
+
+func sellTwpDoc(month, twp string) string { return sellDoc + month + "/" + tk(twp) }
+
+// sellMoves adds to deltas the move of w in or out (d = ±1) of the selling buckets of month.
+func sellMoves(deltas map[string]map[string]int64, w who, month string, d int64) {
+	county, twp := map[string]int64{}, map[string]int64{}
+	sellDelta(w, d, county, twp)
+	for id, m := range map[string]map[string]int64{sellDoc + month: county, sellTwpDoc(month, w.TownshipID): twp} {
+		if deltas[id] == nil {
+			deltas[id] = map[string]int64{}
+		}
+		for k, v := range m {
+			deltas[id][k] += v
+		}
 	}
-	if err := s.funnel.Inc(ctx, funnelTwpDoc+twpID, twp); err != nil {
-		_ = s.funnel.Inc(context.WithoutCancel(ctx), funnelDoc, negate(county))
-		return err
-	}
-	return nil
 }
 
 func negate(m map[string]int64) map[string]int64 {
@@ -141,154 +177,194 @@ func negate(m map[string]int64) map[string]int64 {
 	return out
 }
 
-// count counts w once at step: the marker insert is the dedup (a
-// duplicate key means already counted), then the counters move. It
-// reports whether w was newly counted.
-func (s *Service) count(ctx context.Context, step string, w who) (bool, error) {
-	var added bool
-	err := s.st.Lane(ctx, func(ctx context.Context) error {
-		m := mark{ID: step + "/" + w.TraineeID, Step: step, At: s.now(), W: w}
-		if err := s.markColl(step).InsertOne(ctx, m); err != nil {
-			if store.IsDup(err) {
-				return nil
-			}
-			return err
-		}
-		county, twp := map[string]int64{}, map[string]int64{}
-		funnelDelta(w, step, 1, county, twp)
-		if err := s.applyFunnel(ctx, w.TownshipID, county, twp); err != nil {
-			_, _ = s.markColl(step).DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": m.ID})
-			return err
-		}
-		added = true
+// incUndo moves counter id of c by delta within u, which takes it back
+// should a later write of the unit fail.
+func (s *Service) incUndo(ctx context.Context, u *store.Unit, c *store.Collection, id string, delta map[string]int64) error {
+	if len(delta) == 0 {
 		return nil
+	}
+	return u.Do(ctx, c.Name()+" "+id, func(ctx context.Context) error { return c.Inc(ctx, id, delta) },
+		func(ctx context.Context) error { return c.Inc(ctx, id, negate(delta)) })
+}
+
+// incManyUndo moves several counter documents of c by their deltas in one
+// bulk write (one call, documents in _id order), within u, which takes
+// them all back should a later write of the unit fail. Each $inc is
+// atomic on its document; a bulk that failed half way is taken back by
+// what it reports as done (the undo of the unit moves only those).
+func (s *Service) incManyUndo(ctx context.Context, u *store.Unit, c *store.Collection, deltas map[string]map[string]int64) error {
+	ids := make([]string, 0, len(deltas))
+	for id, d := range deltas {
+		if len(d) > 0 {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if len(ids) == 1 {
+		return s.incUndo(ctx, u, c, ids[0], deltas[ids[0]])
+	}
+	sort.Strings(ids)
+	models := func(sign int64, upto int) []mongo.WriteModel {
+		out := make([]mongo.WriteModel, 0, upto)
+		for _, id := range ids[:upto] {
+			inc := bson.M{}
+			for k, v := range deltas[id] {
+				inc[k] = sign * v
+			}
+			out = append(out, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).SetUpdate(bson.M{"$inc": inc}).SetUpsert(true))
+		}
+		return out
+	}
+	res, err := c.BulkWrite(ctx, models(1, len(ids)), options.BulkWrite().SetOrdered(true))
+	done := len(ids)
+	if err != nil {
+		done = 0
+		if res != nil {
+			done = int(res.MatchedCount + res.UpsertedCount)
+		}
+	}
+	if done > 0 {
+		u.OnFail(c.Name()+" "+strings.Join(ids[:done], ","), func(ctx context.Context) error {
+			_, err := c.BulkWrite(ctx, models(-1, done), options.BulkWrite().SetOrdered(true))
+			return err
+		})
+	}
+	return err
+}
+
+// applyFunnel moves the county and township funnel documents of w (one bulk write).
+func (s *Service) applyFunnel(ctx context.Context, u *store.Unit, w who, step string, d int64) error {
+	county, twp := map[string]int64{}, map[string]int64{}
+	funnelDelta(w, step, d, county, twp)
+	return s.incManyUndo(ctx, u, s.funnel, map[string]map[string]int64{funnelDoc: county, funnelTwpDoc + tk(w.TownshipID): twp})
+}
+
+// count counts w once at step: inserting the marker step/trainee is the
+// dedup (a duplicate means already counted), then the counters move, all
+// within u. It reports whether w was newly counted.
+func (s *Service) count(ctx context.Context, u *store.Unit, step string, w who) (bool, error) {
+	m := mark{ID: step + "/" + w.TraineeID, Step: step, At: s.now(), W: w}
+	added, err := s.markColl(step).InsertIfAbsent(ctx, m)
+	if err != nil || !added {
+		return false, err
+	}
+	u.OnFail("marker "+m.ID, func(ctx context.Context) error {
+		_, err := s.markColl(step).DeleteOne(ctx, bson.M{"_id": m.ID})
+		return err
 	})
-	return added, err
+	return true, s.applyFunnel(ctx, u, w, step, 1)
 }
 
 // uncount removes trainee's marker of step and takes them off the counters
 // they were counted in (from the marker's own record of who they were then).
-func (s *Service) uncount(ctx context.Context, step, traineeID string) error {
-	return s.st.Lane(ctx, func(ctx context.Context) error {
-		var m mark
-		if err := s.markColl(step).FindOne(ctx, bson.M{"_id": step + "/" + traineeID}, &m); err != nil {
-			if store.IsNotFound(err) {
-				return nil
-			}
-			return err
+// Whoever deletes the marker moves the counters, so two at once move them once.
+func (s *Service) uncount(ctx context.Context, u *store.Unit, step, traineeID string) error {
+	var m mark
+	if err := s.markColl(step).Get(ctx, step+"/"+traineeID, &m); err != nil {
+		if store.IsNotFound(err) {
+			return nil
 		}
-		if n, err := s.markColl(step).DeleteOne(ctx, bson.M{"_id": m.ID}); err != nil || n == 0 {
-			return err
-		}
-		county, twp := map[string]int64{}, map[string]int64{}
-		funnelDelta(m.W, step, -1, county, twp)
-		if err := s.applyFunnel(ctx, m.W.TownshipID, county, twp); err != nil {
-			_ = s.markColl(step).InsertOne(context.WithoutCancel(ctx), m)
-			return err
-		}
-		return nil
+		return err
+	}
+	n, err := s.markColl(step).DeleteOne(ctx, bson.M{"_id": m.ID})
+	if err != nil || n == 0 {
+		return err
+	}
+	u.OnFail("marker "+m.ID, func(ctx context.Context) error {
+		_, err := s.markColl(step).InsertIfAbsent(ctx, m)
+		return err
 	})
+	return s.applyFunnel(ctx, u, m.W, step, -1)
 }
 
 // setLastSale records that shop shopID of trainee w last sold in shopLast
-// ("" = never) and moves the trainee to the bucket of their last sale
-// month over all their shops. Call it inside the lane.
-func (s *Service) setLastSale(ctx context.Context, w who, shopID, shopLast string) error {
+// ("" = never) and moves the trainee to the selling bucket of their last
+// sale month over all their shops. The marker sell/<trainee> is changed
+// conditionally on its version, retried when another write got there first.
+func (s *Service) setLastSale(ctx context.Context, u *store.Unit, w who, shopID, shopLast string) error {
 	id := sellPrefix + "/" + w.TraineeID
 	sells := s.markColl(sellPrefix)
-	var cur mark
-	err := sells.FindOne(ctx, bson.M{"_id": id}, &cur)
-	if err != nil && !store.IsNotFound(err) {
-		return err
-	}
-	had := err == nil
-	shops := map[string]string{}
-	for k, v := range cur.Shops {
-		shops[k] = v
-	}
-	if shopLast == "" {
-		delete(shops, shopID)
-	} else {
-		shops[shopID] = shopLast
-	}
-	month := ""
-	for _, m := range shops {
-		if m > month {
-			month = m
+	for attempt := 0; ; attempt++ {
+		if attempt == 20 {
+			return server.Conflict("销售记录正被他人修改，请稍后重试")
 		}
-	}
-	if !had && month == "" {
-		return nil
-	}
-	if had && cur.Month == month {
-		if maps.Equal(cur.Shops, shops) {
+		var cur mark
+		err := sells.Get(ctx, id, &cur)
+		if err != nil && !store.IsNotFound(err) {
+			return err
+		}
+		had := err == nil
+		shops := map[string]string{}
+		for k, v := range cur.Shops {
+			shops[k] = v
+		}
+		if shopLast == "" {
+			delete(shops, shopID)
+		} else {
+			shops[shopID] = shopLast
+		}
+		month := ""
+		for _, m := range shops {
+			if m > month {
+				month = m
+			}
+		}
+		if (!had && month == "") || (had && maps.Equal(cur.Shops, shops)) {
 			return nil
 		}
-		cur.Shops = shops // same bucket: only the per-shop months change
-		_, err := sells.ReplaceOne(ctx, bson.M{"_id": id}, cur)
-		return err
-	}
-	old := cur
-	cur = mark{ID: id, Step: sellPrefix, Month: month, At: s.now(), W: w, Shops: shops}
-	county, twp := map[string]int64{}, map[string]int64{}
-	oldCounty, oldTwp := map[string]int64{}, map[string]int64{}
-	if had {
-		funnelDelta(old.W, sellPrefix+"."+old.Month, -1, oldCounty, oldTwp)
-	}
-	if month != "" {
-		funnelDelta(w, sellPrefix+"."+month, 1, county, twp)
-	}
-	// The marker first, then the counters; each step undone if a later one fails.
-	if month == "" {
-		if _, err := sells.DeleteOne(ctx, bson.M{"_id": id}); err != nil {
+		next := mark{ID: id, Step: sellPrefix, Month: month, At: s.now(), W: w, Shops: shops, V: cur.V + 1}
+		var ok bool
+		switch {
+		case !had:
+			ok, err = sells.InsertIfAbsent(ctx, next)
+		case month == "":
+			ok, err = sells.DeleteIf(ctx, id, store.Cond{"v": ver(cur.V)})
+		default:
+			ok, err = sells.UpdateIf(ctx, id, store.Cond{"v": ver(cur.V)}, bson.M{"$set": bson.M{"month": month, "shops": shops, "v": next.V, "at": next.At}})
+		}
+		if err != nil {
 			return err
 		}
-	} else {
-		if _, err := sells.ReplaceOne(ctx, bson.M{"_id": id}, cur, options.Replace().SetUpsert(true)); err != nil {
-			return err
+		if !ok {
+			continue
 		}
-	}
-	restore := func() {
-		bg := context.WithoutCancel(ctx)
-		if had {
-			_, _ = sells.ReplaceOne(bg, bson.M{"_id": id}, old, options.Replace().SetUpsert(true))
-		} else {
-			_, _ = sells.DeleteOne(bg, bson.M{"_id": id})
-		}
-	}
-	if had {
-		if err := s.applyFunnel(ctx, old.W.TownshipID, oldCounty, oldTwp); err != nil {
-			restore()
-			return err
-		}
-	}
-	if month != "" {
-		if err := s.applyFunnel(ctx, w.TownshipID, county, twp); err != nil {
-			if had {
-				_ = s.applyFunnel(context.WithoutCancel(ctx), old.W.TownshipID, negate(oldCounty), negate(oldTwp))
+		u.OnFail("marker "+id, func(ctx context.Context) error {
+			if !had {
+				_, err := sells.DeleteIf(ctx, id, store.Cond{"v": next.V})
+				return err
 			}
-			restore()
-			return err
+			if month == "" {
+				_, err := sells.InsertIfAbsent(ctx, cur)
+				return err
+			}
+			ok, err := sells.UpdateIf(ctx, id, store.Cond{"v": next.V}, bson.M{"$set": bson.M{"month": cur.Month, "shops": cur.Shops, "v": cur.V}})
+			return must(ok, err, "marker "+id)
+		})
+		if cur.Month == month {
+			return nil // same bucket: only the per-shop months changed
 		}
+		moves := map[string]map[string]int64{}
+		if had && cur.Month != "" {
+			sellMoves(moves, cur.W, cur.Month, -1)
+		}
+		if month != "" {
+			sellMoves(moves, next.W, month, 1)
+		}
+		return s.incManyUndo(ctx, u, s.funnel, moves)
 	}
-	return nil
 }
 
-// funnelLine reads one line of a counter document: the counted steps and
-// the selling buckets of the recent months.
-func funnelLine(v any, recent []string) Funnel {
+// funnelLine reads one line of a counter document: the counted steps.
+func funnelLine(v any) Funnel {
 	m := asMap(v)
-	f := Funnel{
+	return Funnel{
 		Certified:  store.Int64(m[StepCertified]),
 		FollowedUp: store.Int64(m[StepFollowedUp]),
 		ShopOpened: store.Int64(m[StepShopOpened]),
 		Incubated:  store.Int64(m[StepIncubated]),
 	}
-	sell := asMap(m[sellPrefix])
-	for _, mo := range recent {
-		f.Selling += store.Int64(sell[mo])
-	}
-	return f
 }
 
 func asMap(v any) bson.M {
@@ -309,7 +385,7 @@ func asMap(v any) bson.M {
 
 // recentMonths are the months whose sales count as "selling" now.
 func (s *Service) recentMonths() []string {
-	cur := monthOf(s.now())
+	cur := clock.Month(s.now())
 	out := make([]string, SellingMonths)
 	for i := range out {
 		out[i] = addMonths(cur, -i)
@@ -318,7 +394,8 @@ func (s *Service) recentMonths() []string {
 }
 
 // Conversion is the funnel for the county (townshipID "") or one township,
-// read from counters: two counter documents and enrollment's trained counters.
+// read from counters by _id: the funnel document, the selling buckets of
+// the recent months and enrollment's trained counters, all at once.
 func (s *Service) Conversion(ctx context.Context, townshipID string) (*Conversion, error) {
 	recent := s.recentMonths()
 	out := &Conversion{TownshipID: townshipID, ByTownship: map[string]Funnel{}, ByGroup: map[string]Funnel{},
@@ -327,45 +404,76 @@ func (s *Service) Conversion(ctx context.Context, townshipID string) (*Conversio
 	if townshipID != "" {
 		id = funnelTwpDoc + townshipID
 	}
-	doc, err := s.funnelCounter(ctx, id)
-	if err != nil {
+	var doc bson.M
+	sells := make([]bson.M, len(recent))
+	var tr *Trained
+	fns := []func() error{func() (err error) { doc, err = s.funnel.Counter(ctx, id); return }}
+	for i, m := range recent {
+		sid := sellDoc + m
+		if townshipID != "" {
+			sid = sellTwpDoc(m, townshipID)
+		}
+		fns = append(fns, func() (err error) { sells[i], err = s.funnel.Counter(ctx, sid); return })
+	}
+	if s.d.Trainees != nil {
+		fns = append(fns, func() (err error) { tr, err = s.d.Trainees.Trained(ctx, townshipID); return })
+	}
+	if err := par(fns); err != nil {
 		return nil, err
 	}
-	out.Funnel = funnelLine(doc[countyKey], recent)
+	out.Funnel = funnelLine(doc[countyKey])
 	for g, v := range asMap(doc[groupsKey]) {
-		out.ByGroup[g] = funnelLine(v, recent)
+		out.ByGroup[g] = funnelLine(v)
 	}
 	if townshipID == "" {
 		for t, v := range asMap(doc[townshipsKey]) {
-			out.ByTownship[t] = funnelLine(v, recent)
-		}
-	} else {
-		out.ByTownship[townshipID] = out.Funnel
-	}
-	if s.d.Trainees != nil {
-		tr, err := s.d.Trainees.Trained(ctx, townshipID)
-		if err != nil {
-			return nil, err
-		}
-		if tr != nil {
-			out.Trained = tr.Total
-			for t, n := range tr.ByTownship {
-				if townshipID != "" && t != townshipID {
-					continue
-				}
-				f := out.ByTownship[t]
-				f.Trained = n
-				out.ByTownship[t] = f
+			if t != unassigned {
+				out.ByTownship[t] = funnelLine(v)
 			}
-			for g, n := range tr.ByGroup {
+		}
+	}
+	for _, sd := range sells {
+		if townshipID == "" {
+			out.Selling += store.Int64(sd[countyKey])
+			for t, n := range asMap(sd[townshipsKey]) {
+				if t != unassigned {
+					f := out.ByTownship[t]
+					f.Selling += store.Int64(n)
+					out.ByTownship[t] = f
+				}
+			}
+			for g, n := range asMap(sd[groupsKey]) {
 				f := out.ByGroup[g]
-				f.Trained = n
+				f.Selling += store.Int64(n)
 				out.ByGroup[g] = f
 			}
+			continue
+		}
+		out.Selling += store.Int64(sd[countyKey])
+		for g, n := range asMap(sd[groupsKey]) {
+			f := out.ByGroup[g]
+			f.Selling += store.Int64(n)
+			out.ByGroup[g] = f
+		}
+	}
+	if tr != nil {
+		out.Trained = tr.Total
+		for t, n := range tr.ByTownship {
+			if townshipID != "" && t != townshipID {
+				continue
+			}
+			f := out.ByTownship[t]
+			f.Trained = n
+			out.ByTownship[t] = f
+		}
+		for g, n := range tr.ByGroup {
+			f := out.ByGroup[g]
+			f.Trained = n
+			out.ByGroup[g] = f
 		}
 	}
 	if townshipID != "" {
-		out.ByTownship[townshipID] = out.Funnel
+		out.ByTownship = map[string]Funnel{townshipID: out.Funnel}
 	}
 	return out, nil
 }
@@ -423,8 +531,8 @@ func (s *Service) StepTrainees(ctx context.Context, step, townshipID, group stri
 }
 
 func validMonth(m string) bool {
-	_, err := time.Parse("2006-01", m)
-	return err == nil && len(m) == 7
+	_, err := clock.ParseMonth(m)
+	return err == nil
 }
 
 // tk is a township id as a counter key ("none" when missing).
@@ -432,58 +540,11 @@ func tk(t string) string {
 	if safeKey(t) {
 		return t
 	}
-	return "none"
+	return unassigned
 }
 
 // allMarkSteps are the steps with marker collections (selling's is "sell").
 var allMarkSteps = append(append([]string{}, markedSteps...), sellPrefix)
 
-// markColl is the marker collection of a step: one per step, so each
-// stays as small as its step (the engine reads whole collections).
-func (s *Service) markColl(step string) *store.Collection { return s.st.C("funnel_marks_" + step) }
-
-// funnelCounter reads a funnel counter document. On the embedded engine
-// (this process the only writer) a document once read is kept in memory
-// until a write to it (applyFunnel, the recount, both in the lane) drops
-// it; a missing one is loaded inside the lane, so no write can slip
-// between the load and the cache.
-func (s *Service) funnelCounter(ctx context.Context, id string) (bson.M, error) {
-	if !s.st.Embedded() {
-		return s.funnel.Counter(ctx, id)
-	}
-	get := func() (bson.M, bool) {
-		s.funnelMu.Lock()
-		defer s.funnelMu.Unlock()
-		d, ok := s.funnelCache[id]
-		return d, ok
-	}
-	if d, ok := get(); ok {
-		return d, nil
-	}
-	var doc bson.M
-	err := s.st.Lane(ctx, func(ctx context.Context) error {
-		if d, ok := get(); ok {
-			doc = d
-			return nil
-		}
-		d, err := s.funnel.Counter(ctx, id)
-		if err != nil {
-			return err
-		}
-		s.funnelMu.Lock()
-		s.funnelCache[id] = d
-		s.funnelMu.Unlock()
-		doc = d
-		return nil
-	})
-	return doc, err
-}
-
-// forgetFunnel drops cached funnel documents after a write to them.
-func (s *Service) forgetFunnel(ids ...string) {
-	s.funnelMu.Lock()
-	defer s.funnelMu.Unlock()
-	for _, id := range ids {
-		delete(s.funnelCache, id)
-	}
-}
+// markColl is the marker collection of a step (fixed names, one per step).
+func (s *Service) markColl(step string) *store.Collection { return s.st.C(markPrefix + step) }

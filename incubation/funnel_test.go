@@ -34,9 +34,9 @@ func TestFullPath(t *testing.T) {
 
 	// A certificate, delivered twice and alongside the course's end: one certified, three tasks.
 	cert := certificates.Certificate{ID: "c1", TraineeID: a.ID, CourseID: "course1", IssuedAt: e.clock.now()}
-	e.svc.CertificateIssued(e.Ctx, cert)
-	e.svc.CertificateIssued(e.Ctx, cert)
-	e.svc.CourseFinished(e.Ctx, "course1", a.ID)
+	e.issued(cert)
+	e.issued(cert)
+	e.finished("course1", a.ID)
 	var tasks []Task
 	if err := e.svc.tasks.Find(e.Ctx, bson.M{"trainee_id": a.ID}, &tasks); err != nil || len(tasks) != 3 {
 		t.Fatalf("tasks %d (%v), want 3", len(tasks), err)
@@ -142,8 +142,8 @@ func TestRedeliveryConcurrent(t *testing.T) {
 			wg.Add(1)
 			go func(tr *Trainee) {
 				defer wg.Done()
-				e.svc.CertificateIssued(e.Ctx, certificates.Certificate{TraineeID: tr.ID, CourseID: "c", IssuedAt: start})
-				e.svc.CourseFinished(e.Ctx, "c", tr.ID)
+				e.issued(certificates.Certificate{TraineeID: tr.ID, CourseID: "c", IssuedAt: start})
+				e.finished("c", tr.ID)
 			}(tr)
 		}
 	}
@@ -239,7 +239,10 @@ func TestRecountRepairs(t *testing.T) {
 	shop := e.shop(a)
 	e.sale(shop, "2019-06", 2, 500).Want(t, 201)
 	e.recountOK()
-	if err := e.svc.funnel.Inc(e.Ctx, funnelDoc, map[string]int64{"c.shop_opened": 5, "c.sell.2019-06": 1}); err != nil {
+	if err := e.svc.funnel.Inc(e.Ctx, funnelDoc, map[string]int64{"c.shop_opened": 5}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.funnel.Inc(e.Ctx, sellDoc+"2019-06", map[string]int64{"c": 1}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.markColl(StepShopOpened).DeleteOne(e.Ctx, bson.M{"_id": StepShopOpened + "/" + a.ID}); err != nil {

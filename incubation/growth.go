@@ -2,8 +2,11 @@ package incubation
 
 import (
 	"context"
-	"sort"
+	"strconv"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"nongxun/clock"
+	"nongxun/server"
 	"nongxun/store"
 )
 
@@ -98,7 +101,7 @@ func seriesOf(v any) series {
 // growthMonth is the month growth is shown for: the one asked, else the
 // last complete month.
 func (s *Service) growthMonth(month string) string {
-	cur := monthOf(s.now())
+	cur := clock.Month(s.now())
 	if month == "" || month > cur {
 		return addMonths(cur, -1)
 	}
@@ -106,38 +109,71 @@ func (s *Service) growthMonth(month string) string {
 }
 
 // SalesGrowth is the county's (townshipID "") or a township's sales growth
-// at the last complete month, from the revenue counters.
+// at the last complete month, from the revenue counters (without the
+// county's break-down by township: two reads).
 func (s *Service) SalesGrowth(ctx context.Context, townshipID string) (*Growth, error) {
-	return s.GrowthAt(ctx, townshipID, "")
+	return s.growthAt(ctx, townshipID, "", false)
 }
 
-// GrowthAt is SalesGrowth at a given month ("" = the last complete month).
+// GrowthAt is SalesGrowth at a given month ("" = the last complete month),
+// from the revenue documents of that year and the one before (by _id); the
+// county's also gives each township's line.
 func (s *Service) GrowthAt(ctx context.Context, townshipID, month string) (*Growth, error) {
+	return s.growthAt(ctx, townshipID, month, true)
+}
+
+func (s *Service) growthAt(ctx context.Context, townshipID, month string, byTownship bool) (*Growth, error) {
 	month = s.growthMonth(month)
-	doc, err := s.counters.Counter(ctx, revenueDoc)
+	g := &Growth{Target: GrowthTarget, TownshipID: townshipID}
+	sr, err := s.revenueSeries(ctx, townshipID, month)
 	if err != nil {
 		return nil, err
 	}
-	g := &Growth{Target: GrowthTarget, TownshipID: townshipID}
-	twps := asMap(doc[townshipsKey])
-	var sr series
-	if townshipID == "" {
-		sr = seriesOf(doc[countyKey])
+	if townshipID == "" && byTownship && s.d.Regions != nil {
+		twps := s.d.Regions.Townships(ctx)
+		lines := make([]series, len(twps))
+		fns := make([]func() error, len(twps))
+		for i, t := range twps {
+			fns[i] = func() (err error) { lines[i], err = s.revenueSeries(ctx, t.ID, month); return }
+		}
+		if err := par(fns); err != nil {
+			return nil, err
+		}
 		g.ByTownship = map[string]GrowthLine{}
-		ids := make([]string, 0, len(twps))
-		for t := range twps {
-			ids = append(ids, t)
+		for i, t := range twps {
+			if len(lines[i]) > 0 {
+				g.ByTownship[t.ID] = lines[i].line(month)
+			}
 		}
-		sort.Strings(ids)
-		for _, t := range ids {
-			g.ByTownship[t] = seriesOf(twps[t]).line(month)
-		}
-	} else {
-		sr = seriesOf(twps[townshipID])
 	}
 	g.GrowthLine = sr.line(month)
 	g.ByMonth = sr.months(month, 13)
 	return g, nil
+}
+
+// revenueSeries reads the county's ("") or a township's orders and revenue
+// for the year of month and the year before.
+func (s *Service) revenueSeries(ctx context.Context, twp, month string) (series, error) {
+	y, err := strconv.Atoi(month[:4])
+	if err != nil {
+		return nil, err
+	}
+	out := series{}
+	for _, year := range []string{strconv.Itoa(y - 1), strconv.Itoa(y)} {
+		doc, err := s.counters.Counter(ctx, revDoc(year, twp))
+		if err != nil {
+			return nil, err
+		}
+		for mm, x := range doc {
+			if mm == "_id" {
+				continue
+			}
+			v := asMap(x)
+			m := year + "-" + mm
+			out[m] = MonthSales{Month: m, Orders: store.Int64(v["o"]), RevenueFen: store.Int64(v["r"])}
+		}
+	}
+	return out, nil
 }
 
 // ShopGrowth is one shop's growth at month ("" = the last complete month), from its reports.
@@ -156,18 +192,37 @@ func (s *Service) ShopGrowth(ctx context.Context, shopID, month string) (*Growth
 }
 
 // MonthlyFigures returns township id → metric → value for month
-// "YYYY-MM": followups, shops_opened, sales_orders, sales_revenue_fen.
+// "YYYY-MM": followups, shops_opened, sales_orders, sales_revenue_fen,
+// from each township's month and revenue documents (by _id, in parallel).
+// Figures of no township are under "".
 func (s *Service) MonthlyFigures(ctx context.Context, month string) (map[string]map[string]int64, error) {
-	doc, err := s.counters.Counter(ctx, monthDoc+month)
-	if err != nil {
+	if !validMonth(month) {
+		return nil, server.Invalid("月份格式应为 YYYY-MM", "month", "格式错误")
+	}
+	ids := []string{""}
+	if s.d.Regions != nil {
+		for _, t := range s.d.Regions.Townships(ctx) {
+			ids = append(ids, t.ID)
+		}
+	}
+	months := make([]bson.M, len(ids))
+	revs := make([]bson.M, len(ids))
+	var fns []func() error
+	for i, t := range ids {
+		fns = append(fns, func() (err error) { months[i], err = s.counters.Counter(ctx, monthDoc(month, t)); return },
+			func() (err error) { revs[i], err = s.counters.Counter(ctx, revDoc(month[:4], tk(t))); return })
+	}
+	if err := par(fns); err != nil {
 		return nil, err
 	}
 	out := map[string]map[string]int64{}
-	for k, v := range doc {
-		if k == "_id" {
-			continue
+	for i, t := range ids {
+		r := asMap(revs[i][month[5:]])
+		f := map[string]int64{"followups": store.Int64(months[i]["followups"]), "shops_opened": store.Int64(months[i]["shops_opened"]),
+			"sales_orders": store.Int64(r["o"]), "sales_revenue_fen": store.Int64(r["r"])}
+		if f["followups"]|f["shops_opened"]|f["sales_orders"]|f["sales_revenue_fen"] != 0 {
+			out[t] = f
 		}
-		out[k] = store.Int64Map(v)
 	}
 	return out, nil
 }

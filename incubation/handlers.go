@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/gofiber/fiber/v2"
+	"nongxun/clock"
 	"nongxun/server"
 	"nongxun/store"
 )
@@ -106,6 +107,9 @@ func (s *Service) getTasks(c *fiber.Ctx) error {
 	switch c.Query("scope", "mine") {
 	case "mine":
 		q.AssigneeID = p.UserID
+		if p.Role == server.RoleOfficer {
+			q.PoolOf = p.TownshipID // tasks with no trainer go to the township's officers
+		}
 	case "all":
 		if p.Role == server.RoleTrainer {
 			return server.Forbidden("讲师只能查看自己的跟踪任务")
@@ -121,7 +125,7 @@ func (s *Service) getTasks(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"tasks": list, "today": dayOf(s.now())})
+	return c.JSON(fiber.Map{"tasks": list, "today": clock.Day(s.now())})
 }
 
 func (s *Service) postShop(c *fiber.Ctx) error {

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"nongxun/certificates"
+	"nongxun/events"
 	"nongxun/server"
 	"nongxun/store"
 	"nongxun/testkit"
@@ -84,27 +87,26 @@ func (m *memTrainees) Trained(_ context.Context, twp string) (*Trained, error) {
 	return out, nil
 }
 
-// fixedAssignees assigns every course to one trainer and every township to one officer.
-type fixedAssignees struct{ trainer, officer string }
+// fixedAssignees assigns every course to one trainer.
+type fixedAssignees struct{ trainer string }
 
-func (a fixedAssignees) CourseTrainer(context.Context, string) string   { return a.trainer }
-func (a fixedAssignees) TownshipOfficer(context.Context, string) string { return a.officer }
+func (a fixedAssignees) CourseTrainer(context.Context, string) string { return a.trainer }
 
-// clock is a settable test clock.
-type clock struct {
+// testClock is a settable test clock.
+type testClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *clock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+func (c *testClock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 // env is one test's API with the incubation package registered.
 type env struct {
 	*testkit.Env
 	svc      *Service
 	trainees *memTrainees
-	clock    *clock
+	clock    *testClock
 	trainer  *testkit.Caller
 	officer  *testkit.Caller // of township 0
 	officer1 *testkit.Caller // of township 1
@@ -116,12 +118,12 @@ var start = time.Date(2019, 6, 15, 2, 0, 0, 0, time.UTC)
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	k := testkit.New(t)
-	e := &env{Env: k, trainees: newMemTrainees(), clock: &clock{t: start}}
+	e := &env{Env: k, trainees: newMemTrainees(), clock: &testClock{t: start}}
 	e.trainer = k.NewCaller(server.RoleTrainer, "")
 	e.officer = k.NewCaller(server.RoleOfficer, k.Township(0).ID)
 	e.officer1 = k.NewCaller(server.RoleOfficer, k.Township(1).ID)
 	svc, err := New(k.Ctx, Deps{Store: k.Store, Regions: k.Regions, Audit: k.Audit, Log: k.Log, Trainees: e.trainees,
-		Assignees: fixedAssignees{trainer: e.trainer.User.ID, officer: e.officer.User.ID}, Now: e.clock.now})
+		Assignees: fixedAssignees{trainer: e.trainer.User.ID}, Now: e.clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,5 +178,42 @@ func (e *env) recountOK() {
 	e.Do(e.Admin, "POST", "/api/v1/conversion/recount?fix=false", nil).Want(e.T, 200).Decode(e.T, &r)
 	if !r.OK {
 		e.T.Fatalf("recount disagrees with the counters: %v", r.Differences)
+	}
+}
+
+// event wraps a payload as the bus hands it to a handler.
+func event(t testing.TB, topic, key string, payload any) store.Event {
+	t.Helper()
+	raw, err := bson.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store.Event{ID: topic + "/incubation/" + key, Topic: topic, Sub: "incubation", Key: key, Payload: raw}
+}
+
+// issued delivers a certificate.issued event to the handler.
+func (e *env) issued(c certificates.Certificate) {
+	e.T.Helper()
+	ev := event(e.T, events.CertificateIssued, c.ID, events.Certificate{ID: c.ID, Serial: c.Serial, TraineeID: c.TraineeID, CourseID: c.CourseID, IssuedAt: c.IssuedAt})
+	if err := e.svc.OnCertificateIssued(e.Ctx, ev); err != nil {
+		e.T.Errorf("certificate.issued: %v", err)
+	}
+}
+
+// revoked delivers a certificate.revoked event to the handler.
+func (e *env) revoked(c certificates.Certificate, othersValid int64) {
+	e.T.Helper()
+	ev := event(e.T, events.CertificateRevoked, c.ID, events.Certificate{ID: c.ID, TraineeID: c.TraineeID, CourseID: c.CourseID, OthersValid: othersValid})
+	if err := e.svc.OnCertificateRevoked(e.Ctx, ev); err != nil {
+		e.T.Errorf("certificate.revoked: %v", err)
+	}
+}
+
+// finished delivers a course.finished event to the handler.
+func (e *env) finished(courseID, traineeID string) {
+	e.T.Helper()
+	ev := event(e.T, events.CourseFinished, courseID+"/"+traineeID, events.Finished{CourseID: courseID, TraineeID: traineeID, At: e.clock.now()})
+	if err := e.svc.OnCourseFinished(e.Ctx, ev); err != nil {
+		e.T.Errorf("course.finished: %v", err)
 	}
 }

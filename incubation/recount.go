@@ -10,6 +10,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"nongxun/clock"
 	"nongxun/store"
 )
 
@@ -40,15 +41,16 @@ func (e *expected) add(id string, delta map[string]int64) {
 }
 
 func (e *expected) count(step, month string, w who) {
-	county, twp := map[string]int64{}, map[string]int64{}
-	field := step
 	if step == sellPrefix {
-		field = sellPrefix + "." + month
-	}
-	funnelDelta(w, field, 1, county, twp)
-	e.add(funnelDoc, county)
-	if len(twp) > 0 {
-		e.add(funnelTwpDoc+w.TownshipID, twp)
+		county, twp := map[string]int64{}, map[string]int64{}
+		sellDelta(w, 1, county, twp)
+		e.add(sellDoc+month, county)
+		e.add(sellTwpDoc(month, w.TownshipID), twp)
+	} else {
+		county, twp := map[string]int64{}, map[string]int64{}
+		funnelDelta(w, step, 1, county, twp)
+		e.add(funnelDoc, county)
+		e.add(funnelTwpDoc+tk(w.TownshipID), twp)
 	}
 	e.marks[step+"/"+w.TraineeID] = mark{ID: step + "/" + w.TraineeID, Step: step, Month: month, W: w}
 }
@@ -73,7 +75,7 @@ func (s *Service) recompute(ctx context.Context) (*expected, error) {
 		if _, seen := e.marks[StepFollowedUp+"/"+f.TraineeID]; !seen {
 			e.count(StepFollowedUp, "", who{TraineeID: f.TraineeID, Name: f.TraineeName, TownshipID: f.TownshipID, Groups: f.Groups})
 		}
-		e.add(monthDoc+monthOf(f.ContactedAt), map[string]int64{tk(f.TownshipID) + ".followups": 1})
+		e.add(monthDoc(clock.Month(f.ContactedAt), f.TownshipID), map[string]int64{"followups": 1})
 	}
 	var shops []Shop
 	if err := s.shops.Find(ctx, bson.M{}, &shops, byID); err != nil {
@@ -87,18 +89,15 @@ func (s *Service) recompute(ctx context.Context) (*expected, error) {
 			traineeWho[sh.TraineeID] = sh.Trainee
 			e.count(StepShopOpened, "", sh.Trainee)
 		}
-		e.add(monthDoc+monthPart(sh.OpenedOn), map[string]int64{tk(sh.TownshipID) + ".shops_opened": 1})
+		e.add(monthDoc(monthPart(sh.OpenedOn), sh.TownshipID), map[string]int64{"shops_opened": 1})
 	}
 	e.add(totalsDoc, map[string]int64{"shops": int64(len(shops))})
 	last := map[string]map[string]string{} // trainee → shop → last month sold
 	for _, sh := range shops {
 		for _, r := range sh.sales() {
-			twp := tk(r.TownshipID)
-			e.add(monthDoc+r.Month, map[string]int64{twp + ".sales_orders": r.Orders, twp + ".sales_revenue_fen": r.RevenueFen})
-			e.add(revenueDoc, map[string]int64{
-				countyKey + "." + r.Month + ".o": r.Orders, countyKey + "." + r.Month + ".r": r.RevenueFen,
-				townshipsKey + "." + twp + "." + r.Month + ".o": r.Orders, townshipsKey + "." + twp + "." + r.Month + ".r": r.RevenueFen,
-			})
+			d := map[string]int64{r.Month[5:] + ".o": r.Orders, r.Month[5:] + ".r": r.RevenueFen}
+			e.add(revDoc(r.Month[:4], ""), d)
+			e.add(revDoc(r.Month[:4], tk(r.TownshipID)), d)
 		}
 		if l := sh.lastSale(); l != "" {
 			if last[sh.TraineeID] == nil {
@@ -196,9 +195,12 @@ func nest(id string, flat map[string]int64) bson.M {
 }
 
 // RecountFunnel recomputes the funnel, monthly, revenue and totals
-// counters and the funnel markers from the records and compares them with
-// what is stored; with fix it rewrites whatever differs. It holds the
-// write lane throughout, so the comparison is of one consistent state.
+// counters, the funnel markers and the due lists from the records and
+// compares them with what is stored; with fix it rewrites, by _id, each
+// document that differs. It computes from the records first and then sets
+// each counter, so it may run while others write (a write landing between
+// the two is caught by the next recount; run it in a quiet moment on
+// MongoDB, docs/design.md "Repairs"); the store's caches are emptied after.
 func (s *Service) RecountFunnel(ctx context.Context, fix bool) (*RecountResult, error) {
 	res := &RecountResult{Differences: []string{}}
 	// Reading every record of a county takes a while on the embedded
@@ -206,129 +208,135 @@ func (s *Service) RecountFunnel(ctx context.Context, fix bool) (*RecountResult, 
 	// store's per-call default.
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	err := s.st.Lane(ctx, func(ctx context.Context) error {
-		exp, err := s.recompute(ctx)
-		if err != nil {
-			return err
-		}
-		var stored, funnels []bson.M
-		if err := s.counters.Find(ctx, bson.M{}, &stored); err != nil {
-			return err
-		}
-		if err := s.funnel.Find(ctx, bson.M{}, &funnels); err != nil {
-			return err
-		}
-		stored = append(stored, funnels...)
-		have := map[string]map[string]int64{}
-		for _, d := range stored {
-			id, _ := d["_id"].(string)
-			flat := map[string]int64{}
-			flatten("", d, flat)
-			have[id] = flat
-		}
-		ids := map[string]bool{}
-		for id := range have {
-			ids[id] = true
-		}
-		for id := range exp.docs {
-			ids[id] = true
-		}
-		var changed []string
-		for id := range ids {
-			want, got := nonZero(exp.docs[id]), have[id]
-			diff := false
-			for k, v := range want {
-				if got[k] != v {
-					res.Differences = append(res.Differences, fmt.Sprintf("%s %s: counter %d, records %d", id, k, got[k], v))
-					diff = true
-				}
-			}
-			for k, v := range got {
-				if _, ok := want[k]; !ok {
-					res.Differences = append(res.Differences, fmt.Sprintf("%s %s: counter %d, records 0", id, k, v))
-					diff = true
-				}
-			}
-			if diff {
-				changed = append(changed, id)
+	exp, err := s.recompute(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var stored, funnels []bson.M
+	if err := s.counters.Find(ctx, bson.M{}, &stored); err != nil {
+		return nil, err
+	}
+	if err := s.funnel.Find(ctx, bson.M{}, &funnels); err != nil {
+		return nil, err
+	}
+	inFunnel := map[string]bool{}
+	have := map[string]map[string]int64{}
+	for _, d := range append(stored, funnels...) {
+		id, _ := d["_id"].(string)
+		flat := map[string]int64{}
+		flatten("", d, flat)
+		have[id] = flat
+	}
+	for _, d := range funnels {
+		id, _ := d["_id"].(string)
+		inFunnel[id] = true
+	}
+	isFunnel := func(id string) bool {
+		return inFunnel[id] || id == funnelDoc || strings.HasPrefix(id, funnelTwpDoc) || strings.HasPrefix(id, sellDoc)
+	}
+	ids := map[string]bool{}
+	for id := range have {
+		ids[id] = true
+	}
+	for id := range exp.docs {
+		ids[id] = true
+	}
+	var changed []string
+	for id := range ids {
+		want, got := nonZero(exp.docs[id]), have[id]
+		diff := false
+		for k, v := range want {
+			if got[k] != v {
+				res.Differences = append(res.Differences, fmt.Sprintf("%s %s: counter %d, records %d", id, k, got[k], v))
+				diff = true
 			}
 		}
-		var marks []mark
-		for _, step := range allMarkSteps {
-			var l []mark
-			if err := s.markColl(step).Find(ctx, bson.M{}, &l); err != nil {
-				return err
-			}
-			marks = append(marks, l...)
-		}
-		haveMarks := map[string]mark{}
-		for _, m := range marks {
-			haveMarks[m.ID] = m
-			if w, ok := exp.marks[m.ID]; !ok || !sameMark(w, m) {
-				res.Differences = append(res.Differences, "marker "+m.ID+" differs from the records")
+		for k, v := range got {
+			if _, ok := want[k]; !ok {
+				res.Differences = append(res.Differences, fmt.Sprintf("%s %s: counter %d, records 0", id, k, v))
+				diff = true
 			}
 		}
-		for id := range exp.marks {
-			if _, ok := haveMarks[id]; !ok {
-				res.Differences = append(res.Differences, "marker "+id+" missing")
+		if diff {
+			changed = append(changed, id)
+		}
+	}
+	var marks []mark
+	for _, step := range allMarkSteps {
+		var l []mark
+		if err := s.markColl(step).Find(ctx, bson.M{}, &l); err != nil {
+			return nil, err
+		}
+		marks = append(marks, l...)
+	}
+	haveMarks := map[string]mark{}
+	for _, m := range marks {
+		haveMarks[m.ID] = m
+		if w, ok := exp.marks[m.ID]; !ok || !sameMark(w, m) {
+			res.Differences = append(res.Differences, "marker "+m.ID+" differs from the records")
+		}
+	}
+	for id := range exp.marks {
+		if _, ok := haveMarks[id]; !ok {
+			res.Differences = append(res.Differences, "marker "+id+" missing")
+		}
+	}
+	dueDiffs, err := s.recountDue(ctx, fix)
+	if err != nil {
+		return nil, err
+	}
+	res.Differences = append(res.Differences, dueDiffs...)
+	sort.Strings(res.Differences)
+	res.OK = len(res.Differences) == 0
+	res.Counted = funnelLine(asMap(nest(funnelDoc, exp.docs[funnelDoc]))[countyKey])
+	for _, m := range s.recentMonths() {
+		res.Counted.Selling += exp.docs[sellDoc+m][countyKey]
+	}
+	if !fix || res.OK {
+		return res, nil
+	}
+	defer s.st.InvalidateCaches()
+	for _, id := range changed {
+		c := s.counters
+		if isFunnel(id) {
+			c = s.funnel
+		}
+		if _, err := c.ReplaceOne(ctx, bson.M{"_id": id}, nest(id, nonZero(exp.docs[id])), options.Replace().SetUpsert(true)); err != nil {
+			return nil, err
+		}
+	}
+	// Markers: replace the wrong ones and add the missing by _id, drop those no record needs.
+	for id, m := range haveMarks {
+		if _, ok := exp.marks[id]; !ok {
+			if _, err := s.markColl(m.Step).DeleteOne(ctx, bson.M{"_id": id}); err != nil {
+				return nil, err
 			}
 		}
-		dueDiffs, err := s.recountDue(ctx, fix)
-		if err != nil {
-			return err
+	}
+	for id, m := range exp.marks {
+		if h, ok := haveMarks[id]; ok && sameMark(h, m) {
+			continue
 		}
-		res.Differences = append(res.Differences, dueDiffs...)
-		sort.Strings(res.Differences)
-		res.OK = len(res.Differences) == 0
-		res.Counted = funnelLine(asMap(nest(funnelDoc, exp.docs[funnelDoc]))[countyKey], s.recentMonths())
-		if !fix || res.OK {
-			return nil
+		m.At = s.now()
+		if h, ok := haveMarks[id]; ok {
+			m.V = h.V + 1
 		}
-		for _, id := range changed {
-			c := s.counters
-			if strings.HasPrefix(id, funnelDoc) {
-				c = s.funnel
-				s.forgetFunnel(id)
-			}
-			if _, err := c.ReplaceOne(ctx, bson.M{"_id": id}, nest(id, nonZero(exp.docs[id])), options.Replace().SetUpsert(true)); err != nil {
-				return err
-			}
+		if _, err := s.markColl(m.Step).ReplaceOne(ctx, bson.M{"_id": id}, m, options.Replace().SetUpsert(true)); err != nil {
+			return nil, err
 		}
-		// Markers: drop the wrong ones, then insert the missing in batches.
-		drop, add := map[string][]string{}, map[string][]any{}
-		for id, m := range haveMarks {
-			if w, ok := exp.marks[id]; !ok || !sameMark(w, m) {
-				drop[m.Step] = append(drop[m.Step], id)
-			}
-		}
-		for id, m := range exp.marks {
-			if h, ok := haveMarks[id]; !ok || !sameMark(h, m) {
-				m.At = s.now()
-				add[m.Step] = append(add[m.Step], m)
-			}
-		}
-		for step, ids := range drop {
-			for len(ids) > 0 {
-				n := min(len(ids), 1000)
-				if _, err := s.markColl(step).DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids[:n]}}); err != nil {
-					return err
-				}
-				ids = ids[n:]
-			}
-		}
-		for step, docs := range add {
-			for len(docs) > 0 {
-				n := min(len(docs), 1000)
-				if _, err := s.markColl(step).InsertMany(ctx, docs[:n]); err != nil {
-					return err
-				}
-				docs = docs[n:]
-			}
-		}
-		res.Fixed = true
-		return nil
-	})
-	return res, err
+	}
+	res.Fixed = true
+	return res, nil
+}
+
+// Repair is RecountFunnel as a store repair (main registers it with
+// st.OnRepair): it rebuilds whatever drifted and says whether anything had.
+func (s *Service) Repair(ctx context.Context) (bool, error) {
+	r, err := s.RecountFunnel(ctx, true)
+	if err != nil {
+		return false, err
+	}
+	return !r.OK, nil
 }
 
 // sameMark compares what a marker counts: the step's month and, for

@@ -165,20 +165,67 @@ var defaultProducts = []ProductInput{
 	{Name: "核桃", Category: "干果"}, {Name: "辣椒", Category: "蔬菜"},
 }
 
-// seedProducts fills an empty product list with the plan's products.
-func (s *Service) seedProducts(ctx context.Context) error {
-	return s.st.Lane(ctx, func(ctx context.Context) error {
-		var one []Product
-		if err := s.products.Find(ctx, bson.M{}, &one, options.Find().SetLimit(1)); err != nil || len(one) > 0 {
+// Names of products, enterprises and brands are unique: each record's
+// name is claimed in incubation_names with the natural _id "<kind>/<name>"
+// (a second claim fails on the unique _id, on both engines).
+const (
+	kindProduct    = "product"
+	kindEnterprise = "enterprise"
+	kindBrand      = "brand"
+)
+
+type nameClaim struct {
+	ID       string `bson:"_id"`
+	RecordID string `bson:"record_id"`
+}
+
+func claimID(kind, name string) string { return kind + "/" + name }
+
+// claimExistingNames claims the names of records made before the claims
+// existed (an older version, a restore): a start-up step over three small
+// collections, idempotent.
+func (s *Service) claimExistingNames(ctx context.Context) error {
+	for _, x := range []struct {
+		kind string
+		c    *store.Collection
+	}{{kindProduct, s.products}, {kindEnterprise, s.enterprises}, {kindBrand, s.brands}} {
+		var list []struct {
+			ID   string `bson:"_id"`
+			Name string `bson:"name"`
+		}
+		if err := x.c.Find(ctx, bson.M{}, &list, options.Find().SetProjection(bson.M{"name": 1})); err != nil {
 			return err
 		}
-		docs := make([]any, 0, len(defaultProducts))
-		for _, p := range defaultProducts {
-			docs = append(docs, Product{ID: store.NewID(), Name: p.Name, Category: p.Category, CreatedAt: s.now()})
+		docs := make([]any, 0, len(list))
+		for _, r := range list {
+			docs = append(docs, nameClaim{ID: claimID(x.kind, r.Name), RecordID: r.ID})
 		}
-		_, err := s.products.InsertMany(ctx, docs)
+		if _, err := s.names.InsertMany(ctx, docs); err != nil {
+			if _, derr := store.DupIndexes(err); derr != nil {
+				return derr
+			}
+		}
+	}
+	return nil
+}
+
+// seedProducts fills a new product list with the plan's products, once
+// (a marker claim settles two nodes starting at once).
+func (s *Service) seedProducts(ctx context.Context) error {
+	first, err := s.names.InsertIfAbsent(ctx, nameClaim{ID: "seed/products"})
+	if err != nil || !first {
 		return err
-	})
+	}
+	var one []Product
+	if err := s.products.Find(ctx, bson.M{}, &one, options.Find().SetLimit(1)); err != nil || len(one) > 0 {
+		return err
+	}
+	for _, p := range defaultProducts {
+		if _, err := s.SaveProduct(ctx, nil, "", p); err != nil && server.ToError(err).Code != server.CodeConflict {
+			return err
+		}
+	}
+	return nil
 }
 
 // Products lists the county's product list.
@@ -193,31 +240,15 @@ func (s *Service) SaveProduct(ctx context.Context, p *server.Principal, id strin
 	if err := n.Validate(); err != nil {
 		return nil, err
 	}
-	out := &Product{ID: id, Name: n.Name, Category: n.Category, Note: n.Note, Retired: n.Retired}
-	err := s.st.Lane(ctx, func(ctx context.Context) error {
-		var same []Product
-		if err := s.products.Find(ctx, bson.M{"name": n.Name}, &same); err != nil {
-			return err
-		}
-		for _, x := range same {
-			if x.ID != id {
-				return server.Conflict("已有同名产品")
-			}
-		}
-		if id == "" {
-			out.ID, out.CreatedAt = store.NewID(), s.now()
-			return s.products.InsertOne(ctx, out)
-		}
-		res, err := s.products.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"name": n.Name, "category": n.Category, "note": n.Note, "retired": n.Retired}})
-		if err == nil && res.MatchedCount == 0 {
-			return server.NotFound("产品不存在")
-		}
-		return err
-	})
+	out := &Product{ID: id, Name: n.Name, Category: n.Category, Note: n.Note, Retired: n.Retired, CreatedAt: s.now()}
+	err := s.saveNamed(ctx, s.products, kindProduct, id, n.Name, "", "已有同名产品", out,
+		bson.M{"name": n.Name, "category": n.Category, "note": n.Note, "retired": n.Retired})
 	if err != nil {
 		return nil, err
 	}
-	s.audit(ctx, p, "product.save", out.ID, map[string]any{"name": n.Name})
+	if p != nil {
+		s.audit(ctx, p, "product.save", out.ID, map[string]any{"name": n.Name})
+	}
 	return out, nil
 }
 
@@ -250,21 +281,28 @@ func (s *Service) checkLinks(ctx context.Context, products, shops []string) erro
 	return s.checkShops(ctx, shops)
 }
 
-// checkShops refuses shop ids that are not registered.
+// checkShops refuses shop ids that are not registered (each read by _id).
 func (s *Service) checkShops(ctx context.Context, ids []string) error {
-	if len(ids) == 0 {
-		return nil
+	found := make([]bool, len(ids))
+	fns := make([]func() error, len(ids))
+	for i, id := range ids {
+		fns[i] = func() error {
+			var sh struct {
+				ID string `bson:"_id"`
+			}
+			err := s.shops.Get(ctx, id, &sh)
+			found[i] = err == nil
+			if err != nil && !store.IsNotFound(err) {
+				return err
+			}
+			return nil
+		}
 	}
-	var found []Shop
-	if err := s.shops.Find(ctx, bson.M{"_id": bson.M{"$in": ids}}, &found, options.Find().SetProjection(bson.M{"_id": 1})); err != nil {
+	if err := par(fns); err != nil {
 		return err
 	}
-	known := map[string]bool{}
-	for _, sh := range found {
-		known[sh.ID] = true
-	}
-	for _, id := range ids {
-		if !known[id] {
+	for _, ok := range found {
+		if !ok {
 			return server.Invalid("网店不存在", "shop_ids", "未知网店")
 		}
 	}
@@ -298,7 +336,7 @@ func (s *Service) SaveEnterprise(ctx context.Context, p *server.Principal, id st
 	}
 	e := &Enterprise{ID: id, Name: n.Name, CreditCode: n.CreditCode, TownshipID: n.TownshipID, Business: n.Business,
 		RecognizedOn: n.RecognizedOn, Products: n.Products, ShopIDs: n.ShopIDs, Note: n.Note, CreatedAt: s.now()}
-	err := s.saveNamed(ctx, s.enterprises, id, n.Name, "enterprises", "已有同名企业", e, bson.M{
+	err := s.saveNamed(ctx, s.enterprises, kindEnterprise, id, n.Name, "enterprises", "已有同名企业", e, bson.M{
 		"name": e.Name, "credit_code": e.CreditCode, "township_id": e.TownshipID, "business": e.Business,
 		"recognized_on": e.RecognizedOn, "products": e.Products, "shop_ids": e.ShopIDs, "note": e.Note})
 	if err != nil {
@@ -315,7 +353,7 @@ func (s *Service) SaveBrand(ctx context.Context, p *server.Principal, id string,
 	}
 	if n.EnterpriseID != "" {
 		var e Enterprise
-		if err := s.enterprises.FindOne(ctx, bson.M{"_id": n.EnterpriseID}, &e); err != nil {
+		if err := s.enterprises.Get(ctx, n.EnterpriseID, &e); err != nil {
 			if store.IsNotFound(err) {
 				return nil, server.Invalid("企业不存在", "enterprise_id", "不存在")
 			}
@@ -327,7 +365,7 @@ func (s *Service) SaveBrand(ctx context.Context, p *server.Principal, id string,
 	}
 	b := &Brand{ID: id, Name: n.Name, TrademarkNo: n.TrademarkNo, EnterpriseID: n.EnterpriseID, Products: n.Products,
 		Certifications: n.Certifications, ShopIDs: n.ShopIDs, RegisteredOn: n.RegisteredOn, Note: n.Note, CreatedAt: s.now()}
-	err := s.saveNamed(ctx, s.brands, id, n.Name, "brands", "已有同名品牌", b, bson.M{
+	err := s.saveNamed(ctx, s.brands, kindBrand, id, n.Name, "brands", "已有同名品牌", b, bson.M{
 		"name": b.Name, "trademark_no": b.TrademarkNo, "enterprise_id": b.EnterpriseID, "products": b.Products,
 		"certifications": b.Certifications, "shop_ids": b.ShopIDs, "registered_on": b.RegisteredOn, "note": b.Note})
 	if err != nil {
@@ -337,18 +375,52 @@ func (s *Service) SaveBrand(ctx context.Context, p *server.Principal, id string,
 	return b, nil
 }
 
-// saveNamed inserts doc (id "", setting its id through setID) or updates
-// the record id with set, refusing a second record of the same name; a new
-// record moves the totals counter.
-func (s *Service) saveNamed(ctx context.Context, c *store.Collection, id, name, counter, dupMsg string, doc any, set bson.M) error {
-	return s.st.Lane(ctx, func(ctx context.Context) error {
-		var same []bson.M
-		if err := c.Find(ctx, bson.M{"name": name}, &same, options.Find().SetProjection(bson.M{"_id": 1})); err != nil {
+// saveNamed inserts doc (id "", giving it a new id) or updates record id
+// with set, refusing a name another record holds: the new name is claimed
+// first, then the record written, then the old name released; a new
+// record moves the totals counter (counter "" for none). One unit.
+func (s *Service) saveNamed(ctx context.Context, c *store.Collection, kind, id, name, counter, dupMsg string, doc any, set bson.M) error {
+	recID := id
+	if id == "" {
+		recID = store.NewID()
+		switch d := doc.(type) {
+		case *Enterprise:
+			d.ID = recID
+		case *Brand:
+			d.ID = recID
+		case *Product:
+			d.ID = recID
+		}
+	}
+	oldName := ""
+	if id != "" {
+		var cur struct {
+			Name string `bson:"name"`
+		}
+		if err := c.Get(ctx, id, &cur); err != nil {
+			if store.IsNotFound(err) {
+				return server.NotFound("记录不存在")
+			}
 			return err
 		}
-		for _, x := range same {
-			if x["_id"] != id {
-				return server.Conflict(dupMsg)
+		oldName = cur.Name
+	}
+	return s.st.Unit(ctx, "registry.save", func(u *store.Unit) error {
+		if name != oldName {
+			claimed, err := s.names.InsertIfAbsent(ctx, nameClaim{ID: claimID(kind, name), RecordID: recID})
+			if err != nil {
+				return err
+			}
+			if !claimed {
+				var holder nameClaim
+				if err := s.names.Get(ctx, claimID(kind, name), &holder); err != nil || holder.RecordID != recID {
+					return server.Conflict(dupMsg)
+				}
+			} else {
+				u.OnFail("name "+name, func(ctx context.Context) error {
+					_, err := s.names.DeleteIf(ctx, claimID(kind, name), store.Cond{"record_id": recID})
+					return err
+				})
 			}
 		}
 		if id != "" {
@@ -356,22 +428,21 @@ func (s *Service) saveNamed(ctx context.Context, c *store.Collection, id, name, 
 			if err == nil && res.MatchedCount == 0 {
 				return server.NotFound("记录不存在")
 			}
+			if err != nil {
+				return err
+			}
+			if name != oldName {
+				_, err = s.names.DeleteIf(ctx, claimID(kind, oldName), store.Cond{"record_id": id})
+			}
 			return err
 		}
-		newID := store.NewID()
-		switch d := doc.(type) {
-		case *Enterprise:
-			d.ID = newID
-		case *Brand:
-			d.ID = newID
-		}
-		if err := c.InsertOne(ctx, doc); err != nil {
+		if err := u.Do(ctx, kind+" "+recID, func(ctx context.Context) error { return c.InsertOne(ctx, doc) },
+			func(ctx context.Context) error { _, err := c.DeleteOne(ctx, bson.M{"_id": recID}); return err }); err != nil {
 			return err
 		}
-		if err := s.counters.Inc(ctx, totalsDoc, map[string]int64{counter: 1}); err != nil {
-			_, _ = c.DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": newID})
-			return err
+		if counter == "" {
+			return nil
 		}
-		return nil
+		return s.incUndo(ctx, u, s.counters, totalsDoc, map[string]int64{counter: 1})
 	})
 }

@@ -15,15 +15,15 @@ func TestCertificateRevoked(t *testing.T) {
 	b := e.trainee(1, 0)
 	for _, tr := range []*Trainee{a, b} {
 		e.trainees.train(tr.ID)
-		e.svc.CertificateIssued(e.Ctx, certificates.Certificate{ID: "c-" + tr.ID, TraineeID: tr.ID, CourseID: "course1", IssuedAt: e.clock.now()})
+		e.issued(certificates.Certificate{ID: "c-" + tr.ID, TraineeID: tr.ID, CourseID: "course1", IssuedAt: e.clock.now()})
 	}
 	wantFunnel(t, "two certified", e.conversion(e.Admin, "").Funnel, Funnel{Trained: 2, Certified: 2})
 
-	e.svc.CertificateRevoked(e.Ctx, certificates.Certificate{ID: "c-" + b.ID, TraineeID: b.ID}, 1)
+	e.revoked(certificates.Certificate{ID: "c-" + b.ID, TraineeID: b.ID}, 1)
 	wantFunnel(t, "another certificate still valid", e.conversion(e.Admin, "").Funnel, Funnel{Trained: 2, Certified: 2})
 
-	e.svc.CertificateRevoked(e.Ctx, certificates.Certificate{ID: "c-" + a.ID, TraineeID: a.ID}, 0)
-	e.svc.CertificateRevoked(e.Ctx, certificates.Certificate{ID: "c-" + a.ID, TraineeID: a.ID}, 0) // delivered twice
+	e.revoked(certificates.Certificate{ID: "c-" + a.ID, TraineeID: a.ID}, 0)
+	e.revoked(certificates.Certificate{ID: "c-" + a.ID, TraineeID: a.ID}, 0) // delivered twice
 	wantFunnel(t, "last one revoked", e.conversion(e.Admin, "").Funnel, Funnel{Trained: 2, Certified: 1})
 	if f := e.conversion(e.officer, "").Funnel; f.Certified != 0 {
 		t.Fatalf("township of the revoked trainee still counts %d certified", f.Certified)

@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"nongxun/clock"
 	"nongxun/server"
 	"nongxun/store"
 )
@@ -99,9 +100,11 @@ func (sh *Shop) lastSale() string {
 
 // ReportSales records a shop's report for a month, replacing an earlier
 // report of that month (which moves to the history). Revenue counters move
-// by the difference, so totals stay exact under replacement. The shop
-// update is conditional on the version it replaces, so two app nodes on
-// MongoDB cannot both replace the same report.
+// by the difference, so totals stay exact under replacement. The shop is
+// updated conditionally on the month's version and the last sale month as
+// read (one conditional update by _id, atomic on both engines); when
+// another report got there first the shop is read again and the report
+// retried, so parallel reports of one month all land, one after another.
 func (s *Service) ReportSales(ctx context.Context, p *server.Principal, shopID string, n NewSale) (*Sale, error) {
 	sh, err := s.Shop(ctx, shopID)
 	if err != nil {
@@ -110,77 +113,119 @@ func (s *Service) ReportSales(ctx context.Context, p *server.Principal, shopID s
 	if err := s.canReport(ctx, p, sh); err != nil {
 		return nil, err
 	}
-	if err := n.Validate(monthOf(s.now()), monthPart(sh.OpenedOn)); err != nil {
+	if err := n.Validate(clock.Month(s.now()), monthPart(sh.OpenedOn)); err != nil {
 		return nil, err
 	}
-	if sh.Closed && n.Month > monthPart(sh.ClosedOn) {
-		return nil, server.Conflict("网店已关闭，不能填报关闭之后的销售")
+	for attempt := 0; ; attempt++ {
+		if sh.Closed && n.Month > monthPart(sh.ClosedOn) {
+			return nil, server.Conflict("网店已关闭，不能填报关闭之后的销售")
+		}
+		sale, err := s.reportOnce(ctx, p, sh, n)
+		if err != errRaced {
+			return sale, err
+		}
+		if attempt == 50 {
+			return nil, server.Conflict("该月销售刚被他人修改，请刷新后重试")
+		}
+		if sh, err = s.Shop(ctx, shopID); err != nil {
+			return nil, err
+		}
 	}
-	now := s.now()
+}
+
+// errRaced says another write changed the shop between the read and the
+// conditional update.
+var errRaced = errNotMatched("shop")
+
+// reportOnce writes one report against the shop as read: the shop (its
+// month and last sale month), the history, the revenue counters and the
+// selling marker, as one unit.
+func (s *Service) reportOnce(ctx context.Context, p *server.Principal, sh *Shop, n NewSale) (*Sale, error) {
+	now := s.now().Truncate(time.Millisecond)
 	rep := MonthReport{Orders: *n.Orders, RevenueFen: *n.RevenueFen, Version: 1, ByID: p.UserID, ReportedAt: now}
-	var sale Sale
-	err = s.st.Lane(ctx, func(ctx context.Context) error {
-		var u undo
-		sh, err := s.Shop(ctx, shopID) // read again inside the lane: another report may have moved it
+	old, had := sh.Months[n.Month]
+	key := "months." + n.Month
+	cond := store.Cond{key: nil, "last_sale_month": lastCond(sh.LastSaleMonth)}
+	if had {
+		rep.Version = old.Version + 1
+		cond = store.Cond{key + ".v": old.Version, "last_sale_month": lastCond(sh.LastSaleMonth)}
+	}
+	months := make(map[string]MonthReport, len(sh.Months)+1)
+	for m, r := range sh.Months {
+		months[m] = r
+	}
+	months[n.Month] = rep
+	after := *sh
+	after.Months = months
+	last := after.lastSale()
+	after.LastSaleMonth = last
+	err := s.st.Unit(ctx, "sales.report", func(u *store.Unit) error {
+		upd := bson.M{"$set": bson.M{key: rep, "last_sale_month": last}}
+		if last == "" {
+			upd = bson.M{"$set": bson.M{key: rep}, "$unset": bson.M{"last_sale_month": ""}}
+		}
+		ok, err := s.shops.UpdateIf(ctx, sh.ID, cond, upd)
 		if err != nil {
 			return err
 		}
-		old, had := sh.Months[n.Month]
-		key := "months." + n.Month
-		filter := bson.M{"_id": shopID, key: bson.M{"$exists": false}}
+		if !ok {
+			return errRaced
+		}
+		u.OnFail("shop "+sh.ID, func(ctx context.Context) error {
+			back := bson.M{}
+			if had {
+				back["$set"] = bson.M{key: old}
+			} else {
+				back["$unset"] = bson.M{key: ""}
+			}
+			if sh.LastSaleMonth != "" {
+				if back["$set"] == nil {
+					back["$set"] = bson.M{}
+				}
+				back["$set"].(bson.M)["last_sale_month"] = sh.LastSaleMonth
+			} else if last != "" {
+				if back["$unset"] == nil {
+					back["$unset"] = bson.M{}
+				}
+				back["$unset"].(bson.M)["last_sale_month"] = ""
+			}
+			ok, err := s.shops.UpdateIf(ctx, sh.ID, store.Cond{key + ".v": rep.Version, "months." + n.Month + ".at": rep.ReportedAt}, back)
+			return must(ok, err, "shop "+sh.ID)
+		})
 		if had {
-			rep.Version = old.Version + 1
-			filter = bson.M{"_id": shopID, key + ".v": old.Version}
 			hist := sh.sale(n.Month, old)
 			hist.ID, hist.ReplacedAt = store.NewID(), &now
-			if err := s.salesHist.InsertOne(ctx, hist); err != nil {
+			if err := u.Do(ctx, "sales history", func(ctx context.Context) error { return s.salesHist.InsertOne(ctx, hist) },
+				func(ctx context.Context) error {
+					_, err := s.salesHist.DeleteOne(ctx, bson.M{"_id": hist.ID})
+					return err
+				}); err != nil {
 				return err
 			}
-			u.add(func(ctx context.Context) { _, _ = s.salesHist.DeleteOne(ctx, bson.M{"_id": hist.ID}) })
 		}
-		if sh.Months == nil {
-			sh.Months = map[string]MonthReport{}
+		if err := s.addRevenue(ctx, u, sh.TownshipID, n.Month, rep.Orders-old.Orders, rep.RevenueFen-old.RevenueFen); err != nil {
+			return err
 		}
-		sh.Months[n.Month] = rep
-		last := sh.lastSale()
-		res, err := s.shops.UpdateOne(ctx, filter, bson.M{"$set": bson.M{key: rep, "last_sale_month": last}})
-		if err == nil && res.MatchedCount == 0 {
-			err = server.Conflict("该月销售刚被他人修改，请刷新后重试")
-		}
-		if err != nil {
-			return u.fail(ctx, err)
-		}
-		prev := bson.M{"last_sale_month": sh.LastSaleMonth}
-		if had {
-			prev[key] = old
-		}
-		u.add(func(ctx context.Context) {
-			upd := bson.M{"$set": prev}
-			if !had {
-				upd["$unset"] = bson.M{key: ""}
-			}
-			_, _ = s.shops.UpdateOne(ctx, bson.M{"_id": shopID}, upd)
-		})
-		dOrders, dRev := rep.Orders-old.Orders, rep.RevenueFen-old.RevenueFen
-		if err := s.addRevenue(ctx, sh.TownshipID, n.Month, dOrders, dRev); err != nil {
-			return u.fail(ctx, err)
-		}
-		u.add(func(ctx context.Context) { _ = s.addRevenue(ctx, sh.TownshipID, n.Month, -dOrders, -dRev) })
-		if err := s.setLastSale(ctx, sh.Trainee, sh.ID, last); err != nil {
-			return u.fail(ctx, err)
-		}
-		if err := s.autoMilestones(ctx, sh, sh.sales()); err != nil {
-			// Milestones are a convenience: the sale stands, the log says why none was set.
-			s.d.Log.Warn("automatic milestones failed", "shop_id", sh.ID, "err", err.Error())
-		}
-		sale = sh.sale(n.Month, rep)
-		sale.Replaced = had
-		return nil
+		return s.setLastSale(ctx, u, sh.Trainee, sh.ID, last)
 	})
 	if err != nil {
 		return nil, err
 	}
+	if err := s.autoMilestones(ctx, &after, after.sales()); err != nil {
+		// Milestones are a convenience: the sale stands, the log says why none was set.
+		s.d.Log.Warn("automatic milestones failed", "shop_id", sh.ID, "err", err.Error())
+	}
+	sale := sh.sale(n.Month, rep)
+	sale.Replaced = had
 	return &sale, nil
+}
+
+// lastCond is the condition on a shop's last sale month as read ("" = none).
+func lastCond(m string) any {
+	if m == "" {
+		return nil
+	}
+	return m
 }
 
 func (s *Service) canReport(ctx context.Context, p *server.Principal, sh *Shop) error {
@@ -198,26 +243,14 @@ func (s *Service) canReport(ctx context.Context, p *server.Principal, sh *Shop) 
 	return nil
 }
 
-// addRevenue moves the revenue counters of a township and month: the
-// monthly-report document and the growth document.
-func (s *Service) addRevenue(ctx context.Context, twp, month string, orders, rev int64) error {
+// addRevenue moves the revenue counters of a township and month, the
+// county's and the township's year documents, within u.
+func (s *Service) addRevenue(ctx context.Context, u *store.Unit, twp, month string, orders, rev int64) error {
 	if orders == 0 && rev == 0 {
 		return nil
 	}
-	twp = tk(twp)
-	m := map[string]int64{twp + ".sales_orders": orders, twp + ".sales_revenue_fen": rev}
-	if err := s.counters.Inc(ctx, monthDoc+month, m); err != nil {
-		return err
-	}
-	g := map[string]int64{
-		countyKey + "." + month + ".o": orders, countyKey + "." + month + ".r": rev,
-		townshipsKey + "." + twp + "." + month + ".o": orders, townshipsKey + "." + twp + "." + month + ".r": rev,
-	}
-	if err := s.counters.Inc(ctx, revenueDoc, g); err != nil {
-		_ = s.counters.Inc(context.WithoutCancel(ctx), monthDoc+month, negate(m))
-		return err
-	}
-	return nil
+	d := map[string]int64{month[5:] + ".o": orders, month[5:] + ".r": rev}
+	return s.incManyUndo(ctx, u, s.counters, map[string]map[string]int64{revDoc(month[:4], ""): d, revDoc(month[:4], tk(twp)): d})
 }
 
 // ShopSales lists a shop's current reports, by month.

@@ -4,19 +4,20 @@
 // brands, the county's product list, and the conversion funnel
 // trained → certified → followed up → shop opened → selling → incubated.
 //
-// Every figure a dashboard shows comes from counter documents kept as the
-// records are written (natural-key marker documents make each trainee count
-// once per step); RecountFunnel recomputes them from the records.
+// Every figure a dashboard shows comes from small counter documents read
+// by _id, kept as the records are written (natural-key marker documents
+// make each trainee count once per step); RecountFunnel recomputes them
+// from the records (docs/design.md, "The `_id` path index", "Repairs").
 package incubation
 
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"nongxun/audit"
+	"nongxun/clock"
 	"nongxun/regions"
 	"nongxun/server"
 	"nongxun/store"
@@ -55,15 +56,14 @@ type Trainees interface {
 type Assignees interface {
 	// CourseTrainer is the user id of the trainer of a course's last session, "" when unknown.
 	CourseTrainer(ctx context.Context, courseID string) string
-	// TownshipOfficer is the user id of an officer of the township, "" when none.
-	TownshipOfficer(ctx context.Context, townshipID string) string
 }
 
 // Config holds the package's settings.
 type Config struct {
 	// FollowupDays are the offsets after a course ends at which follow-ups fall due.
 	FollowupDays []int
-	// AssignTo is "trainer" (the course's trainer, else the township officer) or "officer".
+	// AssignTo is "trainer" (the course's trainer, else the township's
+	// officers) or "officer" (always the township's officers).
 	AssignTo string
 	// DueSoonDays: a user's list shows open tasks due within this many days.
 	DueSoonDays int
@@ -81,11 +81,30 @@ type Deps struct {
 	Audit     *audit.Log
 	Log       *slog.Logger
 	Trainees  Trainees
-	Assignees Assignees // may be nil: tasks then go unassigned (the office sees them)
+	Assignees Assignees // may be nil: tasks then go to the township's officers
 	Config    Config
 	// Now is the clock; time.Now when nil (tests move it).
 	Now func() time.Time
 }
+
+// Collection names: fixed, the same on both engines (backups restore across them).
+const (
+	collTasks       = "followup_tasks"
+	collDue         = "followup_due"
+	collFollowups   = "followups"
+	collShops       = "shops"
+	collShopURLs    = "shop_urls"
+	collSalesHist   = "sales_history"
+	collFunnel      = "funnel_counters"
+	collCounters    = "incubation_counters"
+	collCohorts     = "cohorts"
+	collMembers     = "cohort_members"
+	collEnterprises = "enterprises"
+	collBrands      = "brands"
+	collProducts    = "products"
+	collNames       = "incubation_names"
+	markPrefix      = "funnel_marks_"
+)
 
 // Service owns the incubation collections.
 type Service struct {
@@ -94,26 +113,23 @@ type Service struct {
 	cfg Config
 
 	tasks       *store.Collection // follow-up tasks, _id trainee/days
+	due         *store.Collection // the due lists' index documents (due.go)
 	followups   *store.Collection // follow-up records
 	shops       *store.Collection
 	shopURLs    *store.Collection // _id = normalised URL: one shop per URL
 	salesHist   *store.Collection // replaced reports
-	funnel      *store.Collection // funnel counters: the county's and one per township
+	funnel      *store.Collection // funnel counters (funnel.go)
 	counters    *store.Collection // monthly, revenue and totals counters
 	cohorts     *store.Collection
 	members     *store.Collection // cohort membership, _id cohort/shop
-	funnelMu    sync.Mutex
-	funnelCache map[string]bson.M // embedded: funnel counter documents read since their last write
-	dueMu       sync.Mutex
-	dueKnown    map[string]bool                // due-index collection names (due.go)
-	dueCache    map[string]map[string]dueEntry // embedded: due-index collections read so far
-	dueLoaded   time.Time
 	enterprises *store.Collection
 	brands      *store.Collection
 	products    *store.Collection
+	names       *store.Collection // _id kind/name: one record per name (registry.go)
 }
 
-// New opens the service, declares its indexes and seeds the product list.
+// New opens the service, creates its collections, declares its indexes
+// and seeds the product list.
 func New(ctx context.Context, d Deps) (*Service, error) {
 	if d.Log == nil {
 		d.Log = slog.Default()
@@ -133,21 +149,29 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		cfg.DueSoonDays = def.DueSoonDays
 	}
 	st := d.Store
-	s := &Service{d: d, st: st, cfg: cfg, dueCache: map[string]map[string]dueEntry{}, funnelCache: map[string]bson.M{},
-		tasks: st.C("followup_tasks"), followups: st.C("followups"),
-		shops: st.C("shops"), shopURLs: st.C("shop_urls"),
-		salesHist: st.C("sales_history"),
-		funnel:    st.C("funnel_counters"), counters: st.C("incubation_counters"),
-		cohorts: st.C("cohorts"), members: st.C("cohort_members"),
-		enterprises: st.C("enterprises"), brands: st.C("brands"), products: st.C("products"),
+	names := []string{collTasks, collDue, collFollowups, collShops, collShopURLs, collSalesHist, collFunnel, collCounters,
+		collCohorts, collMembers, collEnterprises, collBrands, collProducts, collNames}
+	for _, step := range allMarkSteps {
+		names = append(names, markPrefix+step)
 	}
+	if err := st.Ensure(ctx, names...); err != nil {
+		return nil, err
+	}
+	s := &Service{d: d, st: st, cfg: cfg,
+		tasks: st.C(collTasks), due: st.C(collDue), followups: st.C(collFollowups),
+		shops: st.C(collShops), shopURLs: st.C(collShopURLs), salesHist: st.C(collSalesHist),
+		funnel: st.C(collFunnel), counters: st.C(collCounters),
+		cohorts: st.C(collCohorts), members: st.C(collMembers),
+		enterprises: st.C(collEnterprises), brands: st.C(collBrands), products: st.C(collProducts), names: st.C(collNames),
+	}
+	// Secondary indexes: MongoDB uses them for the lists and exports that
+	// filter; the embedded engine reads by _id on every hot path.
 	idx := []struct {
 		c    *store.Collection
 		keys bson.D
 	}{
 		{s.tasks, bson.D{{Key: "assignee_id", Value: 1}, {Key: "status", Value: 1}, {Key: "due_on", Value: 1}}},
 		{s.tasks, bson.D{{Key: "township_id", Value: 1}, {Key: "status", Value: 1}, {Key: "due_on", Value: 1}}},
-		{s.tasks, bson.D{{Key: "trainee_id", Value: 1}}},
 		{s.followups, bson.D{{Key: "trainee_id", Value: 1}}},
 		{s.shops, bson.D{{Key: "trainee_id", Value: 1}}},
 		{s.shops, bson.D{{Key: "township_id", Value: 1}}},
@@ -160,6 +184,9 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 			return nil, err
 		}
 	}
+	if err := s.claimExistingNames(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.seedProducts(ctx); err != nil {
 		return nil, err
 	}
@@ -168,45 +195,52 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 
 func (s *Service) now() time.Time { return s.d.Now().UTC() }
 
-// shanghai is China Standard Time (no daylight saving).
-var shanghai = time.FixedZone("CST", 8*3600)
-
-// monthOf is the "YYYY-MM" of t in Asia/Shanghai.
-func monthOf(t time.Time) string { return t.In(shanghai).Format("2006-01") }
-
-// dayOf is the "YYYY-MM-DD" of t in Asia/Shanghai.
-func dayOf(t time.Time) string { return t.In(shanghai).Format("2006-01-02") }
-
 // addMonths shifts a "YYYY-MM" month by n.
 func addMonths(month string, n int) string {
-	t, err := time.Parse("2006-01", month)
+	t, err := clock.ParseMonth(month)
 	if err != nil {
 		return month
 	}
-	return t.AddDate(0, n, 0).Format("2006-01")
+	return clock.Month(t.AddDate(0, n, 0))
 }
 
-// audit records an action when an audit log is wired.
+// audit notes an action in the audit log (a failed write is logged, never dropped).
 func (s *Service) audit(ctx context.Context, p *server.Principal, action, target string, detail map[string]any) {
-	if s.d.Audit == nil {
-		return
-	}
-	if err := s.d.Audit.Record(ctx, p, action, target, detail); err != nil {
-		s.d.Log.Warn("audit record failed", "action", action, "err", err.Error())
-	}
+	s.d.Audit.Note(ctx, p, action, target, detail)
 }
 
-// undo collects the steps that take back a multi-step write which failed
-// midway, so nothing is left half written.
-type undo []func(ctx context.Context)
+// errNotMatched says a conditional write's document no longer holds what
+// it held: an undo that finds this leaves the data for the recount.
+type errNotMatched string
 
-func (u *undo) add(f func(ctx context.Context)) { *u = append(*u, f) }
+func (e errNotMatched) Error() string { return "incubation: " + string(e) + " changed meanwhile" }
 
-// fail runs the undo steps, latest first, and returns err.
-func (u undo) fail(ctx context.Context, err error) error {
-	bg := context.WithoutCancel(ctx)
-	for i := len(u) - 1; i >= 0; i-- {
-		u[i](bg)
+// must turns a conditional write that matched nothing into an error (for undos).
+func must(ok bool, err error, what string) error {
+	if err == nil && !ok {
+		return errNotMatched(what)
 	}
 	return err
+}
+
+// par runs fns at most 8 at a time and returns the first error. Reads of
+// several small documents by _id go this way, so a page waits for the
+// slowest read instead of their sum.
+func par(fns []func() error) error {
+	sem := make(chan struct{}, 8)
+	errs := make(chan error, len(fns))
+	for _, fn := range fns {
+		sem <- struct{}{}
+		go func(fn func() error) {
+			defer func() { <-sem }()
+			errs <- fn()
+		}(fn)
+	}
+	var first error
+	for range fns {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }

@@ -9,6 +9,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"nongxun/clock"
 	"nongxun/server"
 	"nongxun/store"
 )
@@ -45,7 +46,8 @@ type Shop struct {
 	Closed        bool                   `bson:"closed,omitempty" json:"-"`
 	ClosedOn      string                 `bson:"closed_on,omitempty" json:"closed_on,omitempty"`
 	LastSaleMonth string                 `bson:"last_sale_month,omitempty" json:"last_sale_month,omitempty"`
-	Months        map[string]MonthReport `bson:"months,omitempty" json:"-"` // current report by month
+	Months        map[string]MonthReport `bson:"months,omitempty" json:"-"`  // current report by month
+	Cohorts       []string               `bson:"cohorts,omitempty" json:"-"` // the cohorts it was admitted to (members cohort/shop)
 	CreatedBy     string                 `bson:"created_by" json:"created_by"`
 	CreatedAt     time.Time              `bson:"created_at" json:"created_at"`
 	Status        string                 `bson:"-" json:"status"`
@@ -168,7 +170,7 @@ var errBadURL = server.Invalid("店铺网址格式错误", "url", "格式错误"
 // CreateShop registers a shop. The URL is claimed first with a
 // natural-key document, so the same URL twice is a conflict on any engine.
 func (s *Service) CreateShop(ctx context.Context, p *server.Principal, n NewShop) (*Shop, error) {
-	today := dayOf(s.now())
+	today := clock.Day(s.now())
 	key, err := n.Validate(today)
 	if err != nil {
 		return nil, err
@@ -205,37 +207,37 @@ func (s *Service) CreateShop(ctx context.Context, p *server.Principal, n NewShop
 	if sh.Products == nil {
 		sh.Products = []string{}
 	}
-	err = s.st.Lane(ctx, func(ctx context.Context) error {
-		var u undo
-		if err := s.shopURLs.InsertOne(ctx, bson.M{"_id": key, "shop_id": sh.ID}); err != nil {
-			if store.IsDup(err) {
-				return server.Conflict("该网址的网店已登记")
-			}
+	// The URL is claimed first (its natural _id refuses a second shop),
+	// then the shop, the totals, the month's count and the funnel: one unit.
+	err = s.st.Unit(ctx, "shop.create", func(u *store.Unit) error {
+		claimed, err := s.shopURLs.InsertIfAbsent(ctx, bson.M{"_id": key, "shop_id": sh.ID})
+		if err != nil {
 			return err
 		}
-		u.add(func(ctx context.Context) { _, _ = s.shopURLs.DeleteOne(ctx, bson.M{"_id": key}) })
-		if err := s.shops.InsertOne(ctx, sh); err != nil {
-			return u.fail(ctx, err)
+		if !claimed {
+			return server.Conflict("该网址的网店已登记")
 		}
-		u.add(func(ctx context.Context) { _, _ = s.shops.DeleteOne(ctx, bson.M{"_id": sh.ID}) })
-		if err := s.counters.Inc(ctx, totalsDoc, map[string]int64{"shops": 1}); err != nil {
-			return u.fail(ctx, err)
+		u.OnFail("shop url "+key, func(ctx context.Context) error {
+			_, err := s.shopURLs.DeleteIf(ctx, key, store.Cond{"shop_id": sh.ID})
+			return err
+		})
+		if err := u.Do(ctx, "shop "+sh.ID, func(ctx context.Context) error { return s.shops.InsertOne(ctx, sh) },
+			func(ctx context.Context) error { _, err := s.shops.DeleteOne(ctx, bson.M{"_id": sh.ID}); return err }); err != nil {
+			return err
 		}
-		u.add(func(ctx context.Context) { _ = s.counters.Inc(ctx, totalsDoc, map[string]int64{"shops": -1}) })
-		month := map[string]int64{tk(twp) + ".shops_opened": 1}
-		if err := s.counters.Inc(ctx, monthDoc+monthPart(sh.OpenedOn), month); err != nil {
-			return u.fail(ctx, err)
+		if err := s.incUndo(ctx, u, s.counters, totalsDoc, map[string]int64{"shops": 1}); err != nil {
+			return err
 		}
-		u.add(func(ctx context.Context) { _ = s.counters.Inc(ctx, monthDoc+monthPart(sh.OpenedOn), negate(month)) })
-		if _, err := s.count(ctx, StepShopOpened, sh.Trainee); err != nil {
-			return u.fail(ctx, err)
+		if err := s.incUndo(ctx, u, s.counters, monthDoc(monthPart(sh.OpenedOn), twp), map[string]int64{"shops_opened": 1}); err != nil {
+			return err
 		}
-		return nil
+		_, err = s.count(ctx, u, StepShopOpened, sh.Trainee)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	sh.Status = sh.status(monthOf(s.now()))
+	sh.Status = sh.status(clock.Month(s.now()))
 	s.audit(ctx, p, "shop.create", sh.ID, map[string]any{"trainee_id": t.ID, "url": sh.URL})
 	return sh, nil
 }
@@ -243,13 +245,13 @@ func (s *Service) CreateShop(ctx context.Context, p *server.Principal, n NewShop
 // Shop returns one shop with its status.
 func (s *Service) Shop(ctx context.Context, id string) (*Shop, error) {
 	var sh Shop
-	if err := s.shops.FindOne(ctx, bson.M{"_id": id}, &sh); err != nil {
+	if err := s.shops.Get(ctx, id, &sh); err != nil {
 		if store.IsNotFound(err) {
 			return nil, server.NotFound("网店不存在")
 		}
 		return nil, err
 	}
-	sh.Status = sh.status(monthOf(s.now()))
+	sh.Status = sh.status(clock.Month(s.now()))
 	return &sh, nil
 }
 
@@ -277,7 +279,7 @@ func (s *Service) Shops(ctx context.Context, q ShopQuery) ([]Shop, error) {
 	if err := s.shops.Find(ctx, f, &all, options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}})); err != nil {
 		return nil, err
 	}
-	cur := monthOf(s.now())
+	cur := clock.Month(s.now())
 	out := make([]Shop, 0, len(all))
 	for _, sh := range all {
 		sh.Status = sh.status(cur)
@@ -291,9 +293,9 @@ func (s *Service) Shops(ctx context.Context, q ShopQuery) ([]Shop, error) {
 // CloseShop marks a shop closed (or, with closed false, open again).
 func (s *Service) CloseShop(ctx context.Context, p *server.Principal, id string, closed bool, on string) (*Shop, error) {
 	if on == "" {
-		on = dayOf(s.now())
+		on = clock.Day(s.now())
 	}
-	if !validDay(on) || on > dayOf(s.now()) {
+	if !validDay(on) || on > clock.Day(s.now()) {
 		return nil, server.Invalid("关闭日期格式错误或晚于今天", "closed_on", "日期错误")
 	}
 	sh, err := s.Shop(ctx, id)

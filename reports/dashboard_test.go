@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"context"
+	"nongxun/clock"
 	"os"
 	"strings"
 	"testing"
@@ -54,32 +55,49 @@ func TestDashboardKPIsAndPace(t *testing.T) {
 	}
 }
 
+// TestDeadlineSettings: the programme period defaults to the year of the
+// first start (so a fresh install is not told it is 落后 against a past
+// deadline), and an admin can set the real one.
 func TestDeadlineSettings(t *testing.T) {
-	// today, the plan's 2019 deadline is long past: 4000 of 10000 is honestly behind
-	f := newFixture(t, time.Date(2026, 3, 1, 9, 0, 0, 0, shanghai), nil)
+	f := newFixture(t, time.Date(2026, 3, 1, 9, 0, 0, 0, clock.Shanghai), nil)
 	var d Dashboard
 	f.env.Do(f.env.Admin, "GET", "/api/v1/reports/dashboard", nil).Want(t, 200).Decode(t, &d)
-	if !d.Pace.DeadlinePassed || d.Pace.Status != StatusBehind || d.Pace.NeededPerMonth != 0 {
-		t.Fatalf("pace %+v", d.Pace)
+	if d.Settings.StartDate != "2026-01-01" || d.Settings.EndDate != "2026-12-31" {
+		t.Fatalf("default period %s … %s, want this year", d.Settings.StartDate, d.Settings.EndDate)
+	}
+	if d.Pace.DeadlinePassed || d.Pace.Status != StatusOnTrack || d.Pace.NeededPerMonth == 0 {
+		t.Fatalf("pace in the default period %+v", d.Pace)
+	}
+	if n := kpiByKey(&d)["person_times"].Note; strings.Contains(n, "已过") || strings.Contains(n, "每月需 0 人次") {
+		t.Errorf("note %q", n)
+	}
+	// the default stays what the first start stored, a year later too
+	f.now = time.Date(2027, 2, 1, 9, 0, 0, 0, clock.Shanghai)
+	f.env.Do(f.env.Admin, "GET", "/api/v1/reports/dashboard", nil).Want(t, 200).Decode(t, &d)
+	if d.Settings.EndDate != "2026-12-31" || !d.Pace.DeadlinePassed || d.Pace.Status != StatusBehind {
+		t.Fatalf("a year on: %+v %+v", d.Settings, d.Pace)
 	}
 	if n := kpiByKey(&d)["person_times"].Note; !strings.Contains(n, "已过") {
 		t.Errorf("note %q", n)
 	}
-	// the office moves the programme to 2026: early in the year 4000 is on track
+	f.now = time.Date(2026, 3, 1, 9, 0, 0, 0, clock.Shanghai)
 	bad := []map[string]any{
 		{"end_date": "2026-13-01"},
 		{"start_date": "2027-01-01", "end_date": "2026-12-31"},
 		{"person_times_target": 0},
 		{"end_date": 20261231},
+		{"start_date": "1999-01-01"},
+		{"end_date": "2101-01-01"},
 	}
 	for _, b := range bad {
 		f.env.Do(f.env.Admin, "PUT", "/api/v1/reports/settings", b).Want(t, 400)
 	}
 	off := f.env.NewCaller(server.RoleOfficer, f.t0)
 	f.env.Do(off, "PUT", "/api/v1/reports/settings", map[string]any{"end_date": "2026-12-31"}).Want(t, 403)
-	f.env.Do(f.env.Admin, "PUT", "/api/v1/reports/settings", map[string]any{"start_date": "2026-01-01", "end_date": "2026-12-31"}).Want(t, 200)
+	// the office sets the plan's own (past) period: 4000 of 10000 is honestly behind
+	f.env.Do(f.env.Admin, "PUT", "/api/v1/reports/settings", map[string]any{"start_date": "2019-01-01", "end_date": "2019-12-31"}).Want(t, 200)
 	f.env.Do(f.env.Admin, "GET", "/api/v1/reports/dashboard", nil).Want(t, 200).Decode(t, &d)
-	if d.Pace.DeadlinePassed || d.Pace.Status != StatusOnTrack || d.Settings.EndDate != "2026-12-31" {
+	if !d.Pace.DeadlinePassed || d.Pace.Status != StatusBehind || d.Settings.EndDate != "2019-12-31" || d.Settings.PeriodSetBy == "" {
 		t.Fatalf("after settings: %+v %+v", d.Pace, d.Settings)
 	}
 }
@@ -184,5 +202,61 @@ func TestSelfEvaluation(t *testing.T) {
 	r = f.env.Do(f.env.Admin, "GET", "/api/v1/reports/self-evaluation?format=pdf", nil).Want(t, 200)
 	if !bytes.HasPrefix(r.Body, []byte("%PDF")) {
 		t.Fatalf("not a PDF: %.20s", r.Body)
+	}
+}
+
+// TestPublicHonestStatuses: before anything is paid or accepted, no
+// subsidy, fund or tranche target says 已达成 on the public page; once a
+// target is reached it does.
+func TestPublicHonestStatuses(t *testing.T) {
+	f := newFixture(t, time.Time{}, func(d *Deps, _ *fixture) {
+		d.Facilities = func(context.Context) (*Facilities, error) {
+			return &Facilities{TownshipsTotal: 23}, nil
+		}
+		d.Funds = func(context.Context) (*FundSummary, error) {
+			return &FundSummary{TotalFen: 1_500_000_000, ByCategory: map[string]int64{},
+				Tranches: []FundTranche{{Tranche: 1, Open: true, DueFen: 450_000_000}, {Tranche: 2, DueFen: 450_000_000}}}, nil
+		}
+	})
+	var p Public
+	f.env.Do(nil, "GET", "/api/v1/public/summary", nil).Want(t, 200).Decode(t, &p)
+	checked := 0
+	for _, k := range p.Targets {
+		for _, w := range []string{"补贴", "资金", "占比", "禁止", "拨付"} {
+			if strings.Contains(k.Label, w) {
+				checked++
+				if k.Status == StatusMet {
+					t.Errorf("%s says 已达成 with nothing done (%s)", k.Label, k.Actual)
+				}
+				break
+			}
+		}
+	}
+	if checked != 6 {
+		t.Errorf("checked %d of the 6 subsidy and fund targets", checked)
+	}
+	page := string(f.env.Do(nil, "GET", "/public", nil).Want(t, 200).Body)
+	for _, row := range strings.Split(page, "<tr>") {
+		if (strings.Contains(row, "补贴") || strings.Contains(row, "拨付进度")) && strings.Contains(row, "已达成") {
+			t.Errorf("public page row says 已达成 with nothing done: %s", row)
+		}
+	}
+	if !strings.Contains(page, "已到拨付节点，尚未拨付") || strings.Contains(page, ">已拨付<") {
+		t.Errorf("tranche status wrong")
+	}
+	// a tranche paid in full and a subsidy paid are met
+	g := newFixture(t, time.Time{}, func(d *Deps, _ *fixture) {
+		d.Facilities = func(context.Context) (*Facilities, error) {
+			return &Facilities{TownshipsTotal: 23, SubsidyPaidFen: 1_000_000}, nil
+		}
+	})
+	var d Dashboard
+	g.env.Do(g.env.Admin, "GET", "/api/v1/reports/dashboard", nil).Want(t, 200).Decode(t, &d)
+	ks := kpiByKey(&d)
+	if ks["subsidies"].Status != StatusMet || ks["fund_tranches"].Status != StatusMet {
+		t.Errorf("paid targets: %+v %+v", ks["subsidies"], ks["fund_tranches"])
+	}
+	if ks["village_points"].Target != 190 || !strings.Contains(ks["village_points"].Goal, "190") {
+		t.Errorf("village points target from the settings: %+v", ks["village_points"])
 	}
 }

@@ -19,6 +19,7 @@ var (
 
 // Register mounts the reports API on api (/api/v1, behind Authenticate).
 func (s *Service) Register(api fiber.Router) {
+	api.Get("/setup", server.Require(server.RoleAdmin), s.handleSetup)
 	r := api.Group("/reports")
 	r.Get("/monthly", server.Require(office...), s.handleMonthly)
 	r.Get("/dashboard", server.Require(office...), s.handleDashboard)
@@ -128,7 +129,7 @@ func (s *Service) handleChart(c *fiber.Ctx) error {
 		return err
 	}
 	w, _ := strconv.Atoi(c.Query("w"))
-	d, err := s.Dashboard(c.UserContext(), tid)
+	d, err := s.chartData(c.UserContext(), tid, name)
 	if err != nil {
 		return err
 	}

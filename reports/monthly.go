@@ -2,6 +2,7 @@ package reports
 
 import (
 	"context"
+	"nongxun/clock"
 	"regexp"
 	"sort"
 	"time"
@@ -82,12 +83,12 @@ func (s *Service) checkMonth(month string) (time.Time, error) {
 	if !monthRe.MatchString(month) {
 		return time.Time{}, server.Invalid("月份格式应为 YYYY-MM，例如 2019-05", "month", "格式应为 YYYY-MM")
 	}
-	t, err := time.ParseInLocation("2006-01", month, shanghai)
+	t, err := time.ParseInLocation("2006-01", month, clock.Shanghai)
 	if err != nil || t.Year() < 2000 {
 		return time.Time{}, server.Invalid("月份无效", "month", "月份无效")
 	}
 	now := s.now()
-	cur := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, shanghai)
+	cur := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, clock.Shanghai)
 	if t.After(cur) {
 		return time.Time{}, server.Invalid("不能查询未来的月份", "month", "不能晚于本月")
 	}

@@ -101,6 +101,18 @@ var publicTmpl = template.Must(template.New("p").Funcs(template.FuncMap{
 		}
 		return k
 	},
+	// tranche says where a tranche stands: 已拨付 only when paid in full.
+	"tranche": func(t FundTranche) string {
+		switch {
+		case t.DueFen > 0 && t.PaidFen >= t.DueFen:
+			return "已拨付"
+		case t.PaidFen > 0:
+			return "部分拨付"
+		case t.Open:
+			return "已到拨付节点，尚未拨付"
+		}
+		return "未到拨付节点"
+	},
 	"tclass": func(s string) string {
 		switch s {
 		case StatusMet:
@@ -128,21 +140,24 @@ var publicTmpl = template.Must(template.New("p").Funcs(template.FuncMap{
 {{with .P.Coverage}}<div class="kpi"><b>{{pct .Ratio}}</b>行政村服务点覆盖率</div><div class="kpi"><b>{{pct .PovertyRatio}}</b>贫困村服务点覆盖率</div>{{end}}
 {{with .P.Parcels}}<div class="kpi"><b>{{.Up}}</b>上行包裹</div><div class="kpi"><b>{{.Down}}</b>下行包裹</div>{{end}}
 </div>
-<style>.chart-s{display:none}@media (max-width:600px){.chart-s{display:block}.chart-l{display:none}}</style>
+<style>.chart-s{display:none}@media (max-width:600px){.chart-s{display:block}.chart-l{display:none}}
+@media (max-width:480px){table.rows thead{display:none}table.rows,table.rows tbody,table.rows tr,table.rows td{display:block;width:100%}
+table.rows tr{background:#fff;border-radius:8px;margin:.5rem 0;padding:.4rem .6rem;box-shadow:0 1px 2px rgba(0,0,0,.08)}
+table.rows td{border:0;padding:.15rem 0;display:flex;gap:.5rem}table.rows td::before{content:attr(data-label);flex:0 0 4.5rem;color:#5c6a62}}</style>
 <div class="card chart"><div class="chart-l">{{.Progress}}</div><div class="chart-s">{{.ProgressSmall}}</div></div>
 <h2>目标完成情况</h2>
-<div class="scroll"><table><thead><tr><th>指标</th><th>目标</th><th>实际</th><th>状态</th></tr></thead><tbody>
-{{range .P.Targets}}<tr><td>{{.Label}}</td><td>{{.Target}}</td><td>{{.Actual}}</td><td><span class="tag {{tclass .Status}}">{{status .Status}}</span></td></tr>{{end}}
-</tbody></table></div>
+<table class="rows"><thead><tr><th>指标</th><th>目标</th><th>实际</th><th>状态</th></tr></thead><tbody>
+{{range .P.Targets}}<tr><td data-label="指标">{{.Label}}</td><td data-label="目标">{{.Target}}</td><td data-label="实际">{{.Actual}}</td><td data-label="状态"><span class="tag {{tclass .Status}}">{{status .Status}}</span></td></tr>{{end}}
+</tbody></table>
 <h2>资金使用</h2>
 {{with .P.Funds}}
 <p>中央财政资金 {{wan .TotalFen}} 万元，已安排 {{wan .AllocatedFen}} 万元，已支付 {{wan .PaidFen}} 万元。</p>
-<div class="scroll"><table><thead><tr><th>类别</th><th>金额（元）</th></tr></thead><tbody>
-{{range $k, $v := .ByCategory}}<tr><td>{{cat $k}}</td><td>{{yuan $v}}</td></tr>{{end}}
-</tbody></table></div>
-{{if .Tranches}}<h2>分期拨付</h2><div class="scroll"><table><thead><tr><th>批次</th><th>应拨（元）</th><th>已拨（元）</th><th>状态</th></tr></thead><tbody>
-{{range .Tranches}}<tr><td>第 {{.Tranche}} 期</td><td>{{yuan .DueFen}}</td><td>{{yuan .PaidFen}}</td><td>{{if .Open}}已到拨付节点{{else}}未到节点{{end}}</td></tr>{{end}}
-</tbody></table></div>{{end}}
+<table class="rows"><thead><tr><th>类别</th><th>金额（元）</th></tr></thead><tbody>
+{{range $k, $v := .ByCategory}}<tr><td data-label="类别">{{cat $k}}</td><td data-label="金额（元）">{{yuan $v}}</td></tr>{{end}}
+</tbody></table>
+{{if .Tranches}}<h2>分期拨付</h2><table class="rows"><thead><tr><th>批次</th><th>应拨（元）</th><th>已拨（元）</th><th>状态</th></tr></thead><tbody>
+{{range .Tranches}}<tr><td data-label="批次">第 {{.Tranche}} 期</td><td data-label="应拨（元）">{{yuan .DueFen}}</td><td data-label="已拨（元）">{{yuan .PaidFen}}</td><td data-label="状态">{{tranche .}}</td></tr>{{end}}
+</tbody></table>{{end}}
 {{else}}<p class="muted">资金信息暂未公开。</p>{{end}}
 <p class="muted small">本页仅公开汇总数据，不含任何个人信息。证书真伪请扫描证书上的二维码查验。</p>
 </main></body></html>`))

@@ -11,13 +11,13 @@ package reports
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
-	"sync"
 	"time"
 
+	"github.com/go-pdf/fpdf"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"nongxun/audit"
+	"nongxun/clock"
 	"nongxun/regions"
 	"nongxun/server"
 	"nongxun/store"
@@ -38,7 +38,9 @@ func (f SourceFunc) MonthlyFigures(ctx context.Context, month string) (map[strin
 }
 
 // Deps are what the reports need. Every func may be nil until the package
-// behind it exists; the pages then say the figure is not available.
+// behind it exists; the pages then say the figure is not available. Each
+// is a feature's own export in the reports' types (its reports_export.go):
+// no JSON round-trips, no loops over courses or sessions here.
 type Deps struct {
 	Store   *store.Store
 	Config  server.Config
@@ -62,21 +64,37 @@ type Deps struct {
 	Facilities   func(ctx context.Context) (*Facilities, error)
 
 	// Evidence and archive records.
-	Sessions     func(ctx context.Context) ([]SessionRow, error)
-	SignInSheet  func(ctx context.Context, sessionID string) (*SignInSheet, error)
-	CertRegister func(ctx context.Context) ([]CertRow, error)
-	Acceptance   func(ctx context.Context) ([]AcceptanceRow, error)
-	Ledger       func(ctx context.Context) ([]LedgerRow, error)
-	Roster       func(ctx context.Context, townshipID string) ([]TraineeRow, error)
+	Sessions        func(ctx context.Context) ([]SessionRow, error)
+	SessionEvidence func(ctx context.Context, months []string) (present, photos map[string]int64, err error)
+	CertRegister    func(ctx context.Context) ([]CertRow, error)
+	Acceptance      func(ctx context.Context) ([]AcceptanceRow, error)
+	Ledger          func(ctx context.Context) ([]LedgerRow, error)
+	Roster          func(ctx context.Context, townshipID string) ([]TraineeRow, error)
+
+	// The sign-in sheet: the session as its own routes let p read it (an
+	// officer of another township: not found), whether a trainer teaches
+	// a course, and the session's rows and photos.
+	SessionFor func(ctx context.Context, p *server.Principal, id string) (*SessionInfo, error)
+	Teaches    func(ctx context.Context, trainerID, courseID string) (bool, error)
+	SignIn     func(ctx context.Context, sessionID string) ([]SignInRow, []string, error)
+	// PDFText draws text with the certificates' font (every character,
+	// those outside the BMP included); nil: the package's own font.
+	PDFText func(pdf *fpdf.Fpdf) (PDFText, error)
+
+	// First-run setup: whether the issuer's seal is set, and the issuer.
+	SealSet func() bool
+	Issuer  func() (name string, isDefault bool)
 
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// CacheTTL is how long a computed dashboard is reused: 0 means 5 s,
-	// negative means never (benchmarks).
-	CacheTTL time.Duration
-	// SlowTTL is how long the funds summary and the stations' facilities
-	// (which list records) are reused: 0 means 30 s, negative means never.
-	SlowTTL time.Duration
+}
+
+// PDFText is the certificates' text drawing on an fpdf document.
+type PDFText interface {
+	SetSize(pt float64)
+	Text(x, y float64, s string)
+	Width(s string) float64
+	QR(text string, x, y, size float64) error
 }
 
 // Service serves the reports.
@@ -88,25 +106,11 @@ type Service struct {
 	log      *slog.Logger
 
 	counts *store.Collection
-
-	mu        sync.Mutex
-	cache     map[string]cached // dashboard figures by township, briefly
-	setVal    Settings          // programme settings, briefly
-	slowCache map[string]slowEntry
-	setAt     time.Time
 }
 
-type slowEntry struct {
-	at  time.Time
-	val any
-}
-
-type cached struct {
-	at  time.Time
-	val *Dashboard
-}
-
-// New opens the service and declares its indexes.
+// New opens the service, creates its collections, declares its indexes
+// and stores the default settings once (the programme period defaults to
+// the current year, from the clock at first start).
 func New(ctx context.Context, d Deps) (*Service, error) {
 	if d.Log == nil {
 		d.Log = slog.Default()
@@ -114,62 +118,22 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if d.CacheTTL == 0 {
-		d.CacheTTL = dashTTL
-	}
-	if d.SlowTTL == 0 {
-		d.SlowTTL = 30 * time.Second
+	if err := d.Store.Ensure(ctx, "monthly_reports", "report_settings", "report_counters"); err != nil {
+		return nil, err
 	}
 	s := &Service{d: d, st: d.Store, written: d.Store.C("monthly_reports"), settings: d.Store.C("report_settings"), counts: d.Store.C("report_counters"),
-		log: d.Log, cache: map[string]cached{}, slowCache: map[string]slowEntry{}}
+		log: d.Log}
+	d.Store.BlobRef("monthly_reports", "attachments.blob_id")
 	if err := s.written.Index(ctx, bson.D{{Key: "month", Value: 1}, {Key: "township_id", Value: 1}}, false); err != nil {
+		return nil, err
+	}
+	if err := s.initSettings(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// Via turns another package's result into the reports' own type of the
-// same JSON shape (the API.md bodies), so reports need not import it.
-func Via[T any](v any, err error) (*T, error) {
-	if err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	out := new(T)
-	if err := json.Unmarshal(b, out); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// ViaSlice is Via for lists.
-func ViaSlice[T any](v any, err error) ([]T, error) {
-	if err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var out []T
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-var shanghai = func() *time.Location {
-	l, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return l
-}()
-
-func (s *Service) now() time.Time { return s.d.Now().In(shanghai) }
+func (s *Service) now() time.Time { return s.d.Now().In(clock.Shanghai) }
 
 // townshipName names a township; "" is the county level.
 func (s *Service) townshipName(ctx context.Context, id string) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"nongxun/clock"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func newFixture(t testing.TB, now time.Time, edit func(d *Deps, f *fixture)) *fi
 	env := testkit.New(t)
 	f := &fixture{env: env, now: now, t0: env.Township(0).ID, t1: env.Township(1).ID}
 	if now.IsZero() {
-		f.now = time.Date(2019, 6, 15, 10, 0, 0, 0, shanghai)
+		f.now = time.Date(2019, 6, 15, 10, 0, 0, 0, clock.Shanghai)
 	}
 	d := Deps{Store: env.Store, Config: env.Config, Regions: env.Regions, Audit: env.Audit, Log: env.Log,
 		Now: func() time.Time { return f.now }}
@@ -203,18 +204,18 @@ func TestSafeCSV(t *testing.T) {
 func TestDueDates(t *testing.T) {
 	cases := map[string]string{"2019-05": "2019-05-31", "2019-02": "2019-03-01", "2020-02": "2020-03-01", "2019-04": "2019-05-01"}
 	for m, want := range cases {
-		mt, _ := time.ParseInLocation("2006-01", m, shanghai)
+		mt, _ := time.ParseInLocation("2006-01", m, clock.Shanghai)
 		if got := dueEnd(mt).Format("2006-01-02"); got != want {
 			t.Errorf("dueEnd(%s) = %s, want %s", m, got, want)
 		}
 	}
-	if got := lastDueMonth(time.Date(2019, 6, 15, 0, 0, 0, 0, shanghai)); got != "2019-05" {
+	if got := lastDueMonth(time.Date(2019, 6, 15, 0, 0, 0, 0, clock.Shanghai)); got != "2019-05" {
 		t.Errorf("lastDueMonth mid-June = %s", got)
 	}
-	if got := lastDueMonth(time.Date(2019, 6, 30, 12, 0, 0, 0, shanghai)); got != "2019-05" {
+	if got := lastDueMonth(time.Date(2019, 6, 30, 12, 0, 0, 0, clock.Shanghai)); got != "2019-05" {
 		t.Errorf("lastDueMonth on the 30th = %s", got)
 	}
-	if got := lastDueMonth(time.Date(2019, 7, 1, 0, 0, 0, 0, shanghai)); got != "2019-06" {
+	if got := lastDueMonth(time.Date(2019, 7, 1, 0, 0, 0, 0, clock.Shanghai)); got != "2019-06" {
 		t.Errorf("lastDueMonth 1 July = %s", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"nongxun/clock"
 
 	"github.com/gofiber/fiber/v2"
 	"nongxun/server"
@@ -25,6 +26,19 @@ func (s *Service) evidence(ctx context.Context) (*Evidence, error) {
 	if s.d.Sessions != nil {
 		if e.Sessions, err = s.d.Sessions(ctx); err != nil {
 			return nil, err
+		}
+		if s.d.SessionEvidence != nil {
+			months := make([]string, 0, len(e.Sessions))
+			for _, r := range e.Sessions {
+				months = append(months, clock.Month(r.StartsAt))
+			}
+			present, photos, err := s.d.SessionEvidence(ctx, months)
+			if err != nil {
+				return nil, err
+			}
+			for i := range e.Sessions {
+				e.Sessions[i].Present, e.Sessions[i].SheetPhotos = present[e.Sessions[i].ID], photos[e.Sessions[i].ID]
+			}
 		}
 	} else {
 		e.Missing = append(e.Missing, "培训场次")
@@ -81,7 +95,7 @@ func (s *Service) handleSelfEval(c *fiber.Ctx) error {
 		return server.Invalid("格式只能是 xlsx 或 pdf", "format", "应为 xlsx 或 pdf")
 	}
 	ctx := c.UserContext()
-	d, err := s.computeDashboard(ctx, "")
+	d, err := s.computeDashboard(ctx, "", nil)
 	if err != nil {
 		return err
 	}

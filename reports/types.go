@@ -95,7 +95,7 @@ type Facilities struct {
 	AcceptedNewPoints  int64   `json:"accepted_new_points"` // subsidy-eligible
 	SubsidyOwedFen     int64   `json:"subsidy_owed_fen"`
 	SubsidyPaidFen     int64   `json:"subsidy_paid_fen"`
-	VillagePointTarget int64   `json:"village_point_target"` // 190
+	VillagePointTarget int64   `json:"village_point_target"` // from the targets (190)
 }
 
 // SessionRow is one training session, as evidence.
@@ -108,18 +108,6 @@ type SessionRow struct {
 	Present     int64     `json:"present"`
 	SheetPhotos int64     `json:"sheet_photos"`
 	Cancelled   bool      `json:"cancelled"`
-}
-
-// SignInSheet is what the printable per-session sign-in sheet shows.
-type SignInSheet struct {
-	SessionID string         `json:"session_id"`
-	Course    string         `json:"course"`
-	StartsAt  time.Time      `json:"starts_at"`
-	Location  string         `json:"location"`
-	Trainer   string         `json:"trainer"`
-	Rows      []SignInRow    `json:"rows"`
-	Photos    []string       `json:"photos"` // blob ids
-	Extra     map[string]any `json:"-"`
 }
 
 // SignInRow is one trainee on the sign-in sheet; the name is masked by the source.
@@ -178,4 +166,17 @@ type TraineeRow struct {
 	Village    string    `json:"village"`
 	Groups     []string  `json:"groups"`
 	CreatedAt  time.Time `json:"created_at"`
+}
+
+// SessionInfo is a training session as the sign-in sheet shows it.
+type SessionInfo struct {
+	ID         string    `json:"id"`
+	CourseID   string    `json:"course_id"`
+	Course     string    `json:"course"`
+	TownshipID string    `json:"township_id"`
+	TrainerID  string    `json:"trainer_id"`
+	Trainer    string    `json:"trainer"`
+	Location   string    `json:"location"`
+	StartsAt   time.Time `json:"starts_at"`
+	Cancelled  bool      `json:"cancelled"`
 }

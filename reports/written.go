@@ -3,13 +3,14 @@ package reports
 import (
 	"context"
 	"net/http"
+	"nongxun/clock"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"nongxun/server"
 	"nongxun/store"
 )
@@ -43,11 +44,21 @@ type Written struct {
 	SubmittedAt   time.Time    `bson:"submitted_at" json:"submitted_at"`
 	UpdatedAt     time.Time    `bson:"updated_at" json:"updated_at"`
 	Late          bool         `bson:"late" json:"late"`
+	// V is the report's version: attachment writes are conditional on it.
+	V int `bson:"v,omitempty" json:"-"`
+}
+
+// ver is the condition on a version as read (none stored matches nil).
+func ver(v int) any {
+	if v == 0 {
+		return nil
+	}
+	return v
 }
 
 // dueEnd is the end of a month's due day: the 30th, or the month's last day.
 func dueEnd(month time.Time) time.Time {
-	first := time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, shanghai)
+	first := time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, clock.Shanghai)
 	last := first.AddDate(0, 1, -1).Day()
 	day := 30
 	if last < day {
@@ -58,7 +69,7 @@ func dueEnd(month time.Time) time.Time {
 
 // lastDueMonth is the latest month whose due day has passed (or is today).
 func lastDueMonth(now time.Time) string {
-	cur := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, shanghai)
+	cur := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, clock.Shanghai)
 	if now.Before(dueEnd(cur)) {
 		cur = cur.AddDate(0, -1, 0)
 	}
@@ -105,43 +116,37 @@ func (s *Service) Submit(ctx context.Context, p *server.Principal, month string,
 	}
 	now := s.d.Now().UTC()
 	id := tid + "/" + month
+	late := !now.Before(dueEnd(mt))
 	created := false
-	err = s.st.Lane(ctx, func(ctx context.Context) error {
-		var cur Written
-		err := s.written.FindOne(ctx, bson.M{"_id": id}, &cur)
-		if err == mongo.ErrNoDocuments {
-			created = true
-			late := !now.Before(dueEnd(mt))
-			if err := s.written.InsertOne(ctx, Written{ID: id, TownshipID: tid, Month: month, Text: in.Text, Attachments: []Attachment{},
-				SubmittedBy: p.UserID, SubmitterName: p.Name, SubmittedAt: now, UpdatedAt: now, Late: late}); err != nil {
-				return err
-			}
-			// the tally the dashboard reads, per month: never counted on a request
-			delta := map[string]int64{"submitted": 1, "on_time": 1}
-			if late {
-				delta = map[string]int64{"submitted": 1, "late": 1}
-			}
-			if err := s.counts.Inc(ctx, "written:"+month, delta); err != nil {
-				_, _ = s.written.DeleteOne(ctx, bson.M{"_id": id}) // never half a write
-				return err
-			}
-			return nil
-		}
+	// The first submission creates the report (its natural _id settles two
+	// at once) and moves the month's tally, as one unit; a later one only
+	// replaces the text.
+	err = s.st.Unit(ctx, "reports.written.submit", func(u *store.Unit) error {
+		ok, err := s.written.InsertIfAbsent(ctx, Written{ID: id, TownshipID: tid, Month: month, Text: in.Text, Attachments: []Attachment{},
+			SubmittedBy: p.UserID, SubmitterName: p.Name, SubmittedAt: now, UpdatedAt: now, Late: late})
 		if err != nil {
 			return err
 		}
-		_, err = s.written.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"text": in.Text, "updated_at": now}})
-		return err
+		if !ok {
+			_, err := s.written.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"text": in.Text, "updated_at": now}})
+			return err
+		}
+		created = true
+		u.OnFail("written "+id, func(ctx context.Context) error {
+			_, err := s.written.DeleteOne(ctx, bson.M{"_id": id})
+			return err
+		})
+		// the tally the dashboard reads, per month: never counted on a request
+		delta := map[string]int64{"submitted": 1, "on_time": 1}
+		if late {
+			delta = map[string]int64{"submitted": 1, "late": 1}
+		}
+		return s.counts.Inc(ctx, "written:"+month, delta)
 	})
 	if err != nil {
-		if store.IsDup(err) {
-			return nil, false, server.Conflict("月报正在由他人提交，请稍后再试")
-		}
 		return nil, false, err
 	}
-	if s.d.Audit != nil {
-		_ = s.d.Audit.Record(ctx, p, "reports.written.submit", id, nil)
-	}
+	s.d.Audit.Note(ctx, p, "reports.written.submit", id, nil)
 	w, err := s.WrittenReport(ctx, month, tid)
 	return w, created, err
 }
@@ -149,7 +154,7 @@ func (s *Service) Submit(ctx context.Context, p *server.Principal, month string,
 // WrittenReport reads one township's report for month.
 func (s *Service) WrittenReport(ctx context.Context, month, tid string) (*Written, error) {
 	var w Written
-	if err := s.written.FindOne(ctx, bson.M{"_id": tid + "/" + month}, &w); err == mongo.ErrNoDocuments {
+	if err := s.written.Get(ctx, tid+"/"+month, &w); store.IsNotFound(err) {
 		return nil, server.NotFound("该乡镇本月尚未报送")
 	} else if err != nil {
 		return nil, err
@@ -176,15 +181,16 @@ func (s *Service) Attach(ctx context.Context, p *server.Principal, month, tid st
 		name = string([]rune(name)[:120])
 	}
 	att := Attachment{BlobID: info.ID, Name: name, Size: info.Size, ContentType: http.DetectContentType(info.Head), UploadedAt: s.d.Now().UTC()}
-	err = s.st.Lane(ctx, func(ctx context.Context) error {
+	// conditional on the report's version as read, so two app nodes cannot both add the 10th
+	for attempt := 0; ; attempt++ {
 		var cur Written
-		if err := s.written.FindOne(ctx, bson.M{"_id": id}, &cur); err == mongo.ErrNoDocuments {
-			return server.NotFound("请先提交本月的文字报告，再上传附件")
+		if err := s.written.Get(ctx, id, &cur); store.IsNotFound(err) {
+			return nil, server.NotFound("请先提交本月的文字报告，再上传附件")
 		} else if err != nil {
-			return err
+			return nil, err
 		}
 		if len(cur.Attachments) >= MaxAttachments {
-			return server.Conflict("每份月报最多 10 个附件")
+			return nil, server.Conflict("每份月报最多 10 个附件")
 		}
 		att.N = 1
 		for _, a := range cur.Attachments {
@@ -192,20 +198,19 @@ func (s *Service) Attach(ctx context.Context, p *server.Principal, month, tid st
 				att.N = a.N + 1
 			}
 		}
-		// conditional on the count read, so two app nodes cannot both add the 10th
-		res, err := s.written.UpdateOne(ctx, bson.M{"_id": id, "attachments": bson.M{"$size": len(cur.Attachments)}},
-			bson.M{"$push": bson.M{"attachments": att}, "$set": bson.M{"updated_at": att.UploadedAt}})
-		if err == nil && res.MatchedCount == 0 {
-			return server.Conflict("附件正在由他人上传，请稍后重试")
+		ok, err := s.written.UpdateIf(ctx, id, store.Cond{"v": ver(cur.V)},
+			bson.M{"$push": bson.M{"attachments": att}, "$set": bson.M{"updated_at": att.UploadedAt, "v": cur.V + 1}})
+		if err != nil {
+			return nil, err
 		}
-		return err
-	})
-	if err != nil {
-		return nil, err
+		if ok {
+			break
+		}
+		if attempt == 10 {
+			return nil, server.Conflict("附件正在由他人上传，请稍后重试")
+		}
 	}
-	if s.d.Audit != nil {
-		_ = s.d.Audit.Record(ctx, p, "reports.written.attach", id, map[string]any{"name": name, "size": info.Size})
-	}
+	s.d.Audit.Note(ctx, p, "reports.written.attach", id, map[string]any{"name": name, "size": info.Size})
 	return &att, nil
 }
 
@@ -241,22 +246,39 @@ func (s *Service) ListWritten(ctx context.Context, month, tid string) (*WrittenL
 	if err != nil {
 		return nil, err
 	}
-	filter := bson.M{"month": month}
-	if tid != "" {
-		filter["_id"] = tid + "/" + month
-	}
-	var docs []Written
-	if err := s.written.Find(ctx, filter, &docs); err != nil {
-		return nil, err
-	}
+	// one read by _id (township/month) per township, at once
+	twps := s.d.Regions.Townships(ctx)
 	by := map[string]Written{}
-	for _, d := range docs {
-		by[d.TownshipID] = d
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var first error
+	for _, t := range twps {
+		if tid != "" && t.ID != tid {
+			continue
+		}
+		wg.Add(1)
+		go func(id string) {
+			defer wg.Done()
+			var w Written
+			err := s.written.Get(ctx, id+"/"+month, &w)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				by[id] = w
+			case !store.IsNotFound(err) && first == nil:
+				first = err
+			}
+		}(t.ID)
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
 	}
 	due := dueEnd(mt)
 	overdue := !s.now().Before(due)
 	out := &WrittenList{WrittenTally: WrittenTally{Month: month, Due: due.Add(-time.Second)}, Rows: []WrittenStatus{}}
-	for _, t := range s.d.Regions.Townships(ctx) {
+	for _, t := range twps {
 		if tid != "" && t.ID != tid {
 			continue
 		}
@@ -313,4 +335,33 @@ func (s *Service) tallyWritten(ctx context.Context, month, tid string) (*Written
 	}
 	t.Submitted, t.OnTime, t.Late = int(store.Int64(doc["submitted"])), int(store.Int64(doc["on_time"])), int(store.Int64(doc["late"]))
 	return t, nil
+}
+
+// RepairTally rebuilds the months' written-report tallies (written:<month>
+// in report_counters) from the reports themselves: computed from the
+// records, then each tally set by _id (store.SyncCounters), so it is safe
+// while others write. main registers it with st.OnRepair.
+func (s *Service) RepairTally(ctx context.Context) (bool, error) {
+	var all []Written
+	if err := s.written.Find(ctx, bson.M{}, &all); err != nil {
+		return false, err
+	}
+	want := map[string]map[string]int64{}
+	for _, w := range all {
+		id := "written:" + w.Month
+		if want[id] == nil {
+			want[id] = map[string]int64{}
+		}
+		want[id]["submitted"]++
+		if w.Late {
+			want[id]["late"]++
+		} else {
+			want[id]["on_time"]++
+		}
+	}
+	drifted, err := s.counts.SyncCounters(ctx, func(id string) bool { return strings.HasPrefix(id, "written:") }, want, true)
+	if len(drifted) > 0 {
+		s.st.InvalidateCaches()
+	}
+	return len(drifted) > 0, err
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"nongxun/server"
+	"nongxun/store"
 )
 
 func TestWrittenReports(t *testing.T) {
@@ -95,7 +96,6 @@ func TestWrittenReports(t *testing.T) {
 	}
 	// the dashboard's KPI counts May (the last month whose due day passed)
 	var d Dashboard
-	f.svc.cache = map[string]cached{}
 	f.env.Do(f.env.Admin, "GET", "/api/v1/reports/dashboard", nil).Want(t, 200).Decode(t, &d)
 	if k := kpiByKey(&d)["monthly_reports"]; k.Status != StatusBehind || !strings.Contains(k.Text, "逾期 1") {
 		t.Fatalf("monthly_reports KPI %+v", k)
@@ -188,5 +188,26 @@ func TestWrittenConcurrent(t *testing.T) {
 	}
 	if ok.Load() != MaxAttachments || len(w.Attachments) != MaxAttachments {
 		t.Fatalf("%d uploads accepted, %d stored", ok.Load(), len(w.Attachments))
+	}
+}
+
+// TestRepairTally: a tally knocked out of line is rebuilt from the reports.
+func TestRepairTally(t *testing.T) {
+	f := newFixture(t, time.Time{}, nil)
+	off := f.env.NewCaller(server.RoleOfficer, f.t0)
+	f.env.Do(off, "PUT", "/api/v1/reports/written/2019-05", map[string]any{"text": "五月进展"}).Want(t, 201)
+	if err := f.svc.counts.Inc(f.env.Ctx, "written:2019-05", map[string]int64{"submitted": 3}); err != nil {
+		t.Fatal(err)
+	}
+	drifted, err := f.svc.RepairTally(f.env.Ctx)
+	if err != nil || !drifted {
+		t.Fatalf("repair: %v %v", drifted, err)
+	}
+	doc, _ := f.svc.counts.Counter(f.env.Ctx, "written:2019-05")
+	if store.Int64(doc["submitted"]) != 1 || store.Int64(doc["late"]) != 1 {
+		t.Fatalf("tally %v", doc)
+	}
+	if drifted, _ := f.svc.RepairTally(f.env.Ctx); drifted {
+		t.Fatal("a second repair found drift")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"nongxun/clock"
 	"strconv"
 	"strings"
 	"time"
@@ -122,7 +123,7 @@ func (b *book) add(sh Sheet, first bool) error {
 				if t.IsZero() {
 					v = ""
 				} else {
-					v = t.In(shanghai).Format("2006-01-02 15:04")
+					v = t.In(clock.Shanghai).Format("2006-01-02 15:04")
 				}
 			}
 			cells[i] = excelize.Cell{StyleID: st, Value: v}
@@ -183,7 +184,7 @@ func cellText(v any, fen bool) string {
 		if x.IsZero() {
 			return ""
 		}
-		return x.In(shanghai).Format("2006-01-02 15:04")
+		return x.In(clock.Shanghai).Format("2006-01-02 15:04")
 	case nil:
 		return ""
 	}
@@ -262,7 +263,7 @@ func safeCSV(s string) string {
 
 // monthlySheets lays the monthly report out as one sheet per section.
 func monthlySheets(m *Monthly) []Sheet {
-	gen := m.GeneratedAt.In(shanghai).Format("2006-01-02 15:04")
+	gen := m.GeneratedAt.In(clock.Shanghai).Format("2006-01-02 15:04")
 	var out []Sheet
 	for _, sec := range m.Sections {
 		sh := Sheet{Name: sec.Name, Title: fmt.Sprintf("电子商务进农村综合示范 每月一报 %s · %s（生成于 %s）", m.Month, sec.Name, gen)}

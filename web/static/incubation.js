@@ -2,6 +2,7 @@
    转化漏斗（每一环节背后的名单）；孵化批次、里程碑、结业；龙头企业、地方品牌、县域产品名录。 */
 (function () {
   'use strict';
+  /* table.rows become cards below 480 px (the shell's rule, or reports.js's fallback for it). */
   var esc = NX.esc, yuan = NX.yuan;
   var PLATFORMS = { taobao: '淘宝', tmall: '天猫', jd: '京东', pinduoduo: '拼多多', douyin: '抖音', kuaishou: '快手', wechat: '微信', own: '自建平台', other: '其他' };
   var METHODS = { phone: '电话', visit: '走访', wechat: '微信' };
@@ -25,6 +26,11 @@
     return '<div class="row">' + list.map(function (x) {
       return '<label class="small"><input type="checkbox" data-list="1" name="' + name + '" value="' + esc(x) + '">' + esc(x) + '</label>';
     }).join('') + '</div>';
+  }
+  /* rowsTable: a table that the shell turns into cards below 480 px (each cell labelled). */
+  function rowsTable(heads, rows) {
+    return '<table class="rows"><thead><tr>' + heads.map(function (h) { return '<th>' + esc(h) + '</th>'; }).join('') + '</tr></thead><tbody>' +
+      rows.map(function (r) { return '<tr>' + r.map(function (c, i) { return '<td data-label="' + esc(heads[i] || '') + '"><div>' + c + '</div></td>'; }).join('') + '</tr>'; }).join('') + '</tbody></table>';
   }
   function options(map, sel) {
     return Object.keys(map).map(function (k) { return '<option value="' + k + '"' + (k === sel ? ' selected' : '') + '>' + esc(map[k]) + '</option>'; }).join('');
@@ -83,12 +89,12 @@
         var tasks = r[0].tasks, nm = r[1];
         var h = '<h1>回访任务</h1>';
         if (canAll) h += '<div class="menu"><a href="#/followups"' + (scope === 'mine' ? ' class="on"' : '') + '>我的</a><a href="#/followups/all"' + (scope === 'all' ? ' class="on"' : '') + '>' + (is('officer') ? '本乡镇全部' : '全部') + '</a></div>';
-        h += '<p class="muted small">显示已逾期和 7 天内到期的回访（今天 ' + esc(r[0].today) + '）。</p>';
+        h += '<p class="muted small">显示已逾期和 7 天内到期的回访（今天 ' + esc(r[0].today) + '）' + (is('officer') && scope === 'mine' ? '，包括分给本乡镇联络员的' : '') + '。</p>';
         if (!tasks.length) h += '<p>暂无到期的回访任务。</p>';
         h += tasks.map(function (t) {
           return '<div class="card"><div class="row"><div><b>' + esc(t.trainee_name) + '</b> ' + (t.overdue ? tag('bad', '逾期') : tag('warn', '待回访')) +
             '<br><span class="small muted">结业后第 ' + t.days + ' 天 · 应于 ' + esc(t.due_on) + ' · ' + esc(nm[t.township_id] || '') +
-            (t.attempts ? ' · 已尝试 ' + t.attempts + ' 次' : '') + '</span></div>' +
+            (t.attempts ? ' · 已尝试 ' + t.attempts + ' 次' : '') + (t.assignee_id ? '' : ' · 由乡镇联络员回访') + '</span></div>' +
             (t.phone ? '<a href="tel:' + esc(t.phone) + '">📞 ' + esc(t.phone) + '</a>' : '') +
             (is('auditor') ? '' : '<button class="fu-open" data-id="' + esc(t.id) + '">记录回访</button>') + '</div>' +
             '<div class="fu-slot" data-id="' + esc(t.id) + '"></div></div>';
@@ -135,10 +141,10 @@
       '<button class="primary">登记</button><div class="msg"></div></form>';
   }
   function shopRow(s, nm) {
-    var st = STATUS[s.status] || ['', s.status];
-    return '<tr><td><a href="#/shop/' + esc(s.id) + '">' + esc(s.name) + '</a><br><span class="small muted">' + esc(PLATFORMS[s.platform] || s.platform) + '</span></td>' +
-      '<td>' + esc(s.trainee_name) + '<br><span class="small muted">' + esc(nm[s.township_id] || '') + '</span></td>' +
-      '<td>' + tag(st[0], st[1]) + (s.last_sale_month ? '<br><span class="small muted">最近销售 ' + esc(s.last_sale_month) + '</span>' : '') + '</td></tr>';
+    var st = STATUS[s.status] || ['', '—'];
+    return ['<a href="#/shop/' + esc(s.id) + '">' + esc(s.name) + '</a><br><span class="small muted">' + esc(PLATFORMS[s.platform] || '其他') + '</span>',
+      esc(s.trainee_name) + '<br><span class="small muted">' + esc(nm[s.township_id] || '') + '</span>',
+      tag(st[0], st[1]) + (s.last_sale_month ? '<br><span class="small muted">最近销售 ' + esc(s.last_sale_month) + '</span>' : '')];
   }
   NX.view('shops', {
     title: '网店', roles: ['admin', 'officer', 'trainer', 'auditor', 'trainee'], hint: '学员网店登记与月销售填报',
@@ -146,7 +152,7 @@
       return Promise.all([NX.get('/shops'), names()]).then(function (r) {
         var shops = r[0].shops, nm = r[1];
         var h = '<h1>' + (is('trainee') ? '我的网店' : '网店') + '</h1>';
-        h += shops.length ? '<div class="scroll"><table><tr><th>店铺</th><th>学员</th><th>状态</th></tr>' + shops.map(function (s) { return shopRow(s, nm); }).join('') + '</table></div>' : '<p class="muted">还没有登记的网店。</p>';
+        h += shops.length ? rowsTable(['店铺', '学员', '状态'], shops.map(function (s) { return shopRow(s, nm); })) : '<p class="muted">还没有登记的网店。</p>';
         if (!is('auditor')) h += shopForm();
         el.innerHTML = h;
         var f = el.querySelector('#shop-new');
@@ -189,12 +195,12 @@
             '<label>订单数<input type="number" name="orders" min="0" step="1" required></label><label>销售额（元）<input type="number" name="revenue" min="0" step="0.01" required></label></div>' +
             '<p class="small muted">同一月份再次填报会替换之前的数据，原数据保留在修改记录中。</p><button class="primary">提交</button><div class="msg"></div></form>';
         }
-        h += '<h2>各月销售</h2>' + (cur.length ? '<div class="scroll"><table><tr><th>月份</th><th>订单</th><th>销售额（元）</th><th>版本</th></tr>' + cur.slice().reverse().map(function (x) {
-          return '<tr><td>' + esc(x.month) + '</td><td>' + x.orders + '</td><td>' + yuan(x.revenue_fen) + '</td><td>' + x.version + '</td></tr>';
-        }).join('') + '</table></div>' : '<p class="muted">尚未填报。</p>');
-        if (hist.length) h += '<h2>修改记录</h2><div class="scroll"><table><tr><th>月份</th><th>原订单</th><th>原销售额</th><th>被替换于</th></tr>' + hist.map(function (x) {
-          return '<tr><td>' + esc(x.month) + '</td><td>' + x.orders + '</td><td>' + yuan(x.revenue_fen) + '</td><td>' + NX.time(x.replaced_at) + '</td></tr>';
-        }).join('') + '</table></div>';
+        h += '<h2>各月销售</h2>' + (cur.length ? rowsTable(['月份', '订单', '销售额（元）', '填报次数'], cur.slice().reverse().map(function (x) {
+          return [esc(x.month), String(x.orders), yuan(x.revenue_fen), String(x.version)];
+        })) : '<p class="muted">尚未填报。</p>');
+        if (hist.length) h += '<h2>修改记录</h2>' + rowsTable(['月份', '原订单', '原销售额（元）', '被替换于'], hist.map(function (x) {
+          return [esc(x.month), String(x.orders), yuan(x.revenue_fen), esc(NX.time(x.replaced_at))];
+        }));
         if (is('admin', 'officer')) h += '<p><button id="shop-close">' + (s.status === 'closed' ? '重新开店' : '标记为已关闭') + '</button></p>';
         el.innerHTML = h;
         var f = el.querySelector('#sale-new');
@@ -221,9 +227,9 @@
         '<progress max="' + top + '" value="' + Math.min(n, top) + '"></progress></a>';
     }).join('');
   }
-  function table(title, rows, label) {
-    return '<h2>' + title + '</h2><div class="scroll"><table><tr><th></th>' + STEPS.map(function (s) { return '<th>' + s[1] + '</th>'; }).join('') + '</tr>' +
-      rows.map(function (r) { return '<tr><td>' + esc(label(r[0])) + '</td>' + STEPS.map(function (s) { return '<td>' + (r[1][s[0]] || 0) + '</td>'; }).join('') + '</tr>'; }).join('') + '</table></div>';
+  function table(title, first, rows, label) {
+    return '<h2>' + title + '</h2>' + rowsTable([first].concat(STEPS.map(function (s) { return s[1]; })),
+      rows.map(function (r) { return ['<b>' + esc(label(r[0])) + '</b>'].concat(STEPS.map(function (s) { return String(r[1][s[0]] || 0); })); }));
   }
   NX.view('conversion', {
     title: '转化漏斗', roles: ['admin', 'officer', 'trainer', 'auditor'], hint: '参训→取证→回访→开店→销售→入孵',
@@ -233,9 +239,9 @@
         var c = r[0], g = r[1], sum = r[2], nm = r[3];
         var h = '<h1>培训转化</h1><p class="small muted">数据来自计数器，截至 ' + NX.time(c.as_of) + '；「近三月有销售」指 ' + esc(c.selling_since) + ' 以来有销售。</p>' + funnelHTML(c);
         var tw = Object.keys(c.by_township || {}).map(function (k) { return [k, c.by_township[k]]; }).sort(function (a, b) { return (nm[a[0]] || '').localeCompare(nm[b[0]] || '', 'zh'); });
-        if (tw.length > 1) h += table('按乡镇', tw, function (k) { return nm[k] || k; });
+        if (tw.length > 1) h += table('按乡镇', '乡镇', tw, function (k) { return nm[k] || '（未知乡镇）'; });
         var gr = Object.keys(GROUPS).filter(function (k) { return c.by_group && c.by_group[k]; }).map(function (k) { return [k, c.by_group[k]]; });
-        if (gr.length) h += table('按人群（建档立卡贫困户优先）', gr, function (k) { return GROUPS[k] || k; });
+        if (gr.length) h += table('按人群（建档立卡贫困户优先）', '人群', gr, function (k) { return GROUPS[k] || '其他'; });
         h += '<h2>电商销售增长（目标 ≥ 30%）</h2>' + growthHTML(g) + bars(g.by_month || []);
         h += '<h2>龙头企业与地方品牌</h2><div class="grid"><div class="kpi"><b>' + sum.enterprises + '</b>龙头企业（目标 3–5 户）</div><div class="kpi"><b>' + sum.brands + '</b>地方品牌（目标 2–3 个）</div><div class="kpi"><b>' + sum.shops + '</b>登记网店</div></div>';
         if (is('admin')) h += '<p><button id="recount">按原始记录重新核算</button> <span id="recount-msg" class="small"></span></p>';
@@ -260,10 +266,10 @@
         '<div class="menu"><a href="#/conversion/' + step + '"' + (!group ? ' class="on"' : '') + '>全部</a>' + Object.keys(GROUPS).map(function (g) {
           return '<a href="#/conversion/' + step + '/' + g + '"' + (g === group ? ' class="on"' : '') + '>' + GROUPS[g] + '</a>';
         }).join('') + '</div>' +
-        (list.length ? '<div class="scroll"><table><tr><th>学员</th><th>乡镇</th><th>人群</th><th>' + (step === 'selling' ? '最近销售月' : '时间') + '</th></tr>' + list.map(function (t) {
-          return '<tr><td>' + esc(t.name) + '</td><td>' + esc(nm[t.township_id] || '') + '</td><td class="small">' + t.groups.map(function (g) { return esc(GROUPS[g] || g); }).join('、') +
-            '</td><td>' + (step === 'selling' ? esc(t.month) : NX.date(t.at)) + '</td></tr>';
-        }).join('') + '</table></div>' : '<p class="muted">暂无。</p>');
+        (list.length ? rowsTable(['学员', '乡镇', '人群', step === 'selling' ? '最近销售月' : '时间'], list.map(function (t) {
+          return [esc(t.name), esc(nm[t.township_id] || ''), t.groups.map(function (g) { return esc(GROUPS[g] || '其他'); }).join('、') || '—',
+            step === 'selling' ? esc(t.month) : esc(NX.date(t.at))];
+        })) : '<p class="muted">暂无。</p>');
     });
   }
 
@@ -283,15 +289,15 @@
           '<div class="row"><label>开始<input type="date" name="starts_on" required></label><label>结束<input type="date" name="ends_on" required></label></div>' +
           '<label>导师（用逗号分隔）<input name="mentors"></label><label>月销售额达标线（元）<input type="number" name="line" min="0" step="0.01"></label>' +
           '<button class="primary">创建</button><div class="msg"></div></form>';
-        h += '<h2>龙头企业（' + ents.length + ' 户，目标 3–5 户）</h2>' + (ents.length ? '<div class="scroll"><table><tr><th>企业</th><th>产品</th><th>网店</th></tr>' + ents.map(function (x) {
-          return '<tr><td>' + esc(x.name) + '<br><span class="small muted">' + esc(x.credit_code || '') + ' ' + esc(x.business || '') + '</span></td><td>' + x.products.map(function (p) { return esc(pn[p] || p); }).join('、') + '</td><td>' + x.shop_ids.length + '</td></tr>';
-        }).join('') + '</table></div>' : '<p class="muted">暂无。</p>');
+        h += '<h2>龙头企业（' + ents.length + ' 户，目标 3–5 户）</h2>' + (ents.length ? rowsTable(['企业', '产品', '网店'], ents.map(function (x) {
+          return [esc(x.name) + '<br><span class="small muted">' + esc(x.credit_code || '') + ' ' + esc(x.business || '') + '</span>', x.products.map(function (p) { return esc(pn[p] || '（已删除的产品）'); }).join('、') || '—', x.shop_ids.length + ' 家'];
+        })) : '<p class="muted">暂无。</p>');
         if (admin) h += '<form class="card" id="ent-new"><b>登记龙头企业</b><label>企业名称<input name="name" required maxlength="100"></label><label>统一社会信用代码<input name="credit_code" maxlength="18"></label>' +
           '<label>主营业务<input name="business" maxlength="500"></label><label>认定日期<input type="date" name="recognized_on"></label><p class="small muted">产品</p>' + prodChecks('products') +
           '<button class="primary">登记</button><div class="msg"></div></form>';
-        h += '<h2>地方品牌（' + brands.length + ' 个，目标 2–3 个）</h2>' + (brands.length ? '<div class="scroll"><table><tr><th>品牌</th><th>商标号</th><th>认证</th><th>产品</th></tr>' + brands.map(function (b) {
-          return '<tr><td>' + esc(b.name) + '</td><td>' + esc(b.trademark_no || '') + '</td><td>' + b.certifications.map(function (c) { return esc(CERTS[c] || c); }).join('、') + '</td><td>' + b.products.map(function (p) { return esc(pn[p] || p); }).join('、') + '</td></tr>';
-        }).join('') + '</table></div>' : '<p class="muted">暂无。</p>');
+        h += '<h2>地方品牌（' + brands.length + ' 个，目标 2–3 个）</h2>' + (brands.length ? rowsTable(['品牌', '商标号', '认证', '产品'], brands.map(function (b) {
+          return [esc(b.name), esc(b.trademark_no || '—'), b.certifications.map(function (c) { return esc(CERTS[c] || '其他'); }).join('、') || '—', b.products.map(function (p) { return esc(pn[p] || '（已删除的产品）'); }).join('、') || '—'];
+        })) : '<p class="muted">暂无。</p>');
         if (admin) h += '<form class="card" id="brand-new"><b>登记地方品牌</b><label>品牌名称<input name="name" required maxlength="100"></label><label>商标注册号<input name="trademark_no" maxlength="20"></label>' +
           '<label>所属企业<select name="enterprise_id"><option value="">—</option>' + ents.map(function (x) { return '<option value="' + esc(x.id) + '">' + esc(x.name) + '</option>'; }).join('') + '</select></label>' +
           '<p class="small muted">认证</p><div class="row">' + Object.keys(CERTS).map(function (c) { return '<label class="small"><input type="checkbox" data-list="1" name="certifications" value="' + c + '">' + CERTS[c] + '</label>'; }).join('') + '</div>' +

@@ -3,6 +3,19 @@
    the self-evaluation, programme settings and archive exports. */
 (function () {
   'use strict';
+  /* table.rows become cards below 480 px: the shell's CSS does it; until
+     every shell has the rule, the same rule is added once here, for every
+     feature's pages (all feature scripts load on every page). */
+  (function rowsCSS() {
+    if (document.getElementById('nx-rows-css')) return;
+    var has = Array.prototype.some.call(document.styleSheets, function (sh) {
+      try { return Array.prototype.some.call(sh.cssRules, function (r) { return String(r.cssText).indexOf('table.rows') >= 0; }); } catch (e) { return false; }
+    });
+    if (has) return;
+    var st = document.createElement('style'); st.id = 'nx-rows-css';
+    st.textContent = '@media (max-width:480px){table.rows thead{display:none}table.rows,table.rows tbody,table.rows tr,table.rows td{display:block;width:100%}table.rows tr{background:#fff;border-radius:8px;margin:.5rem 0;padding:.4rem .6rem;box-shadow:0 1px 2px rgba(0,0,0,.08)}table.rows td{border:0;padding:.15rem 0;display:flex;gap:.5rem}table.rows td::before{content:attr(data-label);flex:0 0 5.5em;color:#5c6a62}}';
+    document.head.appendChild(st);
+  })();
   var office = ['admin', 'officer', 'auditor'];
   var statusName = { met: '已达成', on_track: '按进度', behind: '落后', unknown: '暂无数据' };
   var statusTag = { met: 'good', on_track: 'warn', behind: 'bad', unknown: '' };
@@ -43,11 +56,24 @@
   }
 
   function kpiTable(kpis) {
-    return '<div class="scroll"><table id="kpi-table"><thead><tr><th>指标</th><th>目标</th><th>实际</th><th>状态</th></tr></thead><tbody>' +
+    return '<table class="rows" id="kpi-table"><thead><tr><th>指标</th><th>目标</th><th>实际</th><th>状态</th></tr></thead><tbody>' +
       kpis.map(function (k) {
-        return '<tr><td>' + esc(k.label) + (k.note ? '<div class="muted small">' + esc(k.note) + '</div>' : '') + '</td><td>' + esc(k.target_text) +
-          '</td><td>' + esc(k.actual_text) + '</td><td><span class="tag ' + (statusTag[k.status] || '') + '">' + esc(statusName[k.status] || k.status) + '</span></td></tr>';
-      }).join('') + '</tbody></table></div>';
+        return '<tr><td data-label="指标"><div>' + esc(k.label) + (k.note ? '<div class="muted small">' + esc(k.note) + '</div>' : '') + '</div></td><td data-label="目标">' + esc(k.target_text) +
+          '</td><td data-label="实际">' + esc(k.actual_text) + '</td><td data-label="状态"><span class="tag ' + (statusTag[k.status] || '') + '">' + esc(statusName[k.status] || '暂无数据') + '</span></td></tr>';
+      }).join('') + '</tbody></table>';
+  }
+  function pctText(x) { return (Math.round(x * 1000) / 10) + '%'; }
+  var setupStatus = { set: ['good', '已设置'], unset: ['bad', '未设置'], warn: ['warn', '需注意'] };
+
+  /* what an admin has not set yet, as a short notice with a link to the checklist */
+  function setupNotice(box) {
+    if (!NX.user || NX.user.role !== 'admin') return;
+    NX.get('/setup').then(function (s) {
+      var left = s.items.filter(function (i) { return i.status !== 'set'; });
+      if (!left.length) return;
+      box.innerHTML = '<div class="card" style="border-left:4px solid #b3261e"><b>尚未完成的设置（' + left.length + ' 项）</b><ul class="small">' +
+        left.map(function (i) { return '<li>' + esc(i.label) + '：' + esc(i.detail) + '</li>'; }).join('') + '</ul><a href="#/setup">去设置</a></div>';
+    }).catch(function () {});
   }
 
   NX.view('dashboard', {
@@ -65,16 +91,18 @@
         ];
         if (d.conversion) tiles.push(['开店学员', d.conversion.shop_opened, '人']);
         if (d.shops) tiles.push(['网店', d.shops, '家']);
-        if (d.growth && d.growth.known) tiles.push(['销售增速', (d.growth.rate * 100).toFixed(1) + '%', '目标 30%']);
+        var tg = d.settings.targets || {};
+        if (d.growth && d.growth.known) tiles.push(['销售增速', (d.growth.rate * 100).toFixed(1) + '%', '目标 ' + pctText(tg.sales_growth || 0.3)]);
         if (d.funds) tiles.push(['资金已支付', (d.funds.paid_fen / 1e6).toFixed(2), '万元，共 ' + (d.funds.total_fen / 1e6).toFixed(0) + ' 万元']);
-        if (d.coverage) tiles.push(['村级覆盖', (d.coverage.ratio * 100).toFixed(1) + '%', '目标 50%']);
+        if (d.coverage) tiles.push(['村级覆盖', (d.coverage.ratio * 100).toFixed(1) + '%', '目标 ' + pctText(tg.village_coverage || 0.5)]);
         if (d.parcels) tiles.push(['上行/下行包裹', d.parcels.up + ' / ' + d.parcels.down, '件']);
-        el.innerHTML = '<h1>数据看板 · ' + esc(d.township) + '</h1>' +
+        el.innerHTML = '<div id="setup-notice"></div><h1>数据看板 · ' + esc(d.township) + '</h1>' +
           '<div class="row">' + res[1] + '<p class="muted small">截止日期 ' + esc(d.settings.end_date) + ' · 更新于 ' + esc(NX.time(d.generated_at)) + '</p></div>' +
           '<div class="grid" id="kpi-tiles">' + tiles.map(function (t) { return '<div class="kpi"><b>' + esc(t[1]) + '</b>' + esc(t[0]) + '<div class="muted small">' + esc(t[2]) + '</div></div>'; }).join('') + '</div>' +
           '<h2>目标完成情况</h2>' + kpiTable(d.kpis) +
           (d.missing && d.missing.length ? '<p class="muted small">尚未接入：' + esc(d.missing.map(function (k) { return missingName[k] || k; }).join('、')) + '</p>' : '') +
           '<h2>图表</h2><div id="charts"></div>';
+        setupNotice(el.querySelector('#setup-notice'));
         var box = el.querySelector('#charts');
         box.style.cssText = 'display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,440px),1fr));gap:.6rem';
         Object.keys(chartTitle).forEach(function (n) {
@@ -93,12 +121,12 @@
   });
 
   function writtenTable(l) {
-    return '<div class="scroll"><table id="written-table"><thead><tr><th>乡镇</th><th>状态</th><th>报送时间</th><th>附件</th></tr></thead><tbody>' +
+    return '<table class="rows" id="written-table"><thead><tr><th>乡镇</th><th>状态</th><th>报送时间</th><th>附件</th></tr></thead><tbody>' +
       l.rows.map(function (r) {
         var link = r.status === 'submitted' || r.status === 'late' ? '<a href="#/monthly/' + esc(l.month) + '/' + esc(r.township_id) + '">' + esc(r.township) + '</a>' : esc(r.township);
-        return '<tr><td>' + link + '</td><td><span class="tag ' + (writtenTag[r.status] || '') + '">' + esc(writtenName[r.status] || r.status) + '</span></td><td>' +
-          esc(r.submitted_at ? NX.time(r.submitted_at) : '') + '</td><td>' + (r.attachments || '') + '</td></tr>';
-      }).join('') + '</tbody></table></div>';
+        return '<tr><td data-label="乡镇">' + link + '</td><td data-label="状态"><span class="tag ' + (writtenTag[r.status] || '') + '">' + esc(writtenName[r.status] || '未报送') + '</span></td><td data-label="报送时间">' +
+          esc(r.submitted_at ? NX.time(r.submitted_at) : '—') + '</td><td data-label="附件">' + (r.attachments ? r.attachments + ' 个' : '—') + '</td></tr>';
+      }).join('') + '</tbody></table>';
   }
 
   function showWritten(el, month, tid) {
@@ -130,8 +158,8 @@
           '<button id="dl-xlsx">下载 Excel</button><button id="dl-csv">下载 CSV</button></div>' +
           (m.rows.length === 1
             /* one township (an officer): one line per figure, readable on a phone */
-            ? '<div class="scroll"><table id="monthly-table"><thead><tr><th>' + esc(m.rows[0].township) + ' · ' + esc(month) + '</th><th></th></tr></thead><tbody>' +
-              metrics.map(function (mt) { return '<tr><td>' + esc(mt.label) + '</td><td>' + cell(mt, m.rows[0].figures[mt.key]) + '</td></tr>'; }).join('') + '</tbody></table></div>'
+            ? '<table id="monthly-table"><thead><tr><th>' + esc(m.rows[0].township) + ' · ' + esc(month) + '</th><th></th></tr></thead><tbody>' +
+              metrics.map(function (mt) { return '<tr><td>' + esc(mt.label) + '</td><td>' + cell(mt, m.rows[0].figures[mt.key]) + '</td></tr>'; }).join('') + '</tbody></table>'
             : '<div class="scroll"><table id="monthly-table" style="white-space:nowrap"><thead><tr><th>乡镇</th>' + metrics.map(function (mt) { return '<th>' + esc(mt.label) + '</th>'; }).join('') + '</tr></thead><tbody>' +
               m.rows.map(function (r) { return '<tr><td>' + esc(r.township) + '</td>' + metrics.map(function (mt) { return '<td>' + cell(mt, r.figures[mt.key]) + '</td>'; }).join('') + '</tr>'; }).join('') +
               '<tr><th>合计</th>' + metrics.map(function (mt) { return '<th>' + cell(mt, m.totals[mt.key]) + '</th>'; }).join('') + '</tr></tbody></table></div>') +
@@ -178,7 +206,7 @@
             '<button data-dl="/reports/exports/ledger?format=xlsx" data-name="资金台账.xlsx">资金台账 Excel</button><button data-dl="/reports/exports/ledger?format=csv" data-name="资金台账.csv">资金台账 CSV</button>' : '') +
           '</div><p class="muted small">逐场签到表（PDF）在培训场次页面打印；也可输入场次编号：</p><form id="sheet-form" class="row"><input name="id" placeholder="场次编号" pattern="[0-9a-f]{24}" required><button type="submit">打印签到表</button></form>' +
           '<p class="error" id="dl-err" role="alert"></p>' +
-          '<h2>项目期限</h2><p class="muted small">看板按此期限计算进度；方案中的截止日期（2019-12-31）已过时请按实际调整。</p>' +
+          '<h2>项目期限</h2><p class="muted small">看板按此期限计算进度' + (s.period_set_by ? '。' : '；当前为默认值（今年全年），请按实施方案确认。') + '</p>' +
           '<form id="settings-form"><div class="row"><label>开始日期<input type="date" name="start_date" value="' + esc(s.start_date) + '"></label><label>截止日期<input type="date" name="end_date" value="' + esc(s.end_date) + '"></label>' +
           '<label>培训人次目标<input type="number" name="person_times_target" min="1" value="' + s.person_times_target + '"></label></div>' +
           '<label>项目名称<input name="programme" value="' + esc(s.programme) + '"></label><label>公开简介<textarea name="summary" rows="3">' + esc(s.summary) + '</textarea></label>' +
@@ -201,4 +229,61 @@
       });
     }
   });
+  /* First-run setup: what the platform still needs before the public, the
+     certificates and the dashboard can be trusted. */
+  NX.view('setup', {
+    title: '初始设置', roles: ['admin'], hint: '对外地址、项目期限、发证单位、印章、目标值',
+    render: function (el) {
+      return Promise.all([NX.get('/setup'), NX.get('/reports/settings')]).then(function (r) {
+        var st = r[0], s = r[1], tg = s.targets || {};
+        try { localStorage.setItem('nx.setup.seen.' + NX.user.id, '1'); } catch (e) { /* private mode */ }
+        var how = {
+          public_url: '在启动参数中设置 PUBLIC_URL 为学员和公众能访问的地址（例如 https://nx.example.gov.cn），然后重启服务。',
+          issuer: '在启动参数中设置 CERT_ISSUER（证书上的发证单位全称），然后重启服务。',
+          seal: '在「证书」页面上传发证单位的印章图片（PNG，透明背景）。'
+        };
+        el.innerHTML = '<h1>初始设置</h1><p class="muted small">' + (st.unset ? '还有 ' + st.unset + ' 项需要处理。' : '全部设置完成。') + '</p>' +
+          '<table class="rows" id="setup-table"><thead><tr><th>项目</th><th>状态</th><th>当前</th></tr></thead><tbody>' +
+          st.items.map(function (i) {
+            var t = setupStatus[i.status] || ['', '未设置'];
+            return '<tr id="setup-' + esc(i.key) + '"><td data-label="项目"><b>' + esc(i.label) + '</b></td><td data-label="状态"><span class="tag ' + t[0] + '">' + t[1] + '</span></td>' +
+              '<td data-label="当前"><div>' + esc(i.detail) + (how[i.key] && i.status !== 'set' ? '<div class="muted small">' + esc(how[i.key]) + '</div>' : '') + '</div></td></tr>';
+          }).join('') + '</tbody></table>' +
+          '<h2>项目期限与培训目标</h2><form id="setup-form"><div class="row">' +
+          '<label>开始日期<input type="date" name="start_date" value="' + esc(s.start_date) + '" min="2000-01-01" max="2100-12-31" required></label>' +
+          '<label>截止日期<input type="date" name="end_date" value="' + esc(s.end_date) + '" min="2000-01-01" max="2100-12-31" required></label>' +
+          '<label>培训人次目标<input type="number" name="person_times_target" min="1" value="' + (s.person_times_target || 10000) + '" required></label></div>' +
+          '<p class="muted small">其他目标按实施方案：村级服务点 ' + (tg.village_points || 190) + ' 个，行政村与贫困村覆盖率 ' + pctText(tg.village_coverage || 0.5) + '，龙头企业不少于 ' + (tg.enterprises_min || 3) +
+          ' 户，地方品牌不少于 ' + (tg.brands_min || 2) + ' 个，销售增速 ' + pctText(tg.sales_growth || 0.3) + '。</p>' +
+          '<button type="submit" class="primary">确认并保存</button><p class="error" role="alert"></p></form>' +
+          '<p><a href="#/dashboard">去数据看板</a></p>';
+        var f = el.querySelector('#setup-form');
+        f.addEventListener('submit', function (e) {
+          e.preventDefault();
+          var out = f.querySelector('[role=alert]'); out.className = 'error'; out.textContent = '';
+          NX.api('PUT', '/reports/settings', NX.form(f)).then(function () { NX.route(); }).catch(function (x) { out.textContent = NX.errText(x); });
+        });
+      });
+    }
+  });
+
+  /* An admin's first sign-in opens the setup checklist while something is unset. */
+  function firstRun() {
+    var app = document.getElementById('app');
+    if (!app) return;
+    var check = function () {
+      var u = NX.user;
+      if (app.hidden || !u || u.role !== 'admin') return;
+      var key = 'nx.setup.seen.' + u.id;
+      try { if (localStorage.getItem(key)) return; } catch (e) { return; }
+      NX.get('/setup').then(function (s) {
+        if (!s.unset) { localStorage.setItem(key, '1'); return; }
+        /* only from the start page: a page the admin opened themselves stays open */
+        if (!location.hash || location.hash === '#/' || location.hash === '#/home') NX.go('#/setup');
+      }).catch(function () {});
+    };
+    new MutationObserver(check).observe(app, { attributes: true, attributeFilter: ['hidden'] });
+    check();
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', firstRun); else firstRun();
 })();
