@@ -200,11 +200,11 @@ func TestSignInSheetScopeAndContent(t *testing.T) {
 	admin, mk, cfg := c.admin, c.mk, c.cfg
 	a, b := c.twps[2], c.twps[7]
 	village := c.village(a.ID)
-	offA, _ := mk(users.NewUser{Username: "offa", Password: "password-1", Role: "officer", Name: "甲联络员", TownshipID: a.ID})
-	offB, _ := mk(users.NewUser{Username: "offb", Password: "password-1", Role: "officer", Name: "乙联络员", TownshipID: b.ID})
-	own, ownID := mk(users.NewUser{Username: "owntr", Password: "password-1", Role: "trainer", Name: "王讲师"})
-	other, otherID := mk(users.NewUser{Username: "othertr", Password: "password-1", Role: "trainer", Name: "李讲师"})
-	aud, _ := mk(users.NewUser{Username: "aud", Password: "password-1", Role: "auditor", Name: "审计"})
+	offA, _ := mk(users.NewUser{Username: "offa", Password: "Teach-Yun-2026", Role: "officer", Name: "甲联络员", TownshipID: a.ID})
+	offB, _ := mk(users.NewUser{Username: "offb", Password: "Teach-Yun-2026", Role: "officer", Name: "乙联络员", TownshipID: b.ID})
+	own, ownID := mk(users.NewUser{Username: "owntr", Password: "Teach-Yun-2026", Role: "trainer", Name: "王讲师"})
+	other, otherID := mk(users.NewUser{Username: "othertr", Password: "Teach-Yun-2026", Role: "trainer", Name: "李讲师"})
+	aud, _ := mk(users.NewUser{Username: "aud", Password: "Teach-Yun-2026", Role: "auditor", Name: "审计"})
 	course := admin.must("POST", "/api/v1/courses", map[string]any{"title": "直播带货", "category": "网店开设", "hours": 2, "pass_ratio": 0.5, "published": true}, 201)["id"].(string)
 	course2 := admin.must("POST", "/api/v1/courses", map[string]any{"title": "农产品包装", "category": "网店开设", "hours": 2, "pass_ratio": 0.5, "published": true}, 201)["id"].(string)
 	start := time.Now().Add(-2 * time.Hour).UTC()

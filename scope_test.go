@@ -339,10 +339,10 @@ func TestReportsAndIncubationScope(t *testing.T) {
 	t1, t2 := c.twps[3], c.twps[9]
 	v2 := c.village(t2.ID)
 	mk := func(n users.NewUser) caller { cl, _ := c.mk(n); return cl }
-	o1 := mk(users.NewUser{Username: "scope-o1", Password: "password-1", Role: server.RoleOfficer, Name: "甲乡联络员", TownshipID: t1.ID})
-	o2 := mk(users.NewUser{Username: "scope-o2", Password: "password-1", Role: server.RoleOfficer, Name: "乙乡联络员", TownshipID: t2.ID})
-	trOther := mk(users.NewUser{Username: "scope-tr", Password: "password-1", Role: server.RoleTrainer, Name: "别班讲师"})
-	_, trOwnID := c.mk(users.NewUser{Username: "scope-tr2", Password: "password-1", Role: server.RoleTrainer, Name: "本班讲师"})
+	o1 := mk(users.NewUser{Username: "scope-o1", Password: "Teach-Yun-2026", Role: server.RoleOfficer, Name: "甲乡联络员", TownshipID: t1.ID})
+	o2 := mk(users.NewUser{Username: "scope-o2", Password: "Teach-Yun-2026", Role: server.RoleOfficer, Name: "乙乡联络员", TownshipID: t2.ID})
+	trOther := mk(users.NewUser{Username: "scope-tr", Password: "Teach-Yun-2026", Role: server.RoleTrainer, Name: "别班讲师"})
+	_, trOwnID := c.mk(users.NewUser{Username: "scope-tr2", Password: "Teach-Yun-2026", Role: server.RoleTrainer, Name: "本班讲师"})
 	month := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01")
 
 	// Records of township 2: a trainee with a shop and sales, a written report with an attachment, a session.
