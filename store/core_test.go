@@ -488,3 +488,48 @@ func TestPackKeepsEveryConcurrentChange(t *testing.T) {
 		t.Fatal("Set(nil) left items")
 	}
 }
+
+func TestBatchSubscribersTakeManyAtOnce(t *testing.T) {
+	s := MustOpenTest(t)
+	ctx := context.Background()
+	bus := s.Events()
+	var mu sync.Mutex
+	calls, seen, failed := 0, map[string]bool{}, false
+	bus.SubscribeBatch("cert.issued", "followups", func(ctx context.Context, es []Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if !failed {
+			failed = true
+			return errors.New("first batch fails")
+		}
+		for _, e := range es {
+			seen[e.Key] = true
+		}
+		return nil
+	})
+	var msgs []Message
+	for i := 0; i < 150; i++ {
+		msgs = append(msgs, Message{Key: fmt.Sprint(i), Payload: bson.M{"n": i}})
+	}
+	if err := bus.Publish(ctx, "cert.issued", msgs...); err != nil {
+		t.Fatal(err)
+	}
+	bus.now = func() time.Time { return time.Now().Add(time.Hour) }
+	bus.Start()
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		if err := bus.Wait(wctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := bus.Pending(ctx); n == 0 {
+			break
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 150 || calls > 4 {
+		t.Fatalf("%d delivered in %d calls", len(seen), calls)
+	}
+}

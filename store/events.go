@@ -41,9 +41,15 @@ func (e Event) Decode(v any) error { return bson.Unmarshal(e.Payload, v) }
 // Handler handles one event; an error means "try again later".
 type Handler func(ctx context.Context, e Event) error
 
+// BatchHandler handles several events of one topic at once (up to the
+// bus's batch of 200), so the subscriber can write them with a few bulk
+// writes; an error puts every one of them back to be retried.
+type BatchHandler func(ctx context.Context, es []Event) error
+
 type subscriber struct {
-	name string
-	fn   Handler
+	name  string
+	fn    Handler
+	batch BatchHandler
 }
 
 // Bus is the store's event outbox and its delivery worker.
@@ -87,6 +93,14 @@ func (b *Bus) Subscribe(topic, name string, fn Handler) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.subs[topic] = append(b.subs[topic], subscriber{name: name, fn: fn})
+}
+
+// SubscribeBatch registers a handler that takes the due events of topic
+// in batches (see BatchHandler).
+func (b *Bus) SubscribeBatch(topic, name string, fn BatchHandler) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.subs[topic] = append(b.subs[topic], subscriber{name: name, batch: fn})
 }
 
 // Message is one event to publish: a key unique within its topic (a
@@ -224,10 +238,10 @@ func (b *Bus) deliver(ctx context.Context) (int, time.Time, error) {
 		return 0, next, err
 	}
 	b.mu.Lock()
-	handlers := map[string]Handler{}
+	handlers := map[string]subscriber{}
 	for topic, subs := range b.subs {
 		for _, sub := range subs {
-			handlers[topic+"/"+sub.name] = sub.fn
+			handlers[topic+"/"+sub.name] = sub
 		}
 	}
 	b.mu.Unlock()
@@ -239,13 +253,18 @@ func (b *Bus) deliver(ctx context.Context) (int, time.Time, error) {
 	)
 	// Handlers finish what they started even when the store is closing.
 	hctx := context.WithoutCancel(ctx)
+	batches := map[string][]Event{}
 	for _, e := range mine {
-		fn := handlers[e.Topic+"/"+e.Sub]
+		sub := handlers[e.Topic+"/"+e.Sub]
+		if sub.batch != nil {
+			batches[e.Topic+"/"+e.Sub] = append(batches[e.Topic+"/"+e.Sub], e)
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func(e Event) {
 			defer func() { <-sem; wg.Done() }()
-			err := b.call(hctx, fn, e)
+			err := b.call(hctx, sub.fn, e)
 			if err == nil {
 				mu.Lock()
 				done = append(done, e.ID)
@@ -255,6 +274,26 @@ func (b *Bus) deliver(ctx context.Context) (int, time.Time, error) {
 			b.retry(hctx, e, err)
 		}(e)
 	}
+	for key, es := range batches {
+		fn := handlers[key].batch
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(es []Event) {
+			defer func() { <-sem; wg.Done() }()
+			err := b.callBatch(hctx, fn, es)
+			if err == nil {
+				mu.Lock()
+				for _, e := range es {
+					done = append(done, e.ID)
+				}
+				mu.Unlock()
+				return
+			}
+			for _, e := range es {
+				b.retry(hctx, e, err)
+			}
+		}(es)
+	}
 	wg.Wait()
 	if len(done) > 0 {
 		if _, err := out.DeleteMany(hctx, bson.M{"_id": bson.M{"$in": done}, "lease": lease}); err != nil {
@@ -262,6 +301,15 @@ func (b *Bus) deliver(ctx context.Context) (int, time.Time, error) {
 		}
 	}
 	return len(due), next, nil
+}
+
+func (b *Bus) callBatch(ctx context.Context, fn BatchHandler, es []Event) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panicked: %v", r)
+		}
+	}()
+	return fn(ctx, es)
 }
 
 func (b *Bus) call(ctx context.Context, fn Handler, e Event) (err error) {
