@@ -8,7 +8,7 @@ import (
 // viewers may read stations: everyone but trainees (station users see only their own).
 var viewers = []string{server.RoleAdmin, server.RoleOfficer, server.RoleTrainer, server.RoleAuditor, server.RoleStation}
 
-// Register adds the station and parcel routes to the authenticated API.
+// Register adds the station routes to the authenticated API.
 func (s *Service) Register(api fiber.Router) {
 	admin := server.Require(server.RoleAdmin)
 	// Fixed paths first, so that ":id" does not swallow them.
@@ -153,7 +153,6 @@ func (s *Service) Register(api fiber.Router) {
 		}
 		return c.JSON(fiber.Map{"totals": t, "items": items})
 	})
-	s.registerParcels(api)
 }
 
 func (s *Service) getCoverage(c *fiber.Ctx) error {

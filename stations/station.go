@@ -252,3 +252,9 @@ func subsidyOf(kind, origin string) int64 {
 	}
 	return 0
 }
+
+// StatusName is a status's Chinese name.
+func StatusName(status string) string { return statusName[status] }
+
+// KindName is a station kind's Chinese name.
+func KindName(kind string) string { return kindName[kind] }

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"testing"
 
+	"nongxun/clock"
 	"nongxun/server"
 	"nongxun/testkit"
 )
@@ -346,7 +347,7 @@ func TestServicesLog(t *testing.T) {
 	if got.Totals.Count != 4 || got.Totals.AmountFen != 17000 || len(got.Items) != 2 || got.Totals.Kinds["缴费"].Count != 1 {
 		t.Fatalf("totals %+v items %d", got.Totals, len(got.Items))
 	}
-	m, err := f.S.MonthlyFigures(f.Ctx, monthOf(f.S.now()))
+	m, err := f.S.MonthlyFigures(f.Ctx, clock.Month(f.S.now()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,10 @@
-package stations
+package logistics
 
 import (
 	"fmt"
 	"testing"
+
+	"nongxun/clock"
 )
 
 // TestRecountParcels: the rebuild reproduces the live day counters exactly
@@ -31,18 +33,18 @@ func TestRecountParcels(t *testing.T) {
 		t.Fatalf("consistent store: %+v %v", res, err)
 	}
 	volumes := func() string {
-		from := base.In(shanghai).Format("2006-01-02")
-		today := n.S.now().In(shanghai).Format("2006-01-02")
+		from := clock.Day(base)
+		today := clock.Day(n.S.now())
 		return string(n.Do(n.Admin, "GET", "/api/v1/parcels/volumes?from="+from+"&to="+today, nil).Want(t, 200).Body)
 	}
 	before := volumes()
 
 	// A crash lost a delivery's count and a creation's count.
-	day := dayOf(base.Add(6 * 3600e9))
+	day := clock.Day(base.Add(6 * 3600e9))
 	if err := n.S.counters.Inc(n.Ctx, "pd:"+day, map[string]int64{"c2v_n": -1, "c2v_ms": -6 * 3600e3, "n." + n.V + ".down": -1}); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.S.counters.Inc(n.Ctx, "pd:"+dayOf(n.S.now()), map[string]int64{"up": -1}); err != nil {
+	if err := n.S.counters.Inc(n.Ctx, "pd:"+clock.Day(n.S.now()), map[string]int64{"up": -1}); err != nil {
 		t.Fatal(err)
 	}
 	if volumes() == before {
