@@ -118,7 +118,7 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	if err != nil {
 		return nil, nil, err
 	}
-	st.OnRepair("parcel day counters", parcelSvc.RepairCounters)
+	st.OnRepair("parcel day counters", parcelSvc.RepairInBackground)
 	stationSvc.UseParcels(parcelSvc)
 	parcelSvc.Register(api)
 

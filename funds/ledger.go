@@ -314,58 +314,25 @@ type LedgerQuery struct {
 	Limit                     int64
 }
 
-// LedgerPage returns one page of entries matching q and the seq to pass as
-// Before for the next page (0 when this is the last). The unfiltered
-// ledger (the fund page) is read from its blocks by _id; a filtered one is
-// a search of the ledger (an audit tool).
-func (s *Service) LedgerPage(ctx context.Context, q LedgerQuery) ([]EntryView, int64, error) {
-	f := bson.M{}
-	if q.Kind != "" {
-		f["kind"] = q.Kind
-	}
-	if q.Category != "" {
-		f["category"] = q.Category
-	}
-	if q.StationID != "" {
-		f["station_id"] = q.StationID
-	}
-	if q.Tranche > 0 {
-		f["tranche"] = q.Tranche
-	}
-	at := bson.M{}
-	if !q.From.IsZero() {
-		at["$gte"] = q.From
-	}
-	if !q.To.IsZero() {
-		at["$lt"] = q.To
-	}
-	if len(at) > 0 {
-		f["at"] = at
-	}
-	if len(f) == 0 {
-		return s.window(ctx, q)
-	}
-	if q.Before > 0 {
-		f["seq"] = bson.M{"$lt": q.Before}
-	}
-	var list []Entry
-	err := s.entries.Find(ctx, f, &list, options.Find().SetSort(bson.D{{Key: "seq", Value: -1}}).SetLimit(q.Limit+1))
-	if err != nil {
-		return nil, 0, err
-	}
-	var next int64
-	if int64(len(list)) > q.Limit {
-		list = list[:q.Limit]
-		next = list[len(list)-1].Seq
-	}
-	views, err := s.views(ctx, list)
-	return views, next, err
+// match reports whether e passes the query's filters (not the paging).
+func (q LedgerQuery) match(e *Entry) bool {
+	return (q.Kind == "" || e.Kind == q.Kind) && (q.Category == "" || e.Category == q.Category) &&
+		(q.StationID == "" || e.StationID == q.StationID) && (q.Tranche == 0 || e.Tranche == q.Tranche) &&
+		(q.From.IsZero() || !e.At.Before(q.From)) && (q.To.IsZero() || e.At.Before(q.To))
 }
 
-// window serves the unfiltered ledger as a range of sequence numbers from
-// its blocks. A number skipped by a write that failed after a later one
-// took the next makes that page one entry shorter.
-func (s *Service) window(ctx context.Context, q LedgerQuery) ([]EntryView, int64, error) {
+// maxBlocks bounds the blocks one page request reads: a filter that
+// matches few entries gets a shorter page (maybe empty) and next_before
+// to go on from, never a read of the whole ledger.
+const maxBlocks = 8
+
+// LedgerPage returns one page of entries matching q, newest first, and the
+// seq to pass as Before for the next page (0 when there is no more). It
+// reads the ledger's blocks by _id from the newest down (docs/design.md,
+// "Scans"): an unfiltered page is one or two reads; a filtered one reads
+// at most maxBlocks blocks, so its page may hold fewer than Limit entries
+// while next_before says where to go on.
+func (s *Service) LedgerPage(ctx context.Context, q LedgerQuery) ([]EntryView, int64, error) {
 	hi := q.Before - 1
 	if q.Before == 0 {
 		b, err := s.readBalance(ctx)
@@ -374,37 +341,39 @@ func (s *Service) window(ctx context.Context, q LedgerQuery) ([]EntryView, int64
 		}
 		hi = b["seq"]
 	}
-	lo := max(hi-q.Limit, 0)
 	out := []EntryView{}
-	if hi <= 0 {
-		return out, 0, nil
-	}
 	seen := map[string]bool{}
-	for n := blockID(lo + 1); n <= blockID(hi); n = blockID(nextBlock(n)) {
-		b, err := s.block(ctx, n)
+	reads := 0
+	for top := hi; top > 0; {
+		if int64(len(out)) == q.Limit {
+			return out, out[len(out)-1].Seq, nil
+		}
+		if reads == maxBlocks {
+			return out, top + 1, nil
+		}
+		b, err := s.block(ctx, blockID(top))
 		if err != nil {
 			return nil, 0, err
 		}
+		reads++
+		first, _ := blockRange(top)
+		var in []Entry
 		for _, e := range b.Entries {
-			if e.Seq > lo && e.Seq <= hi && !seen[e.ID] {
+			if e.Seq >= first && e.Seq <= top && !seen[e.ID] && q.match(&e) {
 				seen[e.ID] = true
-				out = append(out, b.view(e))
+				in = append(in, e)
 			}
 		}
+		sort.Slice(in, func(i, j int) bool { return in[i].Seq > in[j].Seq })
+		for _, e := range in {
+			if int64(len(out)) == q.Limit {
+				return out, out[len(out)-1].Seq, nil
+			}
+			out = append(out, b.view(e))
+		}
+		top = first - 1
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Seq > out[j].Seq })
-	var next int64
-	if lo > 0 {
-		next = lo + 1
-	}
-	return out, next, nil
-}
-
-// nextBlock is the first sequence number of the block after block id.
-func nextBlock(id string) int64 {
-	var n int64
-	_, _ = fmt.Sscanf(id, "b:%d", &n) // ids come from blockID
-	return (n+1)*blockSize + 1
+	return out, 0, nil
 }
 
 func (b *block) view(e Entry) EntryView {

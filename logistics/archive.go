@@ -175,6 +175,9 @@ func (s *Service) moveOne(ctx context.Context, pc *Parcel, copied bool) (bool, b
 		}
 	}
 	ok, err := s.hot.DeleteIf(ctx, pc.Waybill, store.Cond{"state": pc.State, "nscans": pc.NScans})
+	if ok {
+		s.scanning.Forget(pc.Waybill)
+	}
 	if err != nil || ok {
 		return ok, false, err
 	}

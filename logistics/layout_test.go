@@ -333,3 +333,34 @@ func admin(n *network) *server.Principal {
 	p := n.Admin.User.Principal()
 	return &p
 }
+
+// TestStaleScanningCache: a scan through one node after another node moved
+// the parcel on is judged against the parcel as it is, not as the first
+// node last saw it.
+func TestStaleScanningCache(t *testing.T) {
+	n := newNetwork(t)
+	_, other := services(t, n.Env)
+	p := admin(n)
+	n.parcel("STALE0001", DirDown, n.W, n.V)
+	scan := func(svc *Service, node, kind string, h int) error {
+		_, err := svc.AddScan(n.Ctx, p, "STALE0001", NewScan{NodeID: node, Kind: kind, At: at(h)})
+		return err
+	}
+	if err := scan(n.S, n.W, ScanReceived, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := scan(other, n.W, ScanDispatched, 2); err != nil {
+		t.Fatal(err)
+	}
+	// n.S still holds "received": its dispatch must be refused as a repeat
+	if err := scan(n.S, n.W, ScanDispatched, 3); server.ToError(err).Rule != "scan_order" {
+		t.Fatalf("repeated dispatch through the stale node: %v", err)
+	}
+	if err := scan(n.S, n.Hub, ScanReceived, 4); err != nil {
+		t.Fatalf("the next step through the stale node: %v", err)
+	}
+	pc, _ := n.S.findParcel(n.Ctx, "STALE0001")
+	if pc.NScans != 3 || pc.State != ScanReceived || pc.LastHop != 1 {
+		t.Fatalf("parcel %+v", pc)
+	}
+}

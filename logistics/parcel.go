@@ -44,7 +44,7 @@ const MaxScans = 14
 // Scan is one scan of a parcel at a node.
 type Scan struct {
 	NodeID   string    `bson:"node_id" json:"node_id"`
-	NodeName string    `bson:"node_name,omitempty" json:"node_name,omitempty"`
+	NodeName string    `bson:"-" json:"node_name,omitempty"` // from the parcel's route_names
 	Kind     string    `bson:"kind" json:"kind"`
 	At       time.Time `bson:"at" json:"at"`
 	By       string    `bson:"by,omitempty" json:"by,omitempty"`

@@ -2,6 +2,7 @@ package logistics
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -107,6 +108,8 @@ func (s *Service) CreateParcel(ctx context.Context, p *server.Principal, n NewPa
 	if err != nil {
 		return nil, err
 	}
+	pc.CreatedAt, pc.LastAt = pc.CreatedAt.Truncate(time.Millisecond), pc.LastAt.Truncate(time.Millisecond) // as stored
+	s.scanning.Put(pc.Waybill, *pc)
 	return pc, nil
 }
 
@@ -140,7 +143,17 @@ func (s *Service) findParcel(ctx context.Context, waybill string) (*Parcel, erro
 	if len(pc.RouteNames) != len(pc.Route) {
 		s.fillNames(ctx, &pc)
 	}
+	pc.nameScans()
 	return &pc, nil
+}
+
+// nameScans names each scan's node from the route's names.
+func (pc *Parcel) nameScans() {
+	for i := range pc.Scans {
+		if k := indexOf(pc.Route, pc.Scans[i].NodeID); k >= 0 && k < len(pc.RouteNames) {
+			pc.Scans[i].NodeName = pc.RouteNames[k]
+		}
+	}
 }
 
 // fillNames names the route of a parcel registered before names were kept.
@@ -151,11 +164,6 @@ func (s *Service) fillNames(ctx context.Context, pc *Parcel) {
 			pc.RouteNames[i] = x.Name
 		} else {
 			pc.RouteNames[i] = "（已删除的站点）"
-		}
-	}
-	for i := range pc.Scans {
-		if k := indexOf(pc.Route, pc.Scans[i].NodeID); k >= 0 && pc.Scans[i].NodeName == "" {
-			pc.Scans[i].NodeName = pc.RouteNames[k]
 		}
 	}
 }
@@ -174,11 +182,15 @@ func (s *Service) Parcel(ctx context.Context, p *server.Principal, waybill strin
 	return pc, nil
 }
 
-// AddScan appends a scan. It reads the parcel by _id, checks the scan
-// against the route and the last scan, and appends with a conditional
-// update on the state and scan count as read: of two racing scans (on one
-// node or two) exactly one matches. The day counters move in the same
-// unit, and a finishing scan lists the parcel for the archive.
+// errRaced: the scan's conditional update matched nothing.
+var errRaced = errors.New("logistics: the parcel changed under the scan")
+
+// AddScan appends a scan. It checks the scan against the parcel's route
+// and last scan, and appends with a conditional update on the state and
+// scan count as read: of two racing scans (on one node or two) exactly one
+// matches. The day counters move in the same unit, and a finishing scan
+// lists the parcel for the archive. The parcel comes from the scanning
+// cache; if the update misses, it is read afresh and judged once more.
 func (s *Service) AddScan(ctx context.Context, p *server.Principal, waybill string, in NewScan) (*Parcel, error) {
 	f := server.Fields{}
 	f.Add(ScanNames[in.Kind] == "", "kind", "应为收件、分拣、发出、投递到站或已取件")
@@ -190,18 +202,75 @@ func (s *Service) AddScan(ctx context.Context, p *server.Principal, waybill stri
 	if p.Role == server.RoleStation && p.StationID != in.NodeID {
 		return nil, server.Forbidden("只能在本站点扫描")
 	}
-	pc, err := s.findParcel(ctx, waybill)
+	for fresh := false; ; fresh = true {
+		pc, err := s.scanTarget(ctx, waybill, fresh)
+		if err != nil {
+			return nil, err
+		}
+		out, err := s.scan(ctx, p, pc, in, at)
+		if err == nil {
+			s.scanning.Put(waybill, *out)
+			out = copyParcel(out)
+			out.nameScans()
+			return out, nil
+		}
+		s.scanning.Forget(waybill)
+		if !errors.Is(err, errRaced) || fresh {
+			if errors.Is(err, errRaced) {
+				err = server.RuleBroken(server.CodeConflict, "scan_order", "运单刚被另一次扫描更新，请刷新后重试")
+			}
+			return nil, err
+		}
+	}
+}
+
+// scanTarget is the hot parcel a scan applies to: from the scanning cache,
+// or read from the database when fresh. An archived parcel is refused.
+func (s *Service) scanTarget(ctx context.Context, waybill string, fresh bool) (*Parcel, error) {
+	load := func(ctx context.Context) (Parcel, error) {
+		var pc Parcel
+		err := s.hot.Get(ctx, waybill, &pc)
+		if store.IsNotFound(err) {
+			if _, err := s.findParcel(ctx, waybill); err != nil {
+				return pc, err
+			}
+			return pc, server.RuleBroken(server.CodeConflict, "scan_archived", "运单已完结归档，不能再扫描")
+		}
+		if err == nil && len(pc.RouteNames) != len(pc.Route) {
+			s.fillNames(ctx, &pc)
+		}
+		return pc, err
+	}
+	var pc Parcel
+	var err error
+	if fresh {
+		pc, err = load(ctx)
+	} else {
+		pc, err = s.scanning.Get(ctx, waybill, load)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if pc.Archived {
-		return nil, server.RuleBroken(server.CodeConflict, "scan_archived", "运单已完结归档，不能再扫描")
-	}
+	return copyParcel(&pc), nil
+}
+
+// copyParcel copies the parts of a parcel a scan changes, so a cached
+// value is never changed in place.
+func copyParcel(pc *Parcel) *Parcel {
+	c := *pc
+	c.Scans = append([]Scan(nil), pc.Scans...)
+	return &c
+}
+
+// scan applies one scan to parcel pc as read, in one unit; errRaced when
+// the parcel is no longer as read.
+func (s *Service) scan(ctx context.Context, p *server.Principal, pc *Parcel, in NewScan, at time.Time) (*Parcel, error) {
 	hop := indexOf(pc.Route, in.NodeID)
 	if err := nextScan(pc, hop, in.Kind, at); err != nil {
 		return nil, err
 	}
-	sc := Scan{NodeID: in.NodeID, NodeName: pc.RouteNames[hop], Kind: in.Kind, At: at, By: who(p)}
+	waybill := pc.Waybill
+	sc := Scan{NodeID: in.NodeID, Kind: in.Kind, At: at, By: who(p)}
 	set := bson.M{"state": in.Kind, "last_hop": hop, "last_at": at}
 	counts := map[string]int64{}
 	if hop != pc.LastHop {
@@ -219,14 +288,14 @@ func (s *Service) AddScan(ctx context.Context, p *server.Principal, waybill stri
 			counts["t."+tk+".c2v_ms"], counts["t."+tk+".c2v_n"] = ms, 1
 		}
 	}
-	err = s.st.Unit(ctx, "parcel.scan", func(u *store.Unit) error {
+	err := s.st.Unit(ctx, "parcel.scan", func(u *store.Unit) error {
 		ok, err := s.hot.UpdateIf(ctx, waybill, store.Cond{"state": pc.State, "nscans": pc.NScans},
 			bson.M{"$push": bson.M{"scans": sc}, "$set": set, "$inc": bson.M{"nscans": 1}})
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return s.lostRace(ctx, waybill, hop, in.Kind, at)
+			return errRaced
 		}
 		u.OnFail("parcel scan", func(ctx context.Context) error {
 			undo := bson.M{"$pop": bson.M{"scans": 1}, "$set": bson.M{"state": pc.State, "last_hop": pc.LastHop, "last_at": pc.LastAt}, "$inc": bson.M{"nscans": -1}}
@@ -254,32 +323,17 @@ func (s *Service) AddScan(ctx context.Context, p *server.Principal, waybill stri
 		return nil, err
 	}
 	pc.Scans = append(pc.Scans, sc)
-	pc.State, pc.LastHop, pc.LastAt, pc.NScans = in.Kind, hop, at, pc.NScans+1
+	pc.State, pc.LastHop, pc.LastAt, pc.NScans = in.Kind, hop, at.Truncate(time.Millisecond), pc.NScans+1
+	pc.Scans[len(pc.Scans)-1].At = pc.LastAt
 	if v, ok := set["started_at"]; ok {
-		t := v.(time.Time)
+		t := v.(time.Time).Truncate(time.Millisecond)
 		pc.StartedAt = &t
 	}
 	if in.Kind == ScanDelivered {
-		pc.DeliveredAt = &at
+		t := pc.LastAt
+		pc.DeliveredAt = &t
 	}
 	return pc, nil
-}
-
-// lostRace explains a scan whose conditional update matched nothing:
-// another scan (or the archive) came first. The scan is judged again
-// against the parcel as it is now, so the refusal names what comes next.
-func (s *Service) lostRace(ctx context.Context, waybill string, hop int, kind string, at time.Time) error {
-	now, err := s.findParcel(ctx, waybill)
-	if err != nil {
-		return err
-	}
-	if now.Archived {
-		return server.RuleBroken(server.CodeConflict, "scan_archived", "运单已完结归档，不能再扫描")
-	}
-	if err := nextScan(now, hop, kind, at); err != nil {
-		return err
-	}
-	return server.RuleBroken(server.CodeConflict, "scan_order", "运单刚被另一次扫描更新，请刷新后重试")
 }
 
 // kindOf is a node's kind as the parcel recorded it, or as the station

@@ -3,6 +3,7 @@ package logistics
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"nongxun/clock"
 )
@@ -63,5 +64,30 @@ func TestRecountParcels(t *testing.T) {
 	}
 	if res, _ := n.S.RecountParcels(n.Ctx, false); len(res.DriftedDays) != 0 {
 		t.Fatalf("drift after the fix: %+v", res)
+	}
+}
+
+// TestRepairRunsInTheBackground: the start-up repair returns at once and
+// the recount it starts puts a lost count back while the server serves.
+func TestRepairRunsInTheBackground(t *testing.T) {
+	n := newNetwork(t)
+	n.parcel("EMS6000001", DirUp, n.V, n.W)
+	if err := n.S.counters.Inc(n.Ctx, "pd:"+clock.Day(n.S.now()), map[string]int64{"up": -1}); err != nil {
+		t.Fatal(err)
+	}
+	if drifted, err := n.S.RepairInBackground(n.Ctx); err != nil || drifted {
+		t.Fatalf("repair %v %v", drifted, err)
+	}
+	n.parcel("EMS6000002", DirUp, n.V, n.W) // serving meanwhile
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r, err := n.S.RecountParcels(n.Ctx, false)
+		if err == nil && len(r.DriftedDays) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still drifted: %+v %v", r, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

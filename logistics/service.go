@@ -46,6 +46,12 @@ type Service struct {
 	counters *store.Collection
 	finished *store.Collection
 	now      func() time.Time
+
+	// scanning holds the hot parcels being scanned, so that a scan reads
+	// its parcel once (inside the conditional update) instead of twice:
+	// write-through, and a stale entry only makes the conditional update
+	// miss, after which the parcel is read afresh (docs/design.md, "Caches").
+	scanning *store.Cache[string, Parcel]
 }
 
 // New opens the service: it creates its collections and moves parcels of
@@ -63,6 +69,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.scanning = store.NewCache[string, Parcel](st, "parcels being scanned", 10_000)
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}

@@ -44,6 +44,12 @@ type Service struct {
 	services *store.Collection // the services log, one document per entry
 	parcels  ParcelSource      // the logistics package, for the figures (UseParcels)
 	now      func() time.Time
+
+	// byID and hubs serve the node lookups of every parcel write (a
+	// registration reads both ends and a hub): write-through, forgotten
+	// after every write of a station (docs/design.md, "Caches").
+	byID *store.Cache[string, Station]
+	hubs *store.Cache[string, string] // township id → its station's id, "" for none
 }
 
 // New opens the service: it creates its collections and declares its
@@ -62,6 +68,8 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.byID = store.NewCache[string, Station](st, "stations", 2000)
+	s.hubs = store.NewCache[string, string](st, "station hubs", 200)
 	for _, x := range []struct {
 		c    *store.Collection
 		keys bson.D
@@ -102,13 +110,18 @@ func (s *Service) all(ctx context.Context) ([]Station, error) {
 // Hub is the operating township station of township tid, if any: the
 // township's uniqueness marker names it, so this is two reads by _id.
 func (s *Service) Hub(ctx context.Context, tid string) (*Station, bool, error) {
-	var m marker
-	if err := s.markers.Get(ctx, uniqueKey(KindTownship, tid), &m); store.IsNotFound(err) {
-		return nil, false, nil
-	} else if err != nil {
+	id, err := s.hubs.Get(ctx, tid, func(ctx context.Context) (string, error) {
+		var m marker
+		err := s.markers.Get(ctx, uniqueKey(KindTownship, tid), &m)
+		if store.IsNotFound(err) {
+			return "", nil
+		}
+		return m.StationID, err
+	})
+	if err != nil || id == "" {
 		return nil, false, err
 	}
-	x, err := s.Station(ctx, m.StationID)
+	x, err := s.Station(ctx, id)
 	if notFound(err) {
 		return nil, false, nil
 	}
@@ -116,6 +129,15 @@ func (s *Service) Hub(ctx context.Context, tid string) (*Station, bool, error) {
 		return nil, false, err
 	}
 	return x, x.Status == StatusOperating, nil
+}
+
+// changed forgets what the caches hold of station x after a write to it
+// (or to its township's place).
+func (s *Service) changed(x *Station) {
+	s.byID.Forget(x.ID)
+	if x.Kind == KindTownship {
+		s.hubs.Forget(x.TownshipID)
+	}
 }
 
 // notFound reports a missing document, as the store or as the API says it.

@@ -85,7 +85,7 @@ func (s *Service) SetStatus(ctx context.Context, p *server.Principal, id string,
 		}
 		return s.Inspect(ctx, p, id, InspectionInput{At: in.At, Inspector: in.Inspector, Result: in.Result, Checklist: in.Checklist, Note: in.Note})
 	}
-	x, err := s.Station(ctx, id)
+	x, err := s.load(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +130,7 @@ func (s *Service) move(ctx context.Context, p *server.Principal, x *Station, ste
 		upd["$push"] = bson.M{"history": step, "inspections": insp}
 	}
 	due := step.Status == StatusAccepted && subsidyOf(x.Kind, x.Origin) > 0
+	defer s.changed(x)
 	err := s.st.Unit(ctx, "station.status", func(u *store.Unit) error {
 		ok, err := s.stations.UpdateIf(ctx, x.ID, store.Cond{"status": x.Status}, upd)
 		if err != nil {
@@ -174,14 +175,14 @@ func (s *Service) move(ctx context.Context, p *server.Principal, x *Station, ste
 			s.d.Log.Error("stations: the closed station's place is still held; run the coverage recount", "station", x.ID, "err", err.Error())
 		}
 	}
-	return s.Station(ctx, x.ID)
+	return s.load(ctx, x.ID)
 }
 
 // lostRace explains a status step whose conditional update matched
 // nothing: another step landed first. The step is judged again against the
 // station as it is now, so the refusal names the rule it breaks.
 func (s *Service) lostRace(ctx context.Context, id string, step Step) error {
-	if now, err := s.Station(ctx, id); err == nil {
+	if now, err := s.load(ctx, id); err == nil {
 		if err := stepRule(now, step.Status, step.At); err != nil {
 			return err
 		}
@@ -198,10 +199,11 @@ func (s *Service) Inspect(ctx context.Context, p *server.Principal, id string, i
 	if err != nil {
 		return nil, err
 	}
-	x, err := s.Station(ctx, id)
+	x, err := s.load(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	defer s.changed(x)
 	if x.Status != StatusBuilt {
 		return nil, server.RuleBroken(server.CodeConflict, "acceptance_after_built",
 			"只有「已建成」的站点才能验收，当前为「"+statusName[x.Status]+"」")
@@ -228,5 +230,5 @@ func (s *Service) Inspect(ctx context.Context, p *server.Principal, id string, i
 		return nil, server.RuleBroken(server.CodeConflict, "status_changed", "站点状态刚被他人修改，请刷新后重试")
 	}
 	s.note(ctx, p, "station.inspection", x.ID, map[string]any{"result": "fail", "inspector": insp.Inspector, "at": at})
-	return s.Station(ctx, x.ID)
+	return s.load(ctx, x.ID)
 }

@@ -70,7 +70,7 @@ func (s *Service) subsidyCount(ctx context.Context, u *store.Unit, d map[string]
 // SubsidyDue is the subsidy a station has earned (0 when none: integrated,
 // county-level, or not yet accepted) and whether it has been paid.
 func (s *Service) SubsidyDue(ctx context.Context, stationID string) (int64, bool, error) {
-	x, err := s.Station(ctx, stationID)
+	x, err := s.load(ctx, stationID)
 	if err != nil {
 		return 0, false, err
 	}
@@ -89,10 +89,11 @@ func (s *Service) MarkSubsidyPaid(ctx context.Context, stationID, entryID string
 	if entryID == "" || len(entryID) > 64 {
 		return server.Invalid("缺少记账编号", "entry_id", "必填")
 	}
-	x, err := s.Station(ctx, stationID)
+	x, err := s.load(ctx, stationID)
 	if err != nil {
 		return err
 	}
+	defer s.changed(x)
 	amount := subsidyOf(x.Kind, x.Origin)
 	now := s.now().UTC()
 	err = s.st.Unit(ctx, "station.subsidy_paid", func(u *store.Unit) error {
@@ -103,7 +104,7 @@ func (s *Service) MarkSubsidyPaid(ctx context.Context, stationID, entryID string
 			return err
 		}
 		if !ok {
-			x, err := s.Station(ctx, stationID)
+			x, err := s.load(ctx, stationID)
 			if err != nil {
 				return err
 			}
