@@ -1,6 +1,7 @@
 package stations
 
 import (
+	"bytes"
 	"strings"
 	"sync"
 	"testing"
@@ -447,5 +448,34 @@ func TestStationDatesBounded(t *testing.T) {
 		if !strings.Contains(msg, "2000 年至 2100 年") {
 			t.Fatalf("%s: %s", at, r.Body)
 		}
+	}
+}
+
+// TestPhotos: a station's operator uploads a photo of their own station,
+// readers of the station download it, others cannot; the blob sweep keeps
+// it (the photos are declared to the store).
+func TestPhotos(t *testing.T) {
+	f := newFixture(t)
+	mine := f.station(KindVillage, f.Village(0, 0).ID, OriginNew)
+	other := f.station(KindVillage, f.Village(1, 0).ID, OriginNew)
+	op := f.NewCaller(server.RoleStation, mine)
+	png := append([]byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}, make([]byte, 64)...)
+	r := f.Upload(op, "/api/v1/stations/"+mine+"/photos", "门牌.png", png, nil).Want(t, 201)
+	pid, _ := r.JSON()["id"].(string)
+	f.Upload(op, "/api/v1/stations/"+other+"/photos", "x.png", png, nil).Want(t, 403)
+	f.Upload(op, "/api/v1/stations/"+mine+"/photos", "a.txt", []byte("not an image"), nil).Want(t, 400)
+	f.Upload(f.NewCaller(server.RoleAuditor, ""), "/api/v1/stations/"+mine+"/photos", "x.png", png, nil).Want(t, 403)
+	if rep, err := f.Store.SweepBlobs(f.Ctx, 0); err != nil || len(rep.Removed) != 1 { // only the refused text file
+		t.Fatalf("sweep %+v %v", rep, err)
+	}
+	got := f.Do(f.NewCaller(server.RoleOfficer, f.Township(0).ID), "GET", "/api/v1/stations/"+mine+"/photos/"+pid, nil).Want(t, 200)
+	if !bytes.Equal(got.Body, png) || got.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("photo %q %s", got.Body, got.Header.Get("Content-Type"))
+	}
+	f.Do(f.NewCaller(server.RoleOfficer, f.Township(1).ID), "GET", "/api/v1/stations/"+mine+"/photos/"+pid, nil).Want(t, 403)
+	var x Station
+	f.Do(op, "GET", "/api/v1/stations/"+mine, nil).Want(t, 200).Decode(t, &x)
+	if len(x.Photos) != 1 || x.Photos[0].Name != "门牌.png" {
+		t.Fatalf("photos %+v", x.Photos)
 	}
 }

@@ -193,7 +193,7 @@ func (s *Service) ListErr(ctx context.Context, p *server.Principal, f ListFilter
 			continue
 		}
 		x.SubsidyFen = subsidyOf(x.Kind, x.Origin)
-		x.History, x.Inspections = nil, nil
+		x.History, x.Inspections, x.Photos = nil, nil, nil
 		if x.Services == nil {
 			x.Services = []string{}
 		}
