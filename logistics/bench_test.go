@@ -151,12 +151,14 @@ func BenchmarkParcels500k(b *testing.B) {
 		getParcels(b, n, 500_000)
 		b.ReportMetric(seed, "seed_s")
 	})
+	seq := 0
 	b.Run("create_and_4_scans", func(b *testing.B) {
 		const perIter = 20
 		t0 := time.Now()
 		for i := 0; i < b.N; i++ {
 			for j := 0; j < perIter; j++ {
-				w := fmt.Sprintf("BIG%d-%d", i, j)
+				seq++
+				w := fmt.Sprintf("BIG%07d", seq)
 				n.Do(n.Admin, "POST", "/api/v1/parcels", map[string]any{"waybill": w, "direction": "down", "origin_id": n.W, "destination_id": n.V}).Want(b, 201)
 				for k, s := range []struct{ node, kind string }{{n.W, ScanReceived}, {n.W, ScanDispatched}, {n.Hub, ScanReceived}, {n.Hub, ScanDispatched}} {
 					n.Do(n.Admin, "POST", "/api/v1/parcels/"+w+"/scans", map[string]any{"node_id": s.node, "kind": s.kind,

@@ -10,12 +10,6 @@ import (
 	"nongxun/store"
 )
 
-// subsidyFilter matches the stations that earn a subsidy: new township
-// stations and new village points that have passed acceptance.
-func subsidyFilter() bson.M {
-	return bson.M{"origin": OriginNew, "kind": bson.M{"$in": bson.A{KindTownship, KindVillage}}, "accepted_at": bson.M{"$exists": true}}
-}
-
 // subsidyKey is the counter of subsidies owed and paid: moved when a
 // station that earns one is accepted and when it is paid.
 const subsidyKey = "subsidy:all"
@@ -139,14 +133,18 @@ func notDueReason(x *Station) string {
 
 // Subsidies lists every subsidy earned, paid or still owed.
 func (s *Service) Subsidies(ctx context.Context) ([]Subsidy, error) {
-	var list []Station
-	if err := s.stations.Find(ctx, subsidyFilter(), &list); err != nil {
+	list, err := s.all(ctx)
+	if err != nil {
 		return nil, err
 	}
-	out := make([]Subsidy, 0, len(list))
+	out := []Subsidy{}
 	for _, x := range list {
+		amount := subsidyOf(x.Kind, x.Origin)
+		if amount == 0 || x.AcceptedAt == nil {
+			continue
+		}
 		out = append(out, Subsidy{StationID: x.ID, Name: x.Name, Kind: x.Kind, RegionID: x.RegionID, TownshipID: x.TownshipID,
-			AmountFen: subsidyOf(x.Kind, x.Origin), Paid: x.SubsidyPaid, EntryID: x.SubsidyEntry, AcceptedAt: x.AcceptedAt, PaidAt: x.SubsidyAt})
+			AmountFen: amount, Paid: x.SubsidyPaid, EntryID: x.SubsidyEntry, AcceptedAt: x.AcceptedAt, PaidAt: x.SubsidyAt})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].AcceptedAt.Before(*out[j].AcceptedAt) })
 	return out, nil
@@ -155,8 +153,8 @@ func (s *Service) Subsidies(ctx context.Context) ([]Subsidy, error) {
 // AcceptanceRecords lists every acceptance inspection, passed or failed,
 // oldest first: the evidence behind station figures in a self-evaluation.
 func (s *Service) AcceptanceRecords(ctx context.Context) ([]Acceptance, error) {
-	var list []Station
-	if err := s.stations.Find(ctx, bson.M{}, &list); err != nil {
+	list, err := s.all(ctx)
+	if err != nil {
 		return nil, err
 	}
 	out := []Acceptance{}
