@@ -22,10 +22,10 @@ type ParcelRecount struct {
 // parcels, hot and archived — a crash between a parcel write and its count
 // leaves them behind — and reports the days that had drifted; with fix it
 // sets the rebuilt ones, each by _id. It reads every parcel without
-// holding anything, so other nodes keep writing meanwhile; a write that
-// lands on a day between the read and the set is recounted by the next run
-// (docs/design.md, "Repairs"). It is a maintenance command, not a request
-// path.
+// holding anything, so other nodes keep writing meanwhile; a write caught
+// between its parcel and its counter (milliseconds) can be miscounted by
+// this run and is corrected by the next (docs/design.md, "Repairs"). It is
+// a maintenance command, not a request path.
 func (s *Service) RecountParcels(ctx context.Context, fix bool) (*ParcelRecount, error) {
 	out := &ParcelRecount{DriftedDays: []string{}}
 	want := map[string]map[string]int64{}

@@ -78,7 +78,7 @@ func TestRepairRunsInTheBackground(t *testing.T) {
 	if drifted, err := n.S.RepairInBackground(n.Ctx); err != nil || drifted {
 		t.Fatalf("repair %v %v", drifted, err)
 	}
-	n.parcel("EMS6000002", DirUp, n.V, n.W) // serving meanwhile
+	n.Do(n.Admin, "GET", "/api/v1/parcels/EMS6000001", nil).Want(t, 200) // serving meanwhile
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		r, err := n.S.RecountParcels(n.Ctx, false)
