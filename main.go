@@ -23,6 +23,7 @@ import (
 	"nongxun/events"
 	"nongxun/funds"
 	"nongxun/incubation"
+	"nongxun/logistics"
 	"nongxun/regions"
 	"nongxun/reports"
 	"nongxun/server"
@@ -110,17 +111,27 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	courseSvc.Register(api)
 
 	// stations: county centre, warehouse, township stations, village points,
-	// coverage, subsidies, services log; and parcels over those nodes.
-	// funds calls stationSvc.SubsidyDue / MarkSubsidyPaid / Subsidies.
+	// coverage, subsidies, services log, photos. logistics: parcels over
+	// those nodes (looked up with stationSvc.Station / Hub), their scans,
+	// volumes and archive; stationSvc reports its figures (UseParcels).
+	// funds calls stationSvc.SubsidyDue / MarkSubsidyPaid / Subsidies / Totals.
 	stationSvc, err := stations.New(ctx, stations.Deps{Store: st, Config: cfg, Regions: regionSvc, Audit: auditLog, Users: userSvc, Log: log})
 	if err != nil {
 		return nil, nil, err
 	}
+	st.OnRepair("station coverage and subsidy counters", stationSvc.RepairCounters)
 	stationSvc.Register(api)
 	userSvc.Stations = users.StationFunc(func(ctx context.Context, id string) bool {
 		_, err := stationSvc.Station(ctx, id)
 		return err == nil
 	})
+	parcelSvc, err := logistics.New(ctx, logistics.Deps{Store: st, Stations: stationSvc, Regions: regionSvc, Audit: auditLog, Log: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	st.OnRepair("parcel day counters", parcelSvc.RepairInBackground)
+	stationSvc.UseParcels(parcelSvc)
+	parcelSvc.Register(api)
 
 	// enrollment: trainees, enrolment, check-ins, roll call, person-time counters.
 	enrollSvc, err := enrollment.New(ctx, enrollment.Deps{Store: st, Config: cfg, Regions: regionSvc, Users: userSvc, Audit: auditLog, Log: log, Courses: courseSvc})
@@ -172,6 +183,10 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 				out = append(out, funds.Subsidy{StationID: x.StationID, Name: x.Name, AmountFen: x.AmountFen, Paid: x.Paid})
 			}
 			return out, err
+		},
+		SubsidyTotals: func(ctx context.Context) (funds.SubsidyFigures, error) {
+			t, err := stationSvc.Totals(ctx)
+			return funds.SubsidyFigures{OwedFen: t.OwedFen, PaidFen: t.PaidFen, OwedCount: int(t.OwedCount), PaidCount: int(t.PaidCount)}, err
 		}})
 	if err != nil {
 		return nil, nil, err

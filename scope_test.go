@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"nongxun/regions"
 	"nongxun/server"
+	"nongxun/testkit"
 	"nongxun/users"
 )
 
@@ -148,6 +149,51 @@ func TestScopingAcrossTwoTownships(t *testing.T) {
 	}
 	if st, _, _ := op.do("GET", "/api/v1/stations/"+s2["id"].(string)+"/services", nil); st != 403 && st != 404 {
 		t.Errorf("station operator read another station's services: %d", st)
+	}
+
+	// Parcels: the operator sends from their own station; an officer of
+	// another township and an operator off the route cannot read it.
+	wh := admin.must("POST", "/api/v1/stations", map[string]any{"name": "县仓储物流中心", "kind": "warehouse", "region_id": t1.ID, "origin": "new"}, 201)
+	for _, step := range []string{"built", "accepted", "operating"} {
+		admin.must("POST", "/api/v1/stations/"+wh["id"].(string)+"/status", map[string]any{"status": step, "at": time.Now().UTC().Format(time.RFC3339),
+			"inspector": "验收组", "result": "pass", "checklist": map[string]bool{}}, 200)
+	}
+	op.must("POST", "/api/v1/parcels", map[string]any{"waybill": "SCOPE00001", "direction": "up", "origin_id": s1["id"], "destination_id": wh["id"]}, 201)
+	o1.must("GET", "/api/v1/parcels/SCOPE00001", nil, 200)
+	op.must("GET", "/api/v1/parcels/SCOPE00001", nil, 200)
+	o2 := mk(users.NewUser{Username: "officer2", Password: "password-1", Role: server.RoleOfficer, Name: "联络员乙", TownshipID: t2.ID})
+	op2 := mk(users.NewUser{Username: "operator2", Password: "password-1", Role: server.RoleStation, Name: "乙站长", StationID: s2["id"].(string)})
+	for name, c := range map[string]caller{"officer of another township": o2, "operator off the route": op2} {
+		if st, _, raw := c.do("GET", "/api/v1/parcels/SCOPE00001", nil); st != 403 && st != 404 {
+			t.Errorf("%s read a parcel: %d %s", name, st, raw)
+		}
+		if st, _, raw := c.do("POST", "/api/v1/parcels/SCOPE00001/scans", map[string]any{"node_id": s1["id"], "kind": "received"}); st != 403 && st != 404 {
+			t.Errorf("%s scanned a parcel: %d %s", name, st, raw)
+		}
+	}
+	if st, _, raw := o2.do("GET", "/api/v1/parcels/volumes?township_id="+t1.ID, nil); st != 200 || strings.Contains(raw, s1["id"].(string)) {
+		t.Errorf("officer of another township sees its parcel volumes: %d %s", st, raw)
+	}
+
+	// Station photos: read by those who may read the station.
+	png := append([]byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}, make([]byte, 64)...)
+	body, ct := testkit.Multipart("门牌.png", png, nil)
+	req := httptest.NewRequest("POST", "/api/v1/stations/"+s1["id"].(string)+"/photos", body)
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Authorization", "Bearer "+op.tok)
+	resp, err := app.Test(req, -1)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("photo upload: %v %v", err, resp)
+	}
+	var ph map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&ph)
+	resp.Body.Close()
+	photo := "/api/v1/stations/" + s1["id"].(string) + "/photos/" + ph["id"].(string)
+	o1.must("GET", photo, nil, 200)
+	for name, c := range map[string]caller{"officer of another township": o2, "operator of another station": op2} {
+		if st, _, _ := c.do("GET", photo, nil); st != 403 && st != 404 {
+			t.Errorf("%s read a station photo: %d", name, st)
+		}
 	}
 }
 

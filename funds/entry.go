@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"nongxun/clock"
 	"nongxun/server"
 )
 
@@ -107,38 +108,44 @@ func (n *NewEntry) normalize() {
 	n.Use = strings.ReplaceAll(strings.ToLower(n.Use), "-", "_")
 }
 
-// Validate checks the fields that need no stored state. A forbidden use
-// or purpose is refused with the rule forbidden_use.
+// Validate checks the fields that need no stored state, as the office
+// (admin) entering them now.
 func (n *NewEntry) Validate() (time.Time, error) {
+	return n.validate(&server.Principal{Role: server.RoleAdmin}, time.Now())
+}
+
+// validate checks the fields that need no stored state, for p at now. A
+// forbidden use or purpose is refused with the rule forbidden_use.
+func (n *NewEntry) validate(p *server.Principal, now time.Time) (time.Time, error) {
 	n.normalize()
 	if name, ok := ForbiddenUses[n.Use]; ok {
-		return time.Time{}, server.RuleBroken(server.CodeInvalid, RuleForbiddenUse,
+		return time.Time{}, broken(server.CodeInvalid, RuleForbiddenUse,
 			"中央财政资金不得用于"+name+"（网络交易平台建设、楼堂馆所建设、工作经费、购买流量均不得列支）")
 	}
 	for _, w := range forbiddenWords {
 		// A reversal only undoes a recorded entry, so its reason may name anything.
 		if n.Kind != KindReversal && (strings.Contains(n.Purpose, w) || strings.Contains(n.Use, w) || strings.Contains(n.Note, w)) {
-			return time.Time{}, server.RuleBroken(server.CodeInvalid, RuleForbiddenUse,
+			return time.Time{}, broken(server.CodeInvalid, RuleForbiddenUse,
 				"中央财政资金不得用于"+w+"等支出（网络交易平台建设、楼堂馆所建设、工作经费、购买流量均不得列支）")
 		}
 	}
 	f := server.Fields{}
 	switch n.Kind {
 	case KindAllocation, KindPayment:
-		f.Add(CategoryNames[n.Category] == "", "category", "应为 upward、public_service、training 或 other")
+		f.Add(CategoryNames[n.Category] == "", "category", categoryHint)
 		f.Add(n.Use == "", "use", "请填写资金用途")
 		f.Add(n.Purpose == "", "purpose", "请填写用途说明")
-		f.Add(n.AmountFen <= 0, "amount_fen", "金额应大于 0（单位：分）")
+		f.Add(n.AmountFen <= 0, "amount_fen", "金额应大于 0")
 		f.Add(n.Reverses != "", "reverses", "只有冲销分录可以填写")
 		f.Add(n.Kind == KindAllocation && n.Tranche != 0, "tranche", "预算安排不分期；分期只用于付款")
-		f.Add(n.Tranche < 0 || n.Tranche > 4, "tranche", "应为 1、2、3 或 4")
+		f.Add(n.Tranche < 0 || n.Tranche > 4, "tranche", "应为第 1、2、3 或 4 期")
 	case KindReversal:
-		f.Add(n.Reverses == "", "reverses", "请填写被冲销分录的编号")
+		f.Add(n.Reverses == "", "reverses", "请选择被冲销的分录")
 		f.Add(n.AmountFen < 0, "amount_fen", "金额不能为负（不填表示全额冲销）")
 		f.Add(n.Purpose == "", "purpose", "请填写冲销原因")
-		f.Add(n.Category != "" && CategoryNames[n.Category] == "", "category", "应为 upward、public_service、training 或 other")
+		f.Add(n.Category != "" && CategoryNames[n.Category] == "", "category", categoryHint)
 	default:
-		f.Add(true, "kind", "应为 allocation、payment 或 reversal")
+		f.Add(true, "kind", "应为预算安排、付款或冲销")
 	}
 	f.Add(n.AmountFen > maxAmount, "amount_fen", "金额过大")
 	f.Add(n.Use != "" && (len(n.Use) > 64 || !utf8.ValidString(n.Use)), "use", "过长")
@@ -147,34 +154,67 @@ func (n *NewEntry) Validate() (time.Time, error) {
 		f.Add(utf8.RuneCountInString(v) > 200, name, "不超过 200 字")
 	}
 	f.Add(utf8.RuneCountInString(n.Note) > 1000, "note", "不超过 1000 字")
-	at, err := parseTime(n.At)
-	f.Add(err != nil, "at", "应为日期（2019-05-01）或 RFC 3339 时间")
-	if err == nil && at.After(time.Now().Add(24*time.Hour)) {
-		f.Add(true, "at", "不能是未来的日期")
-	}
+	at := entryDate(f, "at", n.At, p, now)
 	return at, f.Err()
 }
 
-// shanghai is Asia/Shanghai (no daylight saving), without needing tzdata.
-var shanghai = time.FixedZone("CST", 8*3600)
+const categoryHint = "应为农产品上行、公共服务体系、培训或其他"
+
+// entryDate reads the date money moved (docs/design.md, "Time"): a
+// programme date, and within clock.RecentYears of today unless the office
+// (admin) back-fills an older entry. "" is now.
+func entryDate(f server.Fields, field, v string, p *server.Principal, now time.Time) time.Time {
+	if v == "" {
+		return now.UTC()
+	}
+	t, ok := dateIn(f, field, v, now)
+	if ok && !clock.Recent(t, now) && (p == nil || p.Role != server.RoleAdmin) {
+		f.Add(true, field, fmt.Sprintf("只能登记 %d 年以内的日期；更早的分录由县电商办（管理员）补录", clock.RecentYears))
+	}
+	return t
+}
+
+// programmeDate reads a programme date (a tranche gate), required.
+func programmeDate(f server.Fields, field, v string, now time.Time) time.Time {
+	if v == "" {
+		f.Add(true, field, "请填写日期")
+		return time.Time{}
+	}
+	t, _ := dateIn(f, field, v, now)
+	return t
+}
+
+// dateIn reads a date or time in the programme's years and not in the
+// future, reporting whether it is one.
+func dateIn(f server.Fields, field, v string, now time.Time) (time.Time, bool) {
+	t, err := parseTime(v, now)
+	switch {
+	case err != nil:
+		f.Add(true, field, "应为日期（如 2019-05-01）或完整时间")
+	case !clock.InProgrammeRange(t):
+		f.Add(true, field, fmt.Sprintf("日期应在 %d 年至 %d 年之间", clock.ProgrammeMinYear, clock.ProgrammeMaxYear))
+	case t.After(now.Add(24 * time.Hour)):
+		f.Add(true, field, "不能是未来的日期")
+	default:
+		return t, true
+	}
+	return t, false
+}
 
 // parseTime reads an RFC 3339 time or a date (Asia/Shanghai); "" is now.
-func parseTime(s string) (time.Time, error) {
+func parseTime(s string, now time.Time) (time.Time, error) {
 	if s == "" {
-		return time.Now().UTC(), nil
+		return now.UTC(), nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t.UTC(), nil
 	}
-	t, err := time.ParseInLocation("2006-01-02", s, shanghai)
+	t, err := clock.ParseDay(s)
 	if err != nil {
 		return time.Time{}, err
 	}
 	return t.UTC(), nil
 }
-
-// monthOf is the "YYYY-MM" of t in Asia/Shanghai.
-func monthOf(t time.Time) string { return t.In(shanghai).Format("2006-01") }
 
 // yuan formats fen as yuan with thousands separators: 1,234,567.89.
 func yuan(fen int64) string {

@@ -150,8 +150,8 @@ func (s *Service) Register(r fiber.Router) {
 func (s *Service) ledgerHandler(c *fiber.Ctx) error {
 	q := LedgerQuery{Kind: c.Query("kind"), Category: c.Query("category"), StationID: c.Query("station_id"), Limit: 50}
 	f := server.Fields{}
-	f.Add(q.Kind != "" && q.Kind != KindAllocation && q.Kind != KindPayment && q.Kind != KindReversal, "kind", "应为 allocation、payment 或 reversal")
-	f.Add(q.Category != "" && CategoryNames[q.Category] == "", "category", "应为 upward、public_service、training 或 other")
+	f.Add(q.Kind != "" && q.Kind != KindAllocation && q.Kind != KindPayment && q.Kind != KindReversal, "kind", "应为预算安排、付款或冲销")
+	f.Add(q.Category != "" && CategoryNames[q.Category] == "", "category", categoryHint)
 	num := func(name string, lo, hi int64) int64 {
 		v := c.Query(name)
 		if v == "" {
@@ -171,8 +171,8 @@ func (s *Service) ledgerHandler(c *fiber.Ctx) error {
 		if v == "" {
 			return time.Time{}
 		}
-		t, err := parseTime(v)
-		f.Add(err != nil, name, "应为日期（2019-05-01）")
+		t, err := parseTime(v, s.now())
+		f.Add(err != nil, name, "应为日期（如 2019-05-01）")
 		return t
 	}
 	q.From = day("from")

@@ -28,6 +28,33 @@ const (
 	RuleAppendOnly         = "append_only"           // entries are never edited or deleted
 )
 
+// RuleNames are the rules' Chinese names: a refusal's message names its
+// rule in these words (the code stays in error.rule for programs).
+var RuleNames = map[string]string{
+	RuleUpwardMin50:        "农产品上行资金不低于总额 50%",
+	RulePublicServiceMax15: "公共服务体系资金不高于总额 15%",
+	RuleForbiddenUse:       "中央财政资金负面清单",
+	RuleTrancheGate:        "分期拨付须在相应节点之后",
+	RuleTrancheCap:         "分期拨付比例 30%/30%/30%/10%",
+	RuleTotalCap:           "不超过资金总额",
+	RuleCategoryAllocation: "各类别支付不超过其预算安排",
+	RuleReversalOnce:       "每笔分录只能冲销一次",
+	RuleReversalAmount:     "冲销金额不超过原分录",
+	RuleReversalTarget:     "冲销分录不能再冲销",
+	RuleSubsidyOnce:        "站点补助只付一次",
+	RuleSubsidyDue:         "只付站点应得的补助",
+	RuleSubsidyFinal:       "站点补助支付后不能冲销",
+	RuleGateOnce:           "拨付节点只登记一次",
+	RuleGateOrder:          "拨付节点按顺序登记",
+	RuleAppendOnly:         "资金台账只能追加",
+}
+
+// broken is the refusal of a write that breaks rule: the message names the
+// rule in Chinese, then says what is wrong.
+func broken(code, rule, msg string) error {
+	return server.RuleBroken(code, rule, "不符合“"+RuleNames[rule]+"”的规定："+msg)
+}
+
 // Gates in order; gate i opens tranche i+1.
 var Gates = []string{"contract_start", "city_acceptance", "national_acceptance", "one_year_operation"}
 
@@ -144,7 +171,8 @@ func deltas(kind, category string, tranche int, amount int64, subsidy bool, sign
 	return d
 }
 
-// balance is the decoded balance document.
+// balance is the decoded balance document; a gate's date is under
+// "gate_at_N" in Unix milliseconds, when recorded.
 type balance map[string]int64
 
 // balanceFields are the numeric fields of the balance document; all start at 0.
@@ -161,6 +189,12 @@ func balanceFields() []string {
 
 func decodeBalance(m bson.M) balance {
 	b := balance{}
+	for n := 1; n <= 4; n++ {
+		k := fmt.Sprintf("gate_at_%d", n)
+		if t, ok := m[k].(bson.DateTime); ok {
+			b[k] = int64(t)
+		}
+	}
 	for _, f := range balanceFields() {
 		switch v := m[f].(type) {
 		case bool:
@@ -179,7 +213,7 @@ func decodeBalance(m bson.M) balance {
 func (l limits) check(b balance, d map[string]int64, gateTranche int) error {
 	if gateTranche > 0 && b[fmt.Sprintf("gate_%d", gateTranche)] == 0 {
 		g := Gates[gateTranche-1]
-		return server.RuleBroken(server.CodeConflict, RuleTrancheGate,
+		return broken(server.CodeConflict, RuleTrancheGate,
 			fmt.Sprintf("第 %d 期资金须在“%s”登记后才能拨付", gateTranche, GateNames[g]))
 	}
 	for _, c := range l.constraints() {
@@ -189,31 +223,32 @@ func (l limits) check(b balance, d map[string]int64, gateTranche int) error {
 		}
 		v := b[c.field]
 		if c.max != nil && delta > 0 && v+delta > *c.max {
-			return server.RuleBroken(server.CodeConflict, c.rule, c.msg(v, delta, *c.max))
+			return broken(server.CodeConflict, c.rule, c.msg(v, delta, *c.max))
 		}
 		if c.min != nil && delta < 0 && v+delta < *c.min {
-			return server.RuleBroken(server.CodeConflict, c.rule, c.msg(v, delta, *c.min))
+			return broken(server.CodeConflict, c.rule, c.msg(v, delta, *c.min))
 		}
 	}
 	return nil
 }
 
-// filter is the conditional-update filter that holds every bound the deltas
-// move toward, so the $inc applies only if the rules still hold: atomic on
-// both engines (e.g. paid_tranche_1 <= cap - amount).
-func (l limits) filter(d map[string]int64, gateTranche int) bson.D {
-	f := bson.D{{Key: "_id", Value: balanceID}}
+// cond is the condition of the balance's conditional update: it holds every
+// bound the deltas move toward, so the $inc applies only if the rules still
+// hold — atomic on both engines and across app nodes (e.g. paid_tranche_1
+// $lte cap - amount).
+func (l limits) cond(d map[string]int64, gateTranche int) store.Cond {
+	c := store.Cond{}
 	if gateTranche > 0 {
-		f = append(f, bson.E{Key: fmt.Sprintf("gate_%d", gateTranche), Value: true})
+		c[fmt.Sprintf("gate_%d", gateTranche)] = true
 	}
-	for _, c := range l.constraints() {
-		delta := d[c.field]
-		if c.max != nil && delta > 0 {
-			f = append(f, bson.E{Key: c.field, Value: bson.M{"$lte": *c.max - delta}})
+	for _, x := range l.constraints() {
+		delta := d[x.field]
+		if x.max != nil && delta > 0 {
+			c[x.field] = bson.M{"$lte": *x.max - delta}
 		}
-		if c.min != nil && delta < 0 {
-			f = append(f, bson.E{Key: c.field, Value: bson.M{"$gte": *c.min - delta}})
+		if x.min != nil && delta < 0 {
+			c[x.field] = bson.M{"$gte": *x.min - delta}
 		}
 	}
-	return f
+	return c
 }

@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"nongxun/clock"
 	"nongxun/server"
 	"nongxun/store"
 )
@@ -87,13 +88,15 @@ func ratio(v, total int64) float64 {
 	return float64(v*10000/total) / 10000
 }
 
-// Summary reads the fund's figures and rule status.
+// Summary reads the fund's figures and rule status from counter documents
+// by _id: the balance (totals, tranches, gates and their dates) and the
+// stations' subsidy counter — never from the ledger.
 func (s *Service) Summary(ctx context.Context) (*Summary, error) {
 	b, err := s.readBalance(ctx)
 	if err != nil {
 		return nil, err
 	}
-	gates, err := s.gateList(ctx)
+	gateAt, err := s.gateDates(ctx, b)
 	if err != nil {
 		return nil, err
 	}
@@ -114,8 +117,7 @@ func (s *Service) Summary(ctx context.Context) (*Summary, error) {
 		g := Gates[n-1]
 		t := TrancheStatus{Tranche: n, Gate: g, GateName: GateNames[g], Open: b[fmt.Sprintf("gate_%d", n)] != 0,
 			SharePct: TranchePct[n-1], CapFen: l.tranche[n], PaidFen: paid, RemainingFen: l.tranche[n] - paid}
-		if x, ok := gates[g]; ok {
-			at := x.At
+		if at, ok := gateAt[n]; ok {
 			t.GateAt = &at
 		}
 		trancheOK = trancheOK && paid <= l.tranche[n]
@@ -138,7 +140,14 @@ func (s *Service) Summary(ctx context.Context) (*Summary, error) {
 			Detail: "此类登记一律拒绝"},
 	}
 	out.Subsidies.LedgerPaidFen = b["subsidy_paid_fen"]
-	if s.d.Subsidies != nil {
+	if s.d.SubsidyTotals != nil {
+		t, err := s.d.SubsidyTotals(ctx)
+		if err != nil {
+			return nil, err
+		}
+		t.LedgerPaidFen = out.Subsidies.LedgerPaidFen
+		out.Subsidies = t
+	} else if s.d.Subsidies != nil {
 		list, err := s.d.Subsidies(ctx)
 		if err != nil {
 			return nil, err
@@ -150,6 +159,36 @@ func (s *Service) Summary(ctx context.Context) (*Summary, error) {
 			} else {
 				out.Subsidies.OwedFen += x.AmountFen
 				out.Subsidies.OwedCount++
+			}
+		}
+	}
+	return out, nil
+}
+
+// gateDates are the dates of the open gates by tranche, from the balance
+// document (which keeps them since gates are recorded there); gates
+// recorded before that are read from fund_gates.
+func (s *Service) gateDates(ctx context.Context, b balance) (map[int]time.Time, error) {
+	out := map[int]time.Time{}
+	missing := false
+	for n := 1; n <= 4; n++ {
+		if b[fmt.Sprintf("gate_%d", n)] == 0 {
+			continue
+		}
+		if ms, ok := b[fmt.Sprintf("gate_at_%d", n)]; ok {
+			out[n] = time.UnixMilli(ms).UTC()
+		} else {
+			missing = true
+		}
+	}
+	if missing {
+		gates, err := s.gateList(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range gates {
+			if _, ok := out[g.Tranche]; !ok {
+				out[g.Tranche] = g.At
 			}
 		}
 	}
@@ -196,49 +235,57 @@ func (s *Service) GateStatuses(ctx context.Context) ([]GateStatus, error) {
 }
 
 // RecordGate records that a tranche gate has been passed. Gates are
-// recorded in order, each once, and never before the previous one's date.
+// recorded in order, each once, and never before the previous one's date:
+// the gate's natural _id makes it once, a conditional update of the
+// balance on the previous gate makes the order, in one unit.
 func (s *Service) RecordGate(ctx context.Context, p *server.Principal, gate, at, note string) (*Gate, error) {
 	n := gateIndex(gate)
 	f := server.Fields{}
-	f.Add(n == 0, "gate", "应为 contract_start、city_acceptance、national_acceptance 或 one_year_operation")
-	f.Add(at == "", "at", "请填写日期")
-	when, err := parseTime(at)
-	f.Add(at != "" && err != nil, "at", "应为日期（2019-05-01）或 RFC 3339 时间")
-	f.Add(err == nil && when.After(time.Now().Add(24*time.Hour)), "at", "不能是未来的日期")
+	f.Add(n == 0, "gate", "应为签订合同、市级验收、国家验收或运行满一年之一")
+	when := programmeDate(f, "at", at, s.now())
 	f.Add(len([]rune(note)) > 500, "note", "不超过 500 字")
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	g := &Gate{Gate: gate, Tranche: n, At: when, Note: note, RecordedAt: time.Now().UTC()}
+	g := &Gate{Gate: gate, Tranche: n, At: when.Truncate(time.Millisecond), Note: note, RecordedAt: s.now().UTC().Truncate(time.Millisecond)}
 	if p != nil {
 		g.RecordedBy, g.ByName = p.UserID, p.Name
 	}
-	err = s.d.Store.Lane(context.WithoutCancel(ctx), func(ctx context.Context) error {
-		m, err := s.gateList(ctx)
+	ctx = context.WithoutCancel(ctx)
+	cond := store.Cond{fmt.Sprintf("gate_%d", n): bson.M{"$ne": true}}
+	if n > 1 {
+		var prev Gate
+		err := s.gates.Get(ctx, Gates[n-2], &prev)
+		if store.IsNotFound(err) {
+			return nil, broken(server.CodeConflict, RuleGateOrder, "请先登记上一节点“"+GateNames[Gates[n-2]]+"”")
+		}
+		if err != nil {
+			return nil, err
+		}
+		if when.Before(prev.At) {
+			return nil, broken(server.CodeInvalid, RuleGateOrder, "节点日期不能早于上一节点“"+GateNames[Gates[n-2]]+"”的日期（"+clock.Day(prev.At)+"）")
+		}
+		cond[fmt.Sprintf("gate_%d", n-1)] = true
+	}
+	once := broken(server.CodeConflict, RuleGateOnce, "“"+GateNames[gate]+"”已经登记过")
+	err := s.st().Unit(ctx, "funds.gate", func(u *store.Unit) error {
+		err := u.Do(ctx, "gate", func(ctx context.Context) error { return s.gates.InsertOne(ctx, g) },
+			func(ctx context.Context) error { _, err := s.gates.DeleteOne(ctx, bson.M{"_id": gate}); return err })
+		if store.IsDup(err) {
+			return once
+		}
 		if err != nil {
 			return err
 		}
-		if _, ok := m[gate]; ok {
-			return server.RuleBroken(server.CodeConflict, RuleGateOnce, "“"+GateNames[gate]+"”已经登记过")
-		}
-		if n > 1 {
-			prev, ok := m[Gates[n-2]]
-			if !ok {
-				return server.RuleBroken(server.CodeConflict, RuleGateOrder, "请先登记上一节点“"+GateNames[Gates[n-2]]+"”")
-			}
-			if when.Before(prev.At) {
-				return server.RuleBroken(server.CodeInvalid, RuleGateOrder, "节点日期不能早于上一节点“"+GateNames[Gates[n-2]]+"”的日期")
-			}
-		}
-		if err := s.gates.InsertOne(ctx, g); err != nil {
-			if store.IsDup(err) {
-				return server.RuleBroken(server.CodeConflict, RuleGateOnce, "“"+GateNames[gate]+"”已经登记过")
-			}
+		if _, err := s.readBalance(ctx); err != nil {
 			return err
 		}
-		if _, err := s.bal.UpdateOne(ctx, bson.M{"_id": balanceID}, bson.M{"$set": bson.M{fmt.Sprintf("gate_%d", n): true}}); err != nil {
-			s.undoDelete(ctx, s.gates, gate)
+		ok, err := s.bal.UpdateIf(ctx, balanceID, cond, bson.M{"$set": bson.M{fmt.Sprintf("gate_%d", n): true, fmt.Sprintf("gate_at_%d", n): g.At}})
+		if err != nil {
 			return err
+		}
+		if !ok {
+			return once
 		}
 		return nil
 	})
@@ -249,16 +296,10 @@ func (s *Service) RecordGate(ctx context.Context, p *server.Principal, gate, at,
 	return g, nil
 }
 
-// Ledger returns every entry, oldest first (for exports and the self-evaluation).
+// Ledger returns every entry, oldest first (for exports and the
+// self-evaluation: a read of the whole ledger, off the request paths of
+// the pages).
 func (s *Service) Ledger(ctx context.Context) ([]Entry, error) {
-	if s.cached() {
-		if err := s.cache.load(ctx, s); err != nil {
-			return nil, err
-		}
-		s.cache.mu.RLock()
-		defer s.cache.mu.RUnlock()
-		return append([]Entry{}, s.cache.list...), nil
-	}
 	out := []Entry{}
 	err := s.entries.Find(ctx, bson.M{}, &out, options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}))
 	return out, err
@@ -267,6 +308,9 @@ func (s *Service) Ledger(ctx context.Context) ([]Entry, error) {
 // MonthlyFigures returns township id → metric → value for month "YYYY-MM":
 // fund_payments_fen, net of reversals, under "" (payments are county-level).
 func (s *Service) MonthlyFigures(ctx context.Context, month string) (map[string]map[string]int64, error) {
+	if _, err := clock.ParseMonth(month); err != nil {
+		return nil, server.Invalid("月份格式应为 YYYY-MM", "month", "格式错误")
+	}
 	m, err := s.months.Counter(ctx, "month:"+month)
 	if err != nil {
 		return nil, err
@@ -288,20 +332,9 @@ func (s *Service) Reconcile(ctx context.Context) (map[string]Drift, error) {
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.Ledger(ctx)
+	sum, _, err := s.sums(ctx)
 	if err != nil {
 		return nil, err
-	}
-	sum := map[string]int64{}
-	for _, e := range list {
-		kind, sign := e.Kind, int64(1)
-		if e.Kind == KindReversal {
-			kind, sign = e.ReversedKind, -1
-		}
-		for k, v := range deltas(kind, e.Category, e.Tranche, e.AmountFen, e.Use == UseSubsidy, sign) {
-			sum[k] += v
-		}
-		sum["entries"]++
 	}
 	out := map[string]Drift{}
 	for _, f := range balanceFields() {

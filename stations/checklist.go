@@ -42,7 +42,7 @@ type checklistDoc struct {
 // Checklist returns the configured acceptance checklist, or the default.
 func (s *Service) Checklist(ctx context.Context) ([]CheckItem, error) {
 	var d checklistDoc
-	err := s.config.FindOne(ctx, bson.M{"_id": checklistID}, &d)
+	err := s.config.Get(ctx, checklistID, &d)
 	if store.IsNotFound(err) {
 		return append([]CheckItem(nil), DefaultChecklist...), nil
 	}
@@ -69,23 +69,18 @@ func (s *Service) SetChecklist(ctx context.Context, p *server.Principal, items [
 			it.Kinds = []string{KindVillage, KindTownship}
 		}
 		for _, k := range it.Kinds {
-			f.Add(kindName[k] == "", "items", "kinds 应取自 county_center、warehouse、township、village")
+			f.Add(kindName[k] == "", "items", "适用站点类型应为县级中心、仓储物流中心、乡镇服务站或村级服务点")
 		}
 		seen[it.Key] = true
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	err := s.st.Lane(ctx, func(ctx context.Context) error {
-		if _, err := s.config.ReplaceOne(ctx, bson.M{"_id": checklistID}, checklistDoc{ID: checklistID, Items: items},
-			options.Replace().SetUpsert(true)); err != nil {
-			return err
-		}
-		return s.record(ctx, p, "station.checklist", checklistID, map[string]any{"items": len(items)})
-	})
-	if err != nil {
+	if _, err := s.config.ReplaceOne(ctx, bson.M{"_id": checklistID}, checklistDoc{ID: checklistID, Items: items},
+		options.Replace().SetUpsert(true)); err != nil {
 		return nil, err
 	}
+	s.note(ctx, p, "station.checklist", checklistID, map[string]any{"items": len(items)})
 	return items, nil
 }
 

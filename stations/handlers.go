@@ -8,7 +8,7 @@ import (
 // viewers may read stations: everyone but trainees (station users see only their own).
 var viewers = []string{server.RoleAdmin, server.RoleOfficer, server.RoleTrainer, server.RoleAuditor, server.RoleStation}
 
-// Register adds the station and parcel routes to the authenticated API.
+// Register adds the station routes to the authenticated API.
 func (s *Service) Register(api fiber.Router) {
 	admin := server.Require(server.RoleAdmin)
 	// Fixed paths first, so that ":id" does not swallow them.
@@ -135,6 +135,44 @@ func (s *Service) Register(api fiber.Router) {
 		}
 		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"entry": e})
 	})
+	api.Post("/stations/:id/photos", server.Require(server.RoleAdmin, server.RoleStation), func(c *fiber.Ctx) error {
+		id, err := server.ID(c, "id")
+		if err != nil {
+			return err
+		}
+		if _, err := s.visible(c.UserContext(), server.Who(c), id); err != nil {
+			return err
+		}
+		var ph *Photo
+		_, err = server.StreamUpload(c, "file", func(u server.Upload) error {
+			var err error
+			ph, err = s.AddPhoto(c.UserContext(), server.Who(c), id, u)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(ph)
+	})
+	api.Get("/stations/:id/photos/:photo", server.Require(viewers...), func(c *fiber.Ctx) error {
+		id, err := server.ID(c, "id")
+		if err != nil {
+			return err
+		}
+		pid, err := server.ID(c, "photo")
+		if err != nil {
+			return err
+		}
+		ph, err := s.PhotoFile(c.UserContext(), server.Who(c), id, pid)
+		if err != nil {
+			return err
+		}
+		b, err := s.d.Store.Blobs.Open(c.UserContext(), ph.BlobID)
+		if err != nil {
+			return server.BlobError(err, 0)
+		}
+		return server.SendBlob(c, b, ph.BlobID, ph.ContentType, ph.Name, true)
+	})
 	api.Get("/stations/:id/services", server.Require(viewers...), func(c *fiber.Ctx) error {
 		id, err := server.ID(c, "id")
 		if err != nil {
@@ -153,7 +191,6 @@ func (s *Service) Register(api fiber.Router) {
 		}
 		return c.JSON(fiber.Map{"totals": t, "items": items})
 	})
-	s.registerParcels(api)
 }
 
 func (s *Service) getCoverage(c *fiber.Ctx) error {

@@ -8,6 +8,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"nongxun/clock"
 	"nongxun/server"
 	"nongxun/store"
 )
@@ -83,17 +84,7 @@ func (s *Service) LogService(ctx context.Context, p *server.Principal, stationID
 	if in.ClientID != "" {
 		e.ID = x.ID + "/" + in.ClientID
 	}
-	if err := s.services.InsertOne(ctx, e); err != nil {
-		if store.IsDup(err) {
-			var old ServiceEntry
-			if err := s.services.FindOne(ctx, bson.M{"_id": e.ID}, &old); err != nil {
-				return nil, false, err
-			}
-			return &old, true, nil
-		}
-		return nil, false, err
-	}
-	m := monthOf(at)
+	m := clock.Month(at)
 	tk := tkey(x.TownshipID)
 	// The station's counter also keeps its latest entries (the phone's and
 	// the detail page's list), so no request reads the growing log.
@@ -103,18 +94,43 @@ func (s *Service) LogService(ctx context.Context, p *server.Principal, stationID
 	for k, v := range delta {
 		inc[k], neg[k] = v, -v
 	}
-	var t ServiceTotals
-	if err := s.counters.FindOneAndUpdate(ctx, bson.M{"_id": "svc:" + x.ID}, bson.M{"$inc": inc, "$push": bson.M{"recent": e}}, &t,
-		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)); err != nil {
-		_, _ = s.services.DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": e.ID})
-		return nil, false, err
+	dup := false
+	err = s.st.Unit(ctx, "station.service", func(u *store.Unit) error {
+		err := u.Do(ctx, "service entry", func(ctx context.Context) error { return s.services.InsertOne(ctx, e) },
+			func(ctx context.Context) error { _, err := s.services.DeleteOne(ctx, bson.M{"_id": e.ID}); return err })
+		if store.IsDup(err) {
+			dup = true
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		var t ServiceTotals
+		err = u.Do(ctx, "station totals", func(ctx context.Context) error {
+			return s.counters.FindOneAndUpdate(ctx, bson.M{"_id": "svc:" + x.ID}, bson.M{"$inc": inc, "$push": bson.M{"recent": e}}, &t,
+				options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After))
+		}, func(ctx context.Context) error {
+			_, err := s.counters.UpdateOne(ctx, bson.M{"_id": "svc:" + x.ID}, bson.M{"$inc": neg, "$pull": bson.M{"recent": e}})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if len(t.Recent) > recentServices { // $push's $slice is ignored by the embedded engine
+			if _, err := s.counters.UpdateOne(ctx, bson.M{"_id": "svc:" + x.ID}, bson.M{"$pop": bson.M{"recent": -1}}); err != nil {
+				s.d.Log.Warn("stations: the latest-services list keeps one entry too many", "station", x.ID, "err", err.Error())
+			}
+		}
+		return s.incCounter(ctx, u, "svcm:"+m, map[string]int64{tk + ".count": e.Count, tk + ".amount_fen": e.AmountFen})
+	})
+	if dup {
+		var old ServiceEntry
+		if err := s.services.Get(ctx, e.ID, &old); err != nil {
+			return nil, false, err
+		}
+		return &old, true, nil
 	}
-	if len(t.Recent) > recentServices { // $push's $slice is ignored by the embedded engine
-		_, _ = s.counters.UpdateOne(ctx, bson.M{"_id": "svc:" + x.ID}, bson.M{"$pop": bson.M{"recent": -1}})
-	}
-	if err := s.counters.Inc(ctx, "svcm:"+m, map[string]int64{tk + ".count": e.Count, tk + ".amount_fen": e.AmountFen}); err != nil {
-		_, _ = s.counters.UpdateOne(context.WithoutCancel(ctx), bson.M{"_id": "svc:" + x.ID}, bson.M{"$inc": neg, "$pop": bson.M{"recent": 1}})
-		_, _ = s.services.DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": e.ID})
+	if err != nil {
 		return nil, false, err
 	}
 	return e, false, nil
@@ -142,7 +158,7 @@ const recentServices = 20
 // first, at most recentServices), all from its counter document.
 func (s *Service) Services(ctx context.Context, stationID string, limit int) (*ServiceTotals, []ServiceEntry, error) {
 	var t ServiceTotals
-	if err := s.counters.FindOne(ctx, bson.M{"_id": "svc:" + stationID}, &t); err != nil && !store.IsNotFound(err) {
+	if err := s.counters.Get(ctx, "svc:"+stationID, &t); err != nil && !store.IsNotFound(err) {
 		return nil, nil, err
 	}
 	if t.Kinds == nil {

@@ -100,6 +100,7 @@ type Station struct {
 	OperatorName string       `bson:"operator_name,omitempty" json:"operator_name,omitempty"`
 	History      []Step       `bson:"history" json:"history,omitempty"`
 	Inspections  []Inspection `bson:"inspections,omitempty" json:"inspections,omitempty"`
+	Photos       []Photo      `bson:"photos,omitempty" json:"photos,omitempty"`
 	AcceptedAt   *time.Time   `bson:"accepted_at,omitempty" json:"accepted_at,omitempty"`
 	SubsidyPaid  bool         `bson:"subsidy_paid,omitempty" json:"subsidy_paid"`
 	SubsidyEntry string       `bson:"subsidy_entry_id,omitempty" json:"subsidy_entry_id,omitempty"`
@@ -252,3 +253,9 @@ func subsidyOf(kind, origin string) int64 {
 	}
 	return 0
 }
+
+// StatusName is a status's Chinese name.
+func StatusName(status string) string { return statusName[status] }
+
+// KindName is a station kind's Chinese name.
+func KindName(kind string) string { return kindName[kind] }

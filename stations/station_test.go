@@ -1,9 +1,12 @@
 package stations
 
 import (
+	"bytes"
+	"strings"
 	"sync"
 	"testing"
 
+	"nongxun/clock"
 	"nongxun/server"
 	"nongxun/testkit"
 )
@@ -346,7 +349,7 @@ func TestServicesLog(t *testing.T) {
 	if got.Totals.Count != 4 || got.Totals.AmountFen != 17000 || len(got.Items) != 2 || got.Totals.Kinds["缴费"].Count != 1 {
 		t.Fatalf("totals %+v items %d", got.Totals, len(got.Items))
 	}
-	m, err := f.S.MonthlyFigures(f.Ctx, monthOf(f.S.now()))
+	m, err := f.S.MonthlyFigures(f.Ctx, clock.Month(f.S.now()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,5 +368,114 @@ func TestServicesLog(t *testing.T) {
 	}
 	if _, err := f.S.MonthlyFigures(f.Ctx, "2019-13"); err == nil {
 		t.Fatal("bad month accepted")
+	}
+}
+
+// TestConcurrentStatusSteps: eight requests for the same step at once
+// (built): exactly one is recorded, the others are refused naming the rule;
+// the history has one step more, never two.
+func TestConcurrentStatusSteps(t *testing.T) {
+	f := newFixture(t)
+	id := f.station(KindVillage, f.Village(4, 0).ID, OriginNew)
+	var mu sync.Mutex
+	rules := map[string]int{}
+	ok := race(t, 8, func() int {
+		r := f.Do(f.Admin, "POST", "/api/v1/stations/"+id+"/status", map[string]any{"status": "built", "at": at(1)})
+		if r.Status == 200 {
+			return 201
+		}
+		mu.Lock()
+		rules[f.rule(r)]++
+		mu.Unlock()
+		return r.Status
+	})
+	x, err := f.S.Station(f.Ctx, id)
+	if ok != 1 || err != nil || x.Status != StatusBuilt || len(x.History) != 2 {
+		t.Fatalf("%d accepted, station %+v %v", ok, x, err)
+	}
+	for r := range rules {
+		if r != "status_no_backward" && r != "status_changed" {
+			t.Fatalf("refused with %q", r)
+		}
+	}
+}
+
+// TestSubsidyTotalsAndRepair: the subsidy counter follows acceptance and
+// payment, and the repair rebuilds it and the coverage from the stations.
+func TestSubsidyTotalsAndRepair(t *testing.T) {
+	f := newFixture(t)
+	v := f.station(KindVillage, f.Village(0, 0).ID, OriginNew)
+	tw := f.station(KindTownship, f.Township(0).ID, OriginNew)
+	f.walk(v, StatusOperating)
+	f.walk(tw, StatusAccepted)
+	if err := f.S.MarkSubsidyPaid(f.Ctx, v, "entry-1"); err != nil {
+		t.Fatal(err)
+	}
+	want := SubsidyTotals{OwedFen: SubsidyTownshipFen, OwedCount: 1, PaidFen: SubsidyVillageFen, PaidCount: 1}
+	if got, err := f.S.Totals(f.Ctx); err != nil || got != want {
+		t.Fatalf("totals %+v %v, want %+v", got, err, want)
+	}
+	cov := f.coverage(f.Admin, "")
+	if drifted, err := f.S.RepairCounters(f.Ctx); err != nil || drifted {
+		t.Fatalf("repair of consistent counters: %v %v", drifted, err)
+	}
+	// lose counts as a crash between two writes would
+	if err := f.S.counters.Inc(f.Ctx, subsidyKey, map[string]int64{"paid_fen": -1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.S.counters.Inc(f.Ctx, "cov:all", map[string]int64{"villages": 5}); err != nil {
+		t.Fatal(err)
+	}
+	if drifted, err := f.S.RepairCounters(f.Ctx); err != nil || !drifted {
+		t.Fatalf("repair: %v %v", drifted, err)
+	}
+	if got, _ := f.S.Totals(f.Ctx); got != want {
+		t.Fatalf("totals after the repair %+v", got)
+	}
+	if got := f.coverage(f.Admin, ""); got != cov {
+		t.Fatalf("coverage after the repair %+v, want %+v", got, cov)
+	}
+}
+
+// TestStationDatesBounded: a step dated in year 1 or 9999 is refused in
+// Chinese, naming the field.
+func TestStationDatesBounded(t *testing.T) {
+	f := newFixture(t)
+	id := f.station(KindVillage, f.Village(5, 0).ID, OriginNew)
+	for _, at := range []string{"0001-01-01T00:00:00Z", "9999-12-31T00:00:00Z"} {
+		r := f.Do(f.Admin, "POST", "/api/v1/stations/"+id+"/status", map[string]any{"status": "built", "at": at}).Want(t, 400)
+		msg, _ := r.JSON()["error"].(map[string]any)["fields"].(map[string]any)["at"].(string)
+		if !strings.Contains(msg, "2000 年至 2100 年") {
+			t.Fatalf("%s: %s", at, r.Body)
+		}
+	}
+}
+
+// TestPhotos: a station's operator uploads a photo of their own station,
+// readers of the station download it, others cannot; the blob sweep keeps
+// it (the photos are declared to the store).
+func TestPhotos(t *testing.T) {
+	f := newFixture(t)
+	mine := f.station(KindVillage, f.Village(0, 0).ID, OriginNew)
+	other := f.station(KindVillage, f.Village(1, 0).ID, OriginNew)
+	op := f.NewCaller(server.RoleStation, mine)
+	png := append([]byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}, make([]byte, 64)...)
+	r := f.Upload(op, "/api/v1/stations/"+mine+"/photos", "门牌.png", png, nil).Want(t, 201)
+	pid, _ := r.JSON()["id"].(string)
+	f.Upload(op, "/api/v1/stations/"+other+"/photos", "x.png", png, nil).Want(t, 403)
+	f.Upload(op, "/api/v1/stations/"+mine+"/photos", "a.txt", []byte("not an image"), nil).Want(t, 400)
+	f.Upload(f.NewCaller(server.RoleAuditor, ""), "/api/v1/stations/"+mine+"/photos", "x.png", png, nil).Want(t, 403)
+	if rep, err := f.Store.SweepBlobs(f.Ctx, 0); err != nil || len(rep.Removed) != 1 { // only the refused text file
+		t.Fatalf("sweep %+v %v", rep, err)
+	}
+	got := f.Do(f.NewCaller(server.RoleOfficer, f.Township(0).ID), "GET", "/api/v1/stations/"+mine+"/photos/"+pid, nil).Want(t, 200)
+	if !bytes.Equal(got.Body, png) || got.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("photo %q %s", got.Body, got.Header.Get("Content-Type"))
+	}
+	f.Do(f.NewCaller(server.RoleOfficer, f.Township(1).ID), "GET", "/api/v1/stations/"+mine+"/photos/"+pid, nil).Want(t, 403)
+	var x Station
+	f.Do(op, "GET", "/api/v1/stations/"+mine, nil).Want(t, 200).Decode(t, &x)
+	if len(x.Photos) != 1 || x.Photos[0].Name != "门牌.png" {
+		t.Fatalf("photos %+v", x.Photos)
 	}
 }

@@ -65,9 +65,13 @@ func (s *Service) Create(ctx context.Context, p *server.Principal, n NewStation)
 		x.Services = []string{}
 	}
 	key := uniqueKey(n.Kind, n.RegionID)
-	err := s.st.Lane(ctx, func(ctx context.Context) error {
+	// The marker's natural _id keeps a kind single on any engine and any
+	// number of app nodes; the station document follows it in one unit.
+	err := s.st.Unit(ctx, "station.create", func(u *store.Unit) error {
 		if key != "" {
-			err := s.markers.InsertOne(ctx, marker{ID: key, StationID: x.ID})
+			err := u.Do(ctx, "uniqueness marker", func(ctx context.Context) error {
+				return s.markers.InsertOne(ctx, marker{ID: key, StationID: x.ID})
+			}, func(ctx context.Context) error { return s.dropMarker(ctx, key, x.ID) })
 			if store.IsDup(err) {
 				if n.Kind == KindCountyCenter {
 					return server.RuleBroken(server.CodeConflict, "one_county_center", "全县只能有一个县级电子商务公共服务中心，已建有一个")
@@ -78,33 +82,24 @@ func (s *Service) Create(ctx context.Context, p *server.Principal, n NewStation)
 				return err
 			}
 		}
-		if err := s.stations.InsertOne(ctx, x); err != nil {
-			s.dropMarker(ctx, key, x.ID)
-			return err
-		}
-		if err := s.record(ctx, p, "station.create", x.ID, map[string]any{"name": x.Name, "kind": x.Kind, "region_id": x.RegionID, "origin": x.Origin}); err != nil {
-			s.dropMarker(ctx, key, x.ID)
-			_, _ = s.stations.DeleteOne(ctx, bson.M{"_id": x.ID})
-			return err
-		}
-		return nil
+		return s.stations.InsertOne(ctx, x)
 	})
+	s.changed(x)
 	if err != nil {
 		return nil, err
 	}
-	_ = s.reload(ctx)
+	s.note(ctx, p, "station.create", x.ID, map[string]any{"name": x.Name, "kind": x.Kind, "region_id": x.RegionID, "origin": x.Origin})
 	x.SubsidyFen = subsidyOf(x.Kind, x.Origin)
 	return x, nil
 }
 
-// dropMarker removes a uniqueness marker held by station id.
-func (s *Service) dropMarker(ctx context.Context, key, id string) {
+// dropMarker removes a uniqueness marker when station id holds it.
+func (s *Service) dropMarker(ctx context.Context, key, id string) error {
 	if key == "" {
-		return
+		return nil
 	}
-	if _, err := s.markers.DeleteOne(ctx, bson.M{"_id": key, "station_id": id}); err != nil {
-		s.d.Log.Error("stations: cannot drop marker", "key", key, "err", err.Error())
-	}
+	_, err := s.markers.DeleteIf(ctx, key, store.Cond{"station_id": id})
+	return err
 }
 
 func who(p *server.Principal) string {
@@ -114,10 +109,28 @@ func who(p *server.Principal) string {
 	return p.UserID
 }
 
-// Station reads one station from the database.
+// Station reads one station by id: the lookup of a node the logistics
+// package makes on every parcel write, served from a write-through cache
+// (on MongoDB at most DefaultCacheTTL old). Write paths read with load.
 func (s *Service) Station(ctx context.Context, id string) (*Station, error) {
+	x, err := s.byID.Get(ctx, id, func(ctx context.Context) (Station, error) {
+		x, err := s.load(ctx, id)
+		if err != nil {
+			return Station{}, err
+		}
+		return *x, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &x, nil
+}
+
+// load reads one station by id from the database (an indexed read on both
+// engines), for the read-check-writes that must see the latest state.
+func (s *Service) load(ctx context.Context, id string) (*Station, error) {
 	var x Station
-	if err := s.stations.FindOne(ctx, bson.M{"_id": id}, &x); err != nil {
+	if err := s.stations.Get(ctx, id, &x); err != nil {
 		if store.IsNotFound(err) {
 			return nil, server.NotFound("服务站点不存在")
 		}
@@ -158,10 +171,21 @@ type ListFilter struct {
 }
 
 // List returns the stations p may see (a station user: their own and the
-// county-level nodes), filtered.
+// county-level nodes), filtered. A failed read is logged and lists none.
 func (s *Service) List(ctx context.Context, p *server.Principal, f ListFilter) []Station {
+	out, _ := s.ListErr(ctx, p, f)
+	return out
+}
+
+// ListErr is List that reports a failed read.
+func (s *Service) ListErr(ctx context.Context, p *server.Principal, f ListFilter) ([]Station, error) {
 	out := []Station{}
-	for _, x := range s.all(ctx) {
+	all, err := s.all(ctx)
+	if err != nil {
+		s.d.Log.Error("stations: cannot list", "err", err.Error())
+		return out, err
+	}
+	for _, x := range all {
 		// a station user also sees the county-level nodes, to send parcels to
 		seen := canSee(p, &x) || (p.Role == server.RoleStation && x.CountyLevel())
 		if !seen || (f.Kind != "" && x.Kind != f.Kind) || (f.Status != "" && x.Status != f.Status) ||
@@ -169,13 +193,13 @@ func (s *Service) List(ctx context.Context, p *server.Principal, f ListFilter) [
 			continue
 		}
 		x.SubsidyFen = subsidyOf(x.Kind, x.Origin)
-		x.History, x.Inspections = nil, nil
+		x.History, x.Inspections, x.Photos = nil, nil, nil
 		if x.Services == nil {
 			x.Services = []string{}
 		}
 		out = append(out, x)
 	}
-	return out
+	return out, nil
 }
 
 // Update changes a station's descriptive fields. Admin may change all;
@@ -188,6 +212,7 @@ func (s *Service) Update(ctx context.Context, p *server.Principal, id string, u 
 	if err != nil {
 		return nil, err
 	}
+	defer s.changed(x)
 	if p.Role != server.RoleAdmin && (u.Name != nil || u.OperatorID != nil || u.AreaM2 != nil) {
 		return nil, server.Forbidden("名称、面积和运营人员只能由管理员修改")
 	}
@@ -232,22 +257,16 @@ func (s *Service) Update(ctx context.Context, p *server.Principal, id string, u 
 	if len(unset) > 0 {
 		upd["$unset"] = unset
 	}
-	err = s.st.Lane(ctx, func(ctx context.Context) error {
-		if _, err := s.stations.UpdateOne(ctx, bson.M{"_id": id}, upd); err != nil {
-			return err
-		}
-		detail := map[string]any{}
-		for k, v := range set {
-			detail[k] = v
-		}
-		for k := range unset {
-			detail[k] = nil
-		}
-		return s.record(ctx, p, "station.update", id, detail)
-	})
-	if err != nil {
+	if _, err := s.stations.UpdateOne(ctx, bson.M{"_id": id}, upd); err != nil {
 		return nil, err
 	}
-	_ = s.reload(ctx)
-	return s.Station(ctx, id)
+	detail := map[string]any{}
+	for k, v := range set {
+		detail[k] = v
+	}
+	for k := range unset {
+		detail[k] = nil
+	}
+	s.note(ctx, p, "station.update", id, detail)
+	return s.load(ctx, id)
 }

@@ -10,37 +10,39 @@
     training: [['training', '电商培训'], ['incubation', '孵化与转化支持']],
     other: [['evaluation', '第三方绩效评价'], ['other', '其他']]
   };
-  var useName = { station_subsidy: '站点建设补助' };
+  var useName = { station_subsidy: '站点建设补助', cold_chain: '冷链物流' };
   Object.keys(USES).forEach(function (c) { USES[c].forEach(function (u) { useName[u[0]] = u[1]; }); });
   var esc = NX.esc, yuan = NX.yuan;
   function pct(x) { return (Number(x || 0) * 100).toFixed(1) + '%'; }
   function tag(ok, yes, no) { return '<span class="tag ' + (ok ? 'good">' + (yes || '符合') : 'bad">' + (no || '不符合')) + '</span>'; }
   function admin() { return NX.user && NX.user.role === 'admin'; }
-  function err(el, x) { el.innerHTML = '<p class="error">' + esc(NX.errText(x)) + (x && x.data && x.data.error && x.data.error.rule ? ' <span class="small muted">(' + esc(x.data.error.rule) + ')</span>' : '') + '</p>'; }
+  /* Refusals carry their rule's code in error.rule for programs; people read the message, which names the rule in Chinese. */
+  function err(el, x) { el.innerHTML = '<p class="error">' + esc(NX.errText(x)) + '</p>'; }
+  function td(label, html) { return '<td data-label="' + esc(label) + '">' + html + '</td>'; }
+  function useLabel(u) { return useName[u] || '其他用途'; }
 
   function summaryHTML(s) {
-    var h = '<div class="grid">' +
-      '<div class="kpi"><b>' + yuan(s.total_fen) + '</b>资金总额（元）</div>' +
-      '<div class="kpi"><b>' + yuan(s.allocated_fen) + '</b>已安排（元）</div>' +
-      '<div class="kpi"><b>' + yuan(s.paid_fen) + '</b>已支付（元）</div>' +
-      '<div class="kpi"><b>' + yuan(s.unallocated_fen) + '</b>未安排（元）</div></div>';
-    h += '<h2>按类别</h2><div class="scroll"><table><tr><th>类别</th><th>安排</th><th>占总额</th><th>支付</th></tr>' +
+    var big = function (fen, label) { return '<div class="kpi"><b style="font-size:1.1rem;white-space:nowrap">' + yuan(fen) + '</b>' + label + '</div>'; };
+    var h = '<div class="grid">' + big(s.total_fen, '资金总额（元）') + big(s.allocated_fen, '已安排（元）') +
+      big(s.paid_fen, '已支付（元）') + big(s.unallocated_fen, '未安排（元）') + '</div>';
+    h += '<h2>按类别</h2><table class="rows"><thead><tr><th>类别</th><th>已安排（元）</th><th>占总额</th><th>已支付（元）</th></tr></thead><tbody>' +
       Object.keys(CAT).map(function (c) {
         var x = s.by_category[c] || {};
-        return '<tr><td>' + CAT[c] + '</td><td>' + yuan(x.allocated_fen) + '</td><td>' + pct(x.ratio) + '</td><td>' + yuan(x.paid_fen) + '</td></tr>';
-      }).join('') + '</table></div>';
+        return '<tr>' + td('类别', CAT[c]) + td('已安排（元）', yuan(x.allocated_fen)) + td('占总额', pct(x.ratio)) + td('已支付（元）', yuan(x.paid_fen)) + '</tr>';
+      }).join('') + '</tbody></table>';
     h += '<h2>资金规则</h2><div class="card">' + s.rules.map(function (r) {
       var fig = r.limit_fen ? '<br><span class="small muted">' + yuan(r.value_fen) + ' / 上限 ' + yuan(r.limit_fen) + (r.limit_ratio ? '（' + pct(r.ratio) + '，上限 ' + pct(r.limit_ratio) + '）' : '') + '</span>' : '';
       return '<p>' + tag(r.ok) + ' ' + esc(r.name) + fig + (r.detail ? '<br><span class="small muted">' + esc(r.detail) + '</span>' : '') + '</p>';
     }).join('') + '</div>';
-    h += '<h2>承办企业分期拨付</h2><div class="scroll"><table><tr><th>期</th><th>节点</th><th>比例</th><th>额度</th><th>已拨付</th></tr>' +
+    h += '<h2>承办企业分期拨付</h2><table class="rows"><thead><tr><th>期</th><th>节点</th><th>比例</th><th>额度（元）</th><th>已支付（元）</th></tr></thead><tbody>' +
       s.tranches.map(function (t) {
-        return '<tr><td>' + t.tranche + '</td><td>' + esc(t.gate_name) + '<br>' + (t.open ? tag(true, '已达成 ' + NX.date(t.gate_at)) : tag(false, '', '未达成')) +
-          '</td><td>' + t.share_pct + '%</td><td>' + yuan(t.cap_fen) + '</td><td>' + yuan(t.paid_fen) + '</td></tr>';
-      }).join('') + '</table></div>';
+        return '<tr>' + td('期', '第 ' + t.tranche + ' 期') + td('节点', esc(t.gate_name) + '<br>' + (t.open ? tag(true, '已达成 ' + NX.date(t.gate_at)) : tag(false, '', '未达成'))) +
+          td('比例', t.share_pct + '%') + td('额度（元）', yuan(t.cap_fen)) + td('已支付（元）', yuan(t.paid_fen)) + '</tr>';
+      }).join('') + '</tbody></table>';
     var sb = s.subsidies || {};
-    h += '<h2>站点建设补助</h2><div class="grid"><div class="kpi"><b>' + yuan(sb.owed_fen) + '</b>应付未付（' + (sb.owed_count || 0) + ' 个站点）</div>' +
-      '<div class="kpi"><b>' + yuan(sb.paid_fen) + '</b>已支付（' + (sb.paid_count || 0) + ' 个站点）</div></div>';
+    h += '<h2>站点建设补助</h2><div class="grid">' + big(sb.owed_fen, '应付未付（' + (sb.owed_count || 0) + ' 个站点，元）') +
+      big(sb.ledger_paid_fen, '已支付（记入台账，元）') + '</div>' +
+      (sb.paid_fen !== sb.ledger_paid_fen ? '<p class="small muted">站点登记为已付 ' + yuan(sb.paid_fen) + ' 元（' + (sb.paid_count || 0) + ' 个站点），与台账不一致的部分请核对。</p>' : '');
     return h;
   }
 
@@ -56,7 +58,7 @@
     var owed = list.filter(function (x) { return !x.paid; });
     if (!owed.length) return '<p class="muted">暂无应付未付的站点补助。</p>';
     return '<form class="card" id="fx-sub"><b>支付站点补助</b><label>站点<select name="station_id" required>' + owed.map(function (x) {
-      return '<option value="' + esc(x.station_id) + '">' + esc(x.name || x.station_id) + '（' + yuan(x.amount_fen) + ' 元）</option>';
+      return '<option value="' + esc(x.station_id) + '">' + esc(x.name || '（未命名站点）') + '（' + yuan(x.amount_fen) + ' 元）</option>';
     }).join('') + '</select></label><label>审批人<input name="approver" maxlength="200"></label><button class="primary">支付（记入台账）</button><div class="msg"></div></form>';
   }
 
@@ -78,16 +80,18 @@
     seqOf[e.id] = e.seq;
     var amt = (e.kind === 'reversal' ? '−' : '') + yuan(e.amount_fen);
     var small = function (label, v) { return v ? '<br><span class="small muted">' + label + esc(v) + '</span>' : ''; };
-    var ev = (e.evidence || []).map(function (x) { return '<br><button class="link small fx-ev" data-id="' + esc(x.id) + '" data-name="' + esc(x.name) + '">附件：' + esc(x.name) + '</button>'; }).join('');
+    var ev = (e.evidence || []).map(function (x) { return '<br><button class="link small fx-ev" data-id="' + esc(x.id) + '" data-name="' + esc(x.name) + '">凭证：' + esc(x.name) + '</button>'; }).join('');
     var acts = '';
     if (admin()) {
       if (e.kind !== 'reversal' && !e.reversed_by && e.use !== 'station_subsidy') acts += '<button class="fx-rev small" data-id="' + e.id + '" data-amt="' + e.amount_fen + '">冲销</button> ';
       acts += '<label class="small" style="display:inline"><span class="tag">＋凭证</span><input type="file" class="fx-up" data-id="' + e.id + '" style="display:none"></label>';
     }
-    return '<tr><td>#' + e.seq + '<br><span class="small muted">' + NX.date(e.at) + '</span><br>' + KIND[e.kind] + (e.tranche ? '<br>第 ' + e.tranche + ' 期' : '') +
-      (e.reversed_by ? '<br><span class="tag warn">已冲销</span>' : '') + '</td><td><b>' + amt + '</b><br>' + (CAT[e.category] || '') + '<br><span class="small">' + esc(useName[e.use] || e.use) + '</span></td><td>' +
-      esc(e.purpose) + small('收款方：', e.payee) + small('合同：', e.contract) + small('审批：', e.approver) + small('录入：', e.by_name) +
-      (e.reverses ? small('冲销分录 ', seqOf[e.reverses] ? '#' + seqOf[e.reverses] : e.reverses.slice(-8)) : '') + ev + (acts ? '<p style="margin:.3rem 0 0">' + acts + '</p>' : '') + '</td></tr>';
+    var kind = e.kind !== 'payment' ? KIND[e.kind] : e.status === 'pending' ? '付款（待审批）' : '已支付';
+    return '<tr>' + td('分录', '第 ' + e.seq + ' 号<br><span class="small muted">' + NX.date(e.at) + '</span><br>' + kind + (e.tranche ? '<br>第 ' + e.tranche + ' 期' : '') +
+      (e.reversed_by ? '<br><span class="tag warn">已冲销</span>' : '')) +
+      td('金额（元）', '<b>' + amt + '</b><br>' + (CAT[e.category] || '') + '<br><span class="small">' + esc(useLabel(e.use)) + '</span>') +
+      td('说明与凭证', esc(e.purpose) + small('收款方：', e.payee) + small('合同：', e.contract) + small('审批：', e.approver) + small('录入：', e.by_name) +
+        (e.reverses ? small('冲销：', seqOf[e.reverses] ? '第 ' + seqOf[e.reverses] + ' 号分录' : '一笔较早的分录') : '') + ev + (acts ? '<p style="margin:.3rem 0 0">' + acts + '</p>' : '')) + '</tr>';
   }
 
   function msg(form, text, bad) { var m = form.querySelector('.msg'); m.className = 'msg ' + (bad ? 'error' : 'ok'); m.textContent = text; }
@@ -95,10 +99,7 @@
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
       var b = form.querySelector('button'); b.disabled = true;
-      Promise.resolve().then(fn).catch(function (x) {
-        var r = x && x.data && x.data.error && x.data.error.rule;
-        msg(form, NX.errText(x) + (r ? '（规则 ' + r + '）' : ''), true);
-      }).then(function () { b.disabled = false; });
+      Promise.resolve().then(fn).catch(function (x) { msg(form, NX.errText(x), true); }).then(function () { b.disabled = false; });
     });
   }
 
@@ -112,16 +113,18 @@
           (admin() ? '<h2>拨付节点</h2>' + gateForm(gates) + '<h2>补助支付</h2>' + subsidyForm(subs) + '<h2>登记</h2>' + entryForm() : '<p class="muted">审计只读：可查阅汇总与台账，不能登记。</p>') +
           '<h2>资金台账</h2><div class="row"><label>类型<select id="fx-fk"><option value="">全部</option><option value="allocation">预算安排</option><option value="payment">付款</option><option value="reversal">冲销</option></select></label>' +
           '<label>类别<select id="fx-fc"><option value="">全部</option>' + Object.keys(CAT).map(function (c) { return '<option value="' + c + '">' + CAT[c] + '</option>'; }).join('') + '</select></label></div>' +
-          '<div class="scroll"><table><thead><tr><th>分录</th><th>金额（元）</th><th>说明与凭证</th></tr></thead><tbody id="fx-rows"></tbody></table></div>' +
-          '<p><button id="fx-more" hidden>加载更多</button></p><div id="fx-err"></div>';
+          '<table class="rows"><thead><tr><th>分录</th><th>金额（元）</th><th>说明与凭证</th></tr></thead><tbody id="fx-rows"></tbody></table>' +
+          '<p class="small muted" id="fx-none" hidden>这一段没有符合条件的分录。</p><p><button id="fx-more" hidden>加载更早的分录</button></p><div id="fx-err"></div>';
         var rows = el.querySelector('#fx-rows'), more = el.querySelector('#fx-more'), next = 0;
         function load(reset) {
           if (reset) { rows.innerHTML = ''; next = 0; }
           var q = '?limit=50' + (filt.kind ? '&kind=' + filt.kind : '') + (filt.category ? '&category=' + filt.category : '') + (next ? '&before=' + next : '');
           return NX.get('/funds/ledger' + q).then(function (d) {
             d.items.forEach(function (e) { seqOf[e.id] = e.seq; });
-            rows.insertAdjacentHTML('beforeend', d.items.map(ledgerRow).join('') || (reset ? '<tr><td colspan="3" class="muted">暂无分录</td></tr>' : ''));
+            rows.insertAdjacentHTML('beforeend', d.items.map(ledgerRow).join('') || (reset && !d.next_before ? '<tr><td colspan="3" class="muted">暂无分录</td></tr>' : ''));
             next = d.next_before || 0; more.hidden = !next;
+            // a filtered page reads a bounded part of the ledger: it may hold fewer entries, then more follow
+            el.querySelector('#fx-none').hidden = !(next && !d.items.length);
           }).catch(function (x) { err(el.querySelector('#fx-err'), x); });
         }
         el.querySelector('#fx-fk').onchange = function (e) { filt.kind = e.target.value; load(true); };

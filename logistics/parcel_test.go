@@ -1,44 +1,13 @@
-package stations
+package logistics
 
 import (
 	"fmt"
 	"testing"
 	"time"
 
+	"nongxun/clock"
 	"nongxun/server"
-	"nongxun/testkit"
 )
-
-type callerT = testkit.Caller
-
-// network is a warehouse, the hub of township 0 and two of its village points.
-type network struct {
-	*fixture
-	W, Hub, V, V2, Off, Planned string
-}
-
-func newNetwork(t testing.TB) *network {
-	f := newFixture(t)
-	n := &network{fixture: f}
-	county := f.Regions.All(f.Ctx)[0].ID
-	n.W = f.operating(KindWarehouse, county)
-	n.Hub = f.operating(KindTownship, f.Township(0).ID)
-	n.V = f.operating(KindVillage, f.Village(0, 0).ID)
-	n.V2 = f.operating(KindVillage, f.Village(0, 1).ID)
-	n.Off = f.operating(KindVillage, f.Village(1, 0).ID) // another township
-	n.Planned = f.station(KindVillage, f.Village(0, 2).ID, OriginNew)
-	return n
-}
-
-func (n *network) scan(c any, waybill, node, kind string, h float64) int {
-	n.Env.T.Helper()
-	caller := n.Admin
-	if c != nil {
-		caller = c.(*callerT)
-	}
-	return n.Do(caller, "POST", "/api/v1/parcels/"+waybill+"/scans", map[string]any{"node_id": node, "kind": kind,
-		"at": base.Add(time.Duration(h * float64(time.Hour))).Format(time.RFC3339)}).Status
-}
 
 func TestParcelCreate(t *testing.T) {
 	n := newNetwork(t)
@@ -70,8 +39,8 @@ func TestParcelCreate(t *testing.T) {
 			caller = c.caller
 		}
 		r := n.Do(caller, "POST", "/api/v1/parcels", c.body)
-		if r.Status != c.status || n.rule(r) != c.rule {
-			t.Fatalf("%s: %d %q, want %d %q: %s", c.name, r.Status, n.rule(r), c.status, c.rule, r.Body)
+		if r.Status != c.status || rule(r) != c.rule {
+			t.Fatalf("%s: %d %q, want %d %q: %s", c.name, r.Status, rule(r), c.status, c.rule, r.Body)
 		}
 	}
 	var p Parcel
@@ -86,11 +55,6 @@ func TestParcelCreate(t *testing.T) {
 	n.Do(n.NewCaller(server.RoleStation, n.Off), "GET", "/api/v1/parcels/YT1000001", nil).Want(t, 403)
 	n.Do(n.NewCaller(server.RoleOfficer, n.Township(1).ID), "GET", "/api/v1/parcels/YT1000001", nil).Want(t, 403)
 	n.Do(n.NewCaller(server.RoleOfficer, n.Township(0).ID), "GET", "/api/v1/parcels/YT1000001", nil).Want(t, 200)
-}
-
-func (n *network) parcel(waybill, dir, from, to string) {
-	n.Env.T.Helper()
-	n.Do(n.Admin, "POST", "/api/v1/parcels", map[string]any{"waybill": waybill, "direction": dir, "origin_id": from, "destination_id": to}).Want(n.Env.T, 201)
 }
 
 func TestScanOrder(t *testing.T) {
@@ -150,7 +114,7 @@ func TestConcurrentScans(t *testing.T) {
 	n.parcel("ZT3000001", DirDown, n.W, n.V)
 	ok := race(t, 8, func() int { return n.scan(nil, "ZT3000001", n.W, ScanReceived, 1) })
 	p, err := n.S.findParcel(n.Ctx, "ZT3000001")
-	if ok != 1 || err != nil || len(p.Scans) != 1 || p.NScans != 1 {
+	if ok != 1 || err != nil || len(p.Scans) != 1 || p.NScans != 1 || p.Scans[0].NodeName == "" {
 		t.Fatalf("%d accepted, parcel %+v %v", ok, p, err)
 	}
 }
@@ -176,8 +140,8 @@ func TestVolumesAndArchive(t *testing.T) {
 	n.parcel("EMS4000012", DirUp, n.Off, n.W)
 	n.scan(nil, "EMS4000010", n.V, ScanReceived, 1)
 	var v Volumes
-	today := n.S.now().In(shanghai).Format("2006-01-02")
-	from := base.In(shanghai).Format("2006-01-02")
+	today := clock.Day(n.S.now())
+	from := clock.Day(base)
 	n.Do(n.Admin, "GET", "/api/v1/parcels/volumes?from="+from+"&to="+today, nil).Want(t, 200).Decode(t, &v)
 	if v.Up != 3 || v.Down != 2 || v.UpwardShare != 0.6 || v.CountyToVillageCount != 2 || v.AvgCountyToVillageHours != 8 {
 		t.Fatalf("volumes %+v", v)
@@ -197,7 +161,7 @@ func TestVolumesAndArchive(t *testing.T) {
 	}
 	n.Do(n.Admin, "GET", "/api/v1/parcels/volumes?from=2019-13-01", nil).Want(t, 400)
 	n.Do(n.NewCaller(server.RoleStation, n.V), "GET", "/api/v1/parcels/volumes", nil).Want(t, 403)
-	m, err := n.S.MonthlyFigures(n.Ctx, monthOf(n.S.now()))
+	m, err := n.S.MonthlyFigures(n.Ctx, clock.Month(n.S.now()))
 	if err != nil || m[n.Township(0).ID]["parcels_up"] != 2 || m[n.Township(0).ID]["parcels_down"] != 2 || m[n.Township(1).ID]["parcels_up"] != 1 {
 		t.Fatalf("monthly %+v %v", m, err)
 	}
@@ -214,12 +178,7 @@ func TestVolumesAndArchive(t *testing.T) {
 	if got := n.scan(nil, "EMS4000000", n.V, ScanPickedUp, 20); got != 409 {
 		t.Fatalf("scan of an archived parcel: %d", got)
 	}
-	hot := int64(0)
-	for _, c := range n.S.hot {
-		k, _ := c.Count(n.Ctx, map[string]any{})
-		hot += k
-	}
-	if hot != 3 {
+	if hot, _ := n.S.hot.Count(n.Ctx, map[string]any{}); hot != 3 {
 		t.Fatalf("%d parcels left hot", hot)
 	}
 }

@@ -1,11 +1,18 @@
-package stations
+// Package logistics runs parcels over the stations' nodes (county centre,
+// warehouse, township stations, village points): waybills with their
+// route and scans, the day counters of up- and downstream volumes and the
+// archive of finished parcels. The nodes are the stations package's; this
+// package looks them up by id.
+package logistics
 
 import (
 	"regexp"
 	"strings"
 	"time"
 
+	"nongxun/clock"
 	"nongxun/server"
+	"nongxun/stations"
 )
 
 // Parcel directions: up carries rural products out (农产品上行), down
@@ -24,7 +31,11 @@ const (
 	ScanPickedUp   = "picked_up"
 )
 
-var scanName = map[string]string{ScanReceived: "收件", ScanSorted: "分拣", ScanDispatched: "发出", ScanDelivered: "投递到站", ScanPickedUp: "已取件"}
+// ScanNames are the scan kinds' Chinese names.
+var ScanNames = map[string]string{ScanReceived: "收件", ScanSorted: "分拣", ScanDispatched: "发出", ScanDelivered: "投递到站", ScanPickedUp: "已取件"}
+
+// DirNames are the directions' Chinese names.
+var DirNames = map[string]string{DirUp: "上行", DirDown: "下行"}
 
 // MaxScans bounds a parcel's scans array: a route has at most four nodes,
 // each seeing at most three scans, plus the pickup.
@@ -32,20 +43,26 @@ const MaxScans = 14
 
 // Scan is one scan of a parcel at a node.
 type Scan struct {
-	NodeID string    `bson:"node_id" json:"node_id"`
-	Kind   string    `bson:"kind" json:"kind"`
-	At     time.Time `bson:"at" json:"at"`
-	By     string    `bson:"by,omitempty" json:"by,omitempty"`
+	NodeID   string    `bson:"node_id" json:"node_id"`
+	NodeName string    `bson:"-" json:"node_name,omitempty"` // from the parcel's route_names
+	Kind     string    `bson:"kind" json:"kind"`
+	At       time.Time `bson:"at" json:"at"`
+	By       string    `bson:"by,omitempty" json:"by,omitempty"`
 }
 
 // Parcel is one waybill with its route and its whole trace: one document,
-// _id = the waybill, scans in a bounded array.
+// _id = the waybill, scans in a bounded array. The route's names and the
+// ends' kinds are kept from registration, so a scan or a read needs no
+// station lookup.
 type Parcel struct {
 	Waybill       string     `bson:"_id" json:"waybill"`
 	Direction     string     `bson:"direction" json:"direction"`
 	OriginID      string     `bson:"origin_id" json:"origin_id"`
 	DestinationID string     `bson:"destination_id" json:"destination_id"`
+	OriginKind    string     `bson:"origin_kind,omitempty" json:"-"`
+	DestKind      string     `bson:"destination_kind,omitempty" json:"-"`
 	Route         []string   `bson:"route" json:"route"`
+	RouteNames    []string   `bson:"route_names,omitempty" json:"route_names"`
 	TownshipID    string     `bson:"township_id" json:"township_id"`
 	Product       string     `bson:"product,omitempty" json:"product,omitempty"`
 	WeightG       int64      `bson:"weight_g,omitempty" json:"weight_g,omitempty"`
@@ -63,6 +80,10 @@ type Parcel struct {
 
 // StateCreated is a parcel's state before its first scan.
 const StateCreated = "created"
+
+// finished reports whether a parcel in state st is done (delivered or
+// picked up): it may be archived once old enough.
+func finished(st string) bool { return st == ScanDelivered || st == ScanPickedUp }
 
 // NewParcel is POST /parcels.
 type NewParcel struct {
@@ -88,7 +109,7 @@ func (n *NewParcel) Validate() error {
 	n.Product = strings.TrimSpace(n.Product)
 	f := server.Fields{}
 	f.Add(!ValidWaybill(n.Waybill), "waybill", "运单号应为 6-32 位字母、数字或短横线，且含数字")
-	f.Add(n.Direction != DirUp && n.Direction != DirDown, "direction", "应为 up（上行）或 down（下行）")
+	f.Add(n.Direction != DirUp && n.Direction != DirDown, "direction", "请选择上行或下行")
 	f.Add(n.OriginID == "", "origin_id", "请选择起点站")
 	f.Add(n.DestinationID == "", "destination_id", "请选择终点站")
 	f.Add(n.OriginID != "" && n.OriginID == n.DestinationID, "destination_id", "起点和终点不能相同")
@@ -104,14 +125,27 @@ type NewScan struct {
 	At     string `json:"at"`
 }
 
+// parseAt reads a scan's RFC 3339 time: not in the future, and within
+// clock.RecentYears of now (docs/design.md, "Time").
+func parseAt(f server.Fields, field, v string, now time.Time) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	f.Add(err != nil, field, "时间格式不对，应如 2019-09-30T10:00:00+08:00")
+	f.Add(err == nil && !clock.Recent(t, now), field, "扫描时间应在今天前后 5 年之内")
+	f.Add(err == nil && clock.Recent(t, now) && t.After(now.Add(15*time.Minute)), field, "时间不能晚于现在")
+	return t.UTC()
+}
+
+func rural(x *stations.Station) bool {
+	return x.Kind == stations.KindTownship || x.Kind == stations.KindVillage
+}
+
 // directionRule checks that the ends fit the direction: down ends at a
 // township or village, up starts at one.
-func directionRule(dir string, o, d *Station) error {
-	rural := func(x *Station) bool { return x.Kind == KindTownship || x.Kind == KindVillage }
+func directionRule(dir string, o, d *stations.Station) error {
 	switch {
-	case dir == DirDown && (!rural(d) || o.Kind == KindVillage):
+	case dir == DirDown && (!rural(d) || o.Kind == stations.KindVillage):
 		return &server.Error{Code: server.CodeInvalid, Rule: "parcel_direction", Message: "下行包裹应从县级中心或乡镇站发往乡镇站或村级服务点", Fields: map[string]string{"direction": "与起止站点不符"}}
-	case dir == DirUp && (!rural(o) || d.Kind == KindVillage):
+	case dir == DirUp && (!rural(o) || d.Kind == stations.KindVillage):
 		return &server.Error{Code: server.CodeInvalid, Rule: "parcel_direction", Message: "上行包裹应从村级服务点或乡镇站发往乡镇站或县级中心", Fields: map[string]string{"direction": "与起止站点不符"}}
 	}
 	return nil
@@ -119,25 +153,22 @@ func directionRule(dir string, o, d *Station) error {
 
 // route is origin → the township hub of a village origin → the township
 // hub of a village destination → destination, without repeats; a township
-// without an operating hub is passed straight through.
-func route(o, d *Station, hub func(tid string) (Station, bool)) []string {
-	r := []string{o.ID}
-	add := func(id string) {
-		if r[len(r)-1] != id {
-			r = append(r, id)
+// without an operating hub is passed straight through. hub answers nil
+// for none.
+func route(o, d *stations.Station, hub func(tid string) *stations.Station) []*stations.Station {
+	r := []*stations.Station{o}
+	add := func(x *stations.Station) {
+		if x != nil && r[len(r)-1].ID != x.ID {
+			r = append(r, x)
 		}
 	}
-	if o.Kind == KindVillage {
-		if h, ok := hub(o.TownshipID); ok {
-			add(h.ID)
-		}
+	if o.Kind == stations.KindVillage {
+		add(hub(o.TownshipID))
 	}
-	if d.Kind == KindVillage {
-		if h, ok := hub(d.TownshipID); ok {
-			add(h.ID)
-		}
+	if d.Kind == stations.KindVillage {
+		add(hub(d.TownshipID))
 	}
-	add(d.ID)
+	add(d)
 	return r
 }
 
@@ -156,7 +187,7 @@ func nextScan(p *Parcel, hop int, kind string, at time.Time) error {
 	} else {
 		prev := p.Scans[len(p.Scans)-1]
 		if at.Before(prev.At) {
-			return server.RuleBroken(server.CodeConflict, "scan_order", "扫描时间早于上一次扫描（"+prev.At.In(shanghai).Format("01-02 15:04")+"），顺序不对")
+			return server.RuleBroken(server.CodeConflict, "scan_order", "扫描时间早于上一次扫描（"+clock.Show(prev.At)+"），顺序不对")
 		}
 		h := p.LastHop
 		switch prev.Kind {
@@ -178,7 +209,7 @@ func nextScan(p *Parcel, hop int, kind string, at time.Time) error {
 		}
 	}
 	if !ok {
-		return server.RuleBroken(server.CodeConflict, "scan_order", "扫描顺序不对：不能「"+scanName[kind]+"」，下一步应为"+want)
+		return server.RuleBroken(server.CodeConflict, "scan_order", "扫描顺序不对：不能「"+ScanNames[kind]+"」，下一步应为"+want)
 	}
 	if len(p.Scans) >= MaxScans {
 		return server.RuleBroken(server.CodeConflict, "scan_order", "此运单的扫描次数已达上限")

@@ -1,8 +1,11 @@
-package stations
+package logistics
 
 import (
 	"fmt"
 	"testing"
+	"time"
+
+	"nongxun/clock"
 )
 
 // TestRecountParcels: the rebuild reproduces the live day counters exactly
@@ -31,18 +34,18 @@ func TestRecountParcels(t *testing.T) {
 		t.Fatalf("consistent store: %+v %v", res, err)
 	}
 	volumes := func() string {
-		from := base.In(shanghai).Format("2006-01-02")
-		today := n.S.now().In(shanghai).Format("2006-01-02")
+		from := clock.Day(base)
+		today := clock.Day(n.S.now())
 		return string(n.Do(n.Admin, "GET", "/api/v1/parcels/volumes?from="+from+"&to="+today, nil).Want(t, 200).Body)
 	}
 	before := volumes()
 
 	// A crash lost a delivery's count and a creation's count.
-	day := dayOf(base.Add(6 * 3600e9))
+	day := clock.Day(base.Add(6 * 3600e9))
 	if err := n.S.counters.Inc(n.Ctx, "pd:"+day, map[string]int64{"c2v_n": -1, "c2v_ms": -6 * 3600e3, "n." + n.V + ".down": -1}); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.S.counters.Inc(n.Ctx, "pd:"+dayOf(n.S.now()), map[string]int64{"up": -1}); err != nil {
+	if err := n.S.counters.Inc(n.Ctx, "pd:"+clock.Day(n.S.now()), map[string]int64{"up": -1}); err != nil {
 		t.Fatal(err)
 	}
 	if volumes() == before {
@@ -61,5 +64,30 @@ func TestRecountParcels(t *testing.T) {
 	}
 	if res, _ := n.S.RecountParcels(n.Ctx, false); len(res.DriftedDays) != 0 {
 		t.Fatalf("drift after the fix: %+v", res)
+	}
+}
+
+// TestRepairRunsInTheBackground: the start-up repair returns at once and
+// the recount it starts puts a lost count back while the server serves.
+func TestRepairRunsInTheBackground(t *testing.T) {
+	n := newNetwork(t)
+	n.parcel("EMS6000001", DirUp, n.V, n.W)
+	if err := n.S.counters.Inc(n.Ctx, "pd:"+clock.Day(n.S.now()), map[string]int64{"up": -1}); err != nil {
+		t.Fatal(err)
+	}
+	if drifted, err := n.S.RepairInBackground(n.Ctx); err != nil || drifted {
+		t.Fatalf("repair %v %v", drifted, err)
+	}
+	n.Do(n.Admin, "GET", "/api/v1/parcels/EMS6000001", nil).Want(t, 200) // serving meanwhile
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r, err := n.S.RecountParcels(n.Ctx, false)
+		if err == nil && len(r.DriftedDays) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still drifted: %+v %v", r, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -1,13 +1,20 @@
-package stations
+package logistics
 
 import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"nongxun/clock"
 	"nongxun/server"
 )
 
-func (s *Service) registerParcels(api fiber.Router) {
+// viewers may read a parcel: everyone but trainees (station users only
+// parcels routed through their station).
+var viewers = []string{server.RoleAdmin, server.RoleOfficer, server.RoleTrainer, server.RoleAuditor, server.RoleStation}
+
+// Register adds the parcel routes (/parcels/**) to the authenticated API.
+func (s *Service) Register(api fiber.Router) {
+	// Fixed paths first, so that ":waybill" does not swallow them.
 	api.Get("/parcels/volumes", server.Require(server.RoleAdmin, server.RoleOfficer, server.RoleAuditor, server.RoleTrainer), func(c *fiber.Ctx) error {
 		p := server.Who(c)
 		tid := c.Query("township_id")
@@ -26,7 +33,7 @@ func (s *Service) registerParcels(api fiber.Router) {
 			return c.JSON(v)
 		}
 		if to == "" {
-			to = s.now().In(shanghai).Format("2006-01-02")
+			to = clock.Day(s.now())
 		}
 		if from == "" {
 			from = to
@@ -51,6 +58,9 @@ func (s *Service) registerParcels(api fiber.Router) {
 			return server.Invalid("归档天数应在 7 到 3650 之间", "older_than_days", "超出范围")
 		}
 		n, err := s.ArchiveParcels(c.UserContext(), s.now().AddDate(0, 0, -in.OlderThanDays))
+		if n > 0 {
+			s.note(c.UserContext(), server.Who(c), "parcels.archive", "parcels", map[string]any{"archived": n, "older_than_days": in.OlderThanDays})
+		}
 		if err != nil {
 			return err
 		}
@@ -68,13 +78,20 @@ func (s *Service) registerParcels(api fiber.Router) {
 			return err
 		}
 		if res.Fixed {
-			_ = s.record(c.UserContext(), server.Who(c), "parcels.recount", "parcel_counters", map[string]any{"days": res.DriftedDays})
+			s.note(c.UserContext(), server.Who(c), "parcels.recount", "parcel_counters", map[string]any{"days": res.DriftedDays})
 		}
 		return c.JSON(res)
 	})
 	api.Post("/parcels", server.Require(server.RoleAdmin, server.RoleStation), func(c *fiber.Ctx) error {
 		var in NewParcel
-		return bindDo(c, fiber.StatusCreated, &in, func() (any, error) { return s.CreateParcel(c.UserContext(), server.Who(c), in) })
+		if err := server.Bind(c, &in); err != nil {
+			return err
+		}
+		pc, err := s.CreateParcel(c.UserContext(), server.Who(c), in)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(pc)
 	})
 	api.Get("/parcels/:waybill", server.Require(viewers...), func(c *fiber.Ctx) error {
 		w, err := waybillParam(c)
@@ -93,12 +110,17 @@ func (s *Service) registerParcels(api fiber.Router) {
 			return err
 		}
 		var in NewScan
-		return bindDo(c, fiber.StatusCreated, &in, func() (any, error) {
-			if in.At == "" {
-				in.At = s.now().UTC().Format(time.RFC3339)
-			}
-			return s.AddScan(c.UserContext(), server.Who(c), w, in)
-		})
+		if err := server.Bind(c, &in); err != nil {
+			return err
+		}
+		if in.At == "" {
+			in.At = s.now().UTC().Format(time.RFC3339)
+		}
+		pc, err := s.AddScan(c.UserContext(), server.Who(c), w, in)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(pc)
 	})
 }
 
