@@ -97,7 +97,7 @@ func TestScopingAcrossTwoTownships(t *testing.T) {
 		}
 		return caller{t: t, app: app, tok: tok}
 	}
-	o1 := mk(users.NewUser{Username: "officer1", Password: "password-123", Role: server.RoleOfficer, Name: "联络员甲", TownshipID: t1.ID})
+	o1 := mk(users.NewUser{Username: "officer1", Password: "Teach-Yun-2026", Role: server.RoleOfficer, Name: "联络员甲", TownshipID: t1.ID})
 
 	tr1 := admin.must("POST", "/api/v1/trainees", map[string]any{"name": "甲乡学员", "id_number": validID(11), "phone": "13800001111", "region_id": v1, "groups": []string{"poverty"}}, 201)
 	tr2 := admin.must("POST", "/api/v1/trainees", map[string]any{"name": "乙乡学员", "id_number": validID(22), "phone": "13800002222", "region_id": v2, "groups": []string{"woman"}}, 201)
@@ -139,7 +139,7 @@ func TestScopingAcrossTwoTownships(t *testing.T) {
 		admin.must("POST", "/api/v1/stations/"+s1["id"].(string)+"/status", map[string]any{"status": step, "at": time.Now().UTC().Format(time.RFC3339),
 			"inspector": "验收组", "result": "pass", "checklist": checks}, 200)
 	}
-	op := mk(users.NewUser{Username: "operator1", Password: "password-123", Role: server.RoleStation, Name: "站长", StationID: s1["id"].(string)})
+	op := mk(users.NewUser{Username: "operator1", Password: "Teach-Yun-2026", Role: server.RoleStation, Name: "站长", StationID: s1["id"].(string)})
 	svc := map[string]any{"kind": "代买", "count": 2, "amount_fen": 1500, "at": time.Now().UTC().Format(time.RFC3339)}
 	if st, _, raw := op.do("POST", "/api/v1/stations/"+s2["id"].(string)+"/services", svc); st != 403 {
 		t.Errorf("station operator logged a service at another station: %d %s", st, raw)
@@ -161,8 +161,8 @@ func TestScopingAcrossTwoTownships(t *testing.T) {
 	op.must("POST", "/api/v1/parcels", map[string]any{"waybill": "SCOPE00001", "direction": "up", "origin_id": s1["id"], "destination_id": wh["id"]}, 201)
 	o1.must("GET", "/api/v1/parcels/SCOPE00001", nil, 200)
 	op.must("GET", "/api/v1/parcels/SCOPE00001", nil, 200)
-	o2 := mk(users.NewUser{Username: "officer2", Password: "password-1", Role: server.RoleOfficer, Name: "联络员乙", TownshipID: t2.ID})
-	op2 := mk(users.NewUser{Username: "operator2", Password: "password-1", Role: server.RoleStation, Name: "乙站长", StationID: s2["id"].(string)})
+	o2 := mk(users.NewUser{Username: "officer2", Password: "Teach-Yun-2026", Role: server.RoleOfficer, Name: "联络员乙", TownshipID: t2.ID})
+	op2 := mk(users.NewUser{Username: "operator2", Password: "Teach-Yun-2026", Role: server.RoleStation, Name: "乙站长", StationID: s2["id"].(string)})
 	for name, c := range map[string]caller{"officer of another township": o2, "operator off the route": op2} {
 		if st, _, raw := c.do("GET", "/api/v1/parcels/SCOPE00001", nil); st != 403 && st != 404 {
 			t.Errorf("%s read a parcel: %d %s", name, st, raw)
