@@ -529,7 +529,7 @@ func TestBatchSubscribersTakeManyAtOnce(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(seen) != 150 || calls > 4 {
+	if len(seen) != 150 || calls > 3 {
 		t.Fatalf("%d delivered in %d calls", len(seen), calls)
 	}
 }

@@ -289,9 +289,7 @@ func (b *Bus) deliver(ctx context.Context) (int, time.Time, error) {
 				mu.Unlock()
 				return
 			}
-			for _, e := range es {
-				b.retry(hctx, e, err)
-			}
+			b.retryBatch(hctx, es, err)
 		}(es)
 	}
 	wg.Wait()
@@ -326,10 +324,7 @@ func (b *Bus) call(ctx context.Context, fn Handler, e Event) (err error) {
 
 // retry puts a failed event back with a growing delay.
 func (b *Bus) retry(ctx context.Context, e Event, cause error) {
-	delay := busRetryMin << min(e.Attempts, 20)
-	if delay > busRetryMax || delay <= 0 {
-		delay = busRetryMax
-	}
+	delay := retryDelay(e.Attempts)
 	b.s.log.Warn("event handler failed; will retry", "topic", e.Topic, "handler", e.Sub, "key", e.Key,
 		"attempt", e.Attempts+1, "retry_in", delay.String(), "err", cause.Error())
 	_, err := b.s.C(outboxColl).UpdateIf(ctx, e.ID, Cond{"lease": e.Lease},
@@ -338,6 +333,33 @@ func (b *Bus) retry(ctx context.Context, e Event, cause error) {
 	if err != nil {
 		b.s.log.Error("cannot reschedule a failed event (its lease will expire and it is retried then)", "event", e.ID, "err", err.Error())
 	}
+}
+
+// retryBatch puts a failed batch back, due again all at once.
+func (b *Bus) retryBatch(ctx context.Context, es []Event, cause error) {
+	attempts := 0
+	ids := bson.A{}
+	for _, e := range es {
+		attempts = max(attempts, e.Attempts)
+		ids = append(ids, e.ID)
+	}
+	delay := retryDelay(attempts)
+	b.s.log.Warn("event batch handler failed; will retry", "topic", es[0].Topic, "handler", es[0].Sub, "events", len(es),
+		"attempt", attempts+1, "retry_in", delay.String(), "err", cause.Error())
+	_, err := b.s.C(outboxColl).UpdateMany(ctx, bson.M{"_id": bson.M{"$in": ids}, "lease": es[0].Lease},
+		bson.M{"$inc": bson.M{"attempts": 1}, "$set": bson.M{"next_at": b.now().UTC().Add(delay), "last_error": cause.Error()},
+			"$unset": bson.M{"lease": "", "lease_until": ""}})
+	if err != nil {
+		b.s.log.Error("cannot reschedule a failed batch (its lease will expire and it is retried then)", "events", len(es), "err", err.Error())
+	}
+}
+
+func retryDelay(attempts int) time.Duration {
+	delay := busRetryMin << min(attempts, 20)
+	if delay > busRetryMax || delay <= 0 {
+		delay = busRetryMax
+	}
+	return delay
 }
 
 // Wait returns once no event is due (every due one was delivered or
