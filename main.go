@@ -20,6 +20,7 @@ import (
 	"nongxun/cli"
 	"nongxun/courses"
 	"nongxun/enrollment"
+	"nongxun/events"
 	"nongxun/funds"
 	"nongxun/incubation"
 	"nongxun/regions"
@@ -117,6 +118,7 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 		return nil, nil, err
 	}
 	courseSvc.Enrolled = enrollSvc.UserEnrolled
+	st.OnRepair("enrollment counters, lists and keys", enrollSvc.Repair)
 	enrollSvc.Register(api)
 
 	// certificates: eligibility, serials, PDFs, public verification (/verify/:code),
@@ -144,7 +146,20 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	if err := certSvc.StartHooks(ctx); err != nil {
 		return nil, nil, err
 	}
-	enrollSvc.OnCourseFinished = incSvc.CourseFinished
+	// enrollment publishes events.CourseFinished (payload events.Finished).
+	// TODO(lead): subscribe incubation's events.CourseFinished handler here
+	// once it exports one; until then this adapts its old hook.
+	st.Events().Subscribe(events.CourseFinished, "incubation-followups", func(ctx context.Context, e store.Event) error {
+		var f events.Finished
+		if err := e.Decode(&f); err != nil {
+			return err
+		}
+		incSvc.CourseFinished(ctx, f.CourseID, f.TraineeID)
+		return nil
+	})
+	// TODO(lead): subscribe the certificates' and incubation's handlers of
+	// events.TraineesMerged (payload events.Merged), published by every
+	// trainee merge, once they exist.
 	incSvc.Register(api)
 	enrollSvc.Start(ctx)
 
