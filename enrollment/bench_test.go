@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"net/url"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -99,3 +100,39 @@ func benchProgress(b *testing.B, attendance int) {
 // 1,000 and 50,000 attendance records stored: the p50s should match.
 func BenchmarkProgress1k(b *testing.B)  { benchProgress(b, 1000) }
 func BenchmarkProgress50k(b *testing.B) { benchProgress(b, 50000) }
+
+// BenchmarkRosterSearch searches 15,000 trainees through GET /trainees?q=
+// as the roll call does: by full name, surname alone (the largest
+// bucket), given name, whole phone, the phone's or the ID number's last 4.
+// It reports the p50 and p99 latency.
+func BenchmarkRosterSearch(b *testing.B) {
+	f := newFixture(b)
+	seed, err := SeedCounty(f.Ctx, f.s, f.mc, 15000, 0, 0, f.now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	trainer := f.NewCaller(server.RoleTrainer, "")
+	queries := make([]string, 0, 600)
+	for i := 0; i < 100; i++ {
+		t := seed.Trainees[(i*149)%len(seed.Trainees)]
+		name := []rune(t.Name)
+		queries = append(queries, t.Name, string(name[:1]), string(name[1:]), t.Phone, t.Phone[7:], t.IDMasked[14:])
+	}
+	lat := make([]time.Duration, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		q := queries[i%len(queries)]
+		req := httptest.NewRequest("GET", "/api/v1/trainees?limit=20&q="+url.QueryEscape(q), nil)
+		req.Header.Set("Authorization", "Bearer "+trainer.Token)
+		t0 := time.Now()
+		resp, err := f.App.Test(req, -1)
+		lat[i] = time.Since(t0)
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatalf("search %q: %v %v", q, err, resp.StatusCode)
+		}
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}

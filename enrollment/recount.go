@@ -428,16 +428,25 @@ func (s *Service) syncLists(ctx context.Context, want map[string][]string, pendi
 			have[o.List] = m
 		}
 	}
+	var missing []any
 	for id, m := range want {
 		if sameSet(have[id], m) {
 			continue
 		}
 		res.ListsDrift++
-		if fix {
-			if _, err := s.lists.ReplaceOne(ctx, bson.M{"_id": id}, listDoc{ID: id, M: m}, options.Replace().SetUpsert(true)); err != nil {
-				return err
-			}
+		if !fix {
+			continue
 		}
+		if _, ok := have[id]; !ok {
+			missing = append(missing, listDoc{ID: id, M: m})
+			continue
+		}
+		if _, err := s.lists.ReplaceOne(ctx, bson.M{"_id": id}, listDoc{ID: id, M: m}, options.Replace().SetUpsert(true)); err != nil {
+			return err
+		}
+	}
+	if err := s.insertAbsent(ctx, s.lists, missing); err != nil {
+		return err
 	}
 	for id, m := range have {
 		if _, ok := want[id]; ok || len(m) == 0 {
@@ -463,16 +472,25 @@ func (s *Service) syncKeys(ctx context.Context, want map[string]string, fix bool
 	for _, k := range docs {
 		have[k.ID] = k.TraineeID
 	}
+	var missing []any
 	for id, t := range want {
 		if have[id] == t {
 			continue
 		}
 		res.KeysDrift++
-		if fix {
-			if _, err := s.keys.ReplaceOne(ctx, bson.M{"_id": id}, traineeKey{ID: id, TraineeID: t}, options.Replace().SetUpsert(true)); err != nil {
-				return err
-			}
+		if !fix {
+			continue
 		}
+		if _, ok := have[id]; !ok {
+			missing = append(missing, traineeKey{ID: id, TraineeID: t})
+			continue
+		}
+		if _, err := s.keys.ReplaceOne(ctx, bson.M{"_id": id}, traineeKey{ID: id, TraineeID: t}, options.Replace().SetUpsert(true)); err != nil {
+			return err
+		}
+	}
+	if err := s.insertAbsent(ctx, s.keys, missing); err != nil {
+		return err
 	}
 	for id := range have {
 		if _, ok := want[id]; ok {
@@ -515,16 +533,23 @@ func (s *Service) syncAttendees(ctx context.Context, want map[string]bool, fix b
 			add = append(add, bson.M{"_id": id, "at": s.now().UTC()})
 		}
 	}
-	if fix && len(add) > 0 {
-		for len(add) > 0 {
-			n := min(len(add), 1000)
-			if _, err := s.attendees.InsertMany(ctx, add[:n]); err != nil && !store.IsDup(err) {
-				if _, derr := store.DupIndexes(err); derr != nil {
-					return err
-				}
+	if fix {
+		return s.insertAbsent(ctx, s.attendees, add)
+	}
+	return nil
+}
+
+// insertAbsent inserts documents found missing, a thousand at a time; one
+// written meanwhile by someone else is left as it is.
+func (s *Service) insertAbsent(ctx context.Context, c *store.Collection, docs []any) error {
+	for len(docs) > 0 {
+		n := min(len(docs), 1000)
+		if _, err := c.InsertMany(ctx, docs[:n]); err != nil {
+			if _, derr := store.DupIndexes(err); derr != nil {
+				return err
 			}
-			add = add[n:]
 		}
+		docs = docs[n:]
 	}
 	return nil
 }
