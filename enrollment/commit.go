@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -59,6 +60,7 @@ type commitResult struct {
 type committer struct {
 	ch      chan *pendingAtt
 	stopped chan struct{}
+	busy    atomic.Int32 // a batch is being written (the compactor yields to it)
 }
 
 func newCommitter() *committer {
@@ -177,6 +179,8 @@ var errRoomFull = server.RuleBroken(server.CodeConflict, "session_full", "本场
 func (s *Service) commitBatch(batch []*pendingAtt) {
 	ctx, cancel := context.WithTimeout(context.Background(), commitWait)
 	defer cancel()
+	s.commit.busy.Add(1)
+	defer s.commit.busy.Add(-1)
 	res := make([]commitResult, len(batch))
 	// The same trainee and session (or client_id) twice: later copies follow the first.
 	firstOf := map[string]int{}
@@ -339,9 +343,16 @@ func (s *Service) commitUnit(ctx context.Context, u *store.Unit, batch []*pendin
 		return nil, err
 	}
 	for k, i := range tidx {
-		if first[k] {
-			d.merge(distinctDeltas(batch[i].t, 1))
+		if !first[k] {
+			continue
 		}
+		// Counted by the record as it is now (the request's copy may be a
+		// few seconds old on MongoDB): a first attendance is rare.
+		t, err := s.Trainee(ctx, batch[i].t.ID)
+		if err != nil {
+			return nil, err
+		}
+		d.merge(distinctDeltas(t, 1))
 	}
 	// 6. The sessions' lists and the townships' counters in one journal
 	// entry (journal.go); every other counter in one bulk write.

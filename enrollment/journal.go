@@ -347,6 +347,15 @@ func (s *Service) lease(ctx context.Context) (bool, error) {
 	return false, nil
 }
 
+// yield lets a batch of check-ins being written go first: the compactor
+// waits (a little) before each of its writes while one is, so people
+// waiting for their check-in are not kept waiting by the bookkeeping.
+func (s *Service) yield() {
+	for i := 0; i < 20 && s.commit.busy.Load() > 0; i++ {
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // Compact folds the journal into the list documents now and reports how
 // many entries it applied.
 func (s *Service) Compact(ctx context.Context) (int, error) {
@@ -399,6 +408,7 @@ func (s *Service) Compact(ctx context.Context) (int, error) {
 			}
 			// Two updates: MongoDB refuses $pullAll and $addToSet on one path
 			// in one update (and FerretDB ignores $pull with $in).
+			s.yield()
 			if len(del) > 0 {
 				if _, err := s.lists.UpdateOne(ctx, bson.M{"_id": l}, bson.M{"$pullAll": bson.M{"m": del}}); err != nil {
 					return total, err
@@ -518,6 +528,7 @@ func (s *Service) compactCounters(ctx context.Context, entries []journalEntry) e
 		}
 	}
 	for _, id := range order {
+		s.yield()
 		var d deferredDoc
 		err := s.counters.Get(ctx, id, &d)
 		if store.IsNotFound(err) {
