@@ -140,6 +140,7 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	}
 	courseSvc.Enrolled = enrollSvc.UserEnrolled
 	userSvc.Trainees = enrollSvc
+	st.OnRepair("enrollment counters, lists and keys", enrollSvc.Repair)
 	enrollSvc.Register(api)
 
 	// certificates: eligibility, serials, PDFs, public verification (/verify/:code),
@@ -169,7 +170,6 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	st.Events().Subscribe(events.CertificateRevoked, "incubation", incSvc.OnCertificateRevoked)
 	st.Events().Subscribe(events.CourseFinished, "incubation", incSvc.OnCourseFinished)
 	st.Events().Subscribe(events.TraineesMerged, "incubation", incSvc.OnTraineesMerged)
-	enrollSvc.OnCourseFinished = incSvc.CourseFinished
 	incSvc.Register(api)
 	enrollSvc.Start(ctx)
 
