@@ -77,6 +77,7 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 		return nil, nil, err
 	}
 	regionSvc.Audit = auditLog
+	st.OnRepair("region tree", regionSvc.RepairTree)
 	// users: accounts, login (throttled), token versions checked on every
 	// request, password resets. Stations and Trainees are set below, once
 	// those services exist.
