@@ -167,7 +167,7 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 		return nil, nil, err
 	}
 	st.OnRepair("incubation counters and due lists", incSvc.Repair)
-	st.Events().Subscribe(events.CertificateIssued, "incubation", incSvc.OnCertificateIssued)
+	st.Events().SubscribeBatch(events.CertificateIssued, "incubation", incSvc.OnCertificatesIssued)
 	st.Events().Subscribe(events.CertificateRevoked, "incubation", incSvc.OnCertificateRevoked)
 	st.Events().Subscribe(events.CourseFinished, "incubation", incSvc.OnCourseFinished)
 	st.Events().Subscribe(events.TraineesMerged, "incubation", incSvc.OnTraineesMerged)
