@@ -126,6 +126,9 @@ func Connect(ctx context.Context, cfg server.Config, log *slog.Logger, build Bui
 	if err := cfg.EnsureSecrets(); err != nil {
 		return nil, nil, err
 	}
+	// The in-process server logs warnings and errors only: a command's own
+	// progress is what the person at the terminal reads, not a line per request.
+	log = slog.New(atLeast{log.Handler(), slog.LevelWarn})
 	st, err := store.Open(ctx, store.Options{DataDir: cfg.DataDir, MongoURI: cfg.MongoURI, Logger: log})
 	if err != nil {
 		return nil, nil, err
@@ -343,3 +346,18 @@ func Progress(label string, done, total int) {
 		fmt.Fprintln(os.Stderr)
 	}
 }
+
+// atLeast is a slog handler that passes records of level min and above.
+type atLeast struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h atLeast) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h atLeast) WithAttrs(as []slog.Attr) slog.Handler {
+	return atLeast{h.Handler.WithAttrs(as), h.min}
+}
+func (h atLeast) WithGroup(n string) slog.Handler { return atLeast{h.Handler.WithGroup(n), h.min} }
