@@ -35,16 +35,6 @@ func (s *Store) inLane(ctx context.Context, fn func(ctx context.Context) error) 
 	return fn(context.WithValue(ctx, laneKey{}, true))
 }
 
-// Lane runs fn holding the embedded engine's write lane.
-//
-// Deprecated: the lane is a per-process mutex, so a read-check-write that is
-// correct only because fn holds it is wrong on MongoDB with two app nodes.
-// Use UpdateIf, a unique key or a Unit instead; Lane goes once no feature
-// package calls it.
-func (s *Store) Lane(ctx context.Context, fn func(ctx context.Context) error) error {
-	return s.inLane(ctx, fn)
-}
-
 // WithWritesHeld runs fn while no other write of this process runs (the
 // embedded engine's write lane), for a backup's one consistent moment. It is
 // not a lock across app nodes: on MongoDB other nodes keep writing (take a
