@@ -299,6 +299,16 @@ func (l *loader) loadCourses(ctx context.Context) error {
 		if err := l.admin.must("指派讲师", "PUT", "/courses/"+c.ID+"/trainers", map[string]any{"trainer_ids": []string{tr.ID}}, nil); err != nil {
 			return err
 		}
+		lines := []string{"类别：" + c.Category, "讲师：" + tr.Name, "内容：" + c.Desc, "", "班次安排："}
+		for _, s := range c.Sessions {
+			if !s.Cancelled {
+				lines = append(lines, "  "+clock.Show(s.Start)+"  "+s.Location)
+			}
+		}
+		lines = append(lines, "", "结业要求：出勤不少于班次的 "+fmt.Sprint(int(c.PassRatio*100))+"%，结业后发放电子证书。", "（本讲义为演示数据）")
+		if err := tr.client().UploadBytes("/courses/"+c.ID+"/materials?public=true", "课程讲义.pdf", handout(unmarked(c.Title), lines), nil); err != nil {
+			return fmt.Errorf("上传讲义 %s：%w", c.Title, err)
+		}
 		done.Add(1)
 		for j, s := range c.Sessions {
 			body := map[string]any{"ends_at": rfc(s.End), "location": s.Location, "region_id": s.RegionID, "capacity": s.Capacity}

@@ -26,6 +26,8 @@ type shop struct {
 	Sales    []sale
 	Closed   time.Time
 	Recent   int64 // revenue of the last three reported months (fen), to rank shops
+	// Enterprise is 1 + the index of the leading enterprise whose shop it is (0: none).
+	Enterprise int
 }
 
 type sale struct {
@@ -115,7 +117,11 @@ func (l *loader) planIncubation() []followup {
 				sh = nil
 			} else {
 				sh.URL = fmt.Sprintf("https://%s.example.com/demo/shop/%04d", sh.Platform, len(l.shops)+1)
-				l.planSales(r, sh)
+				model := newShopModel(r)
+				if sh.Opened.Before(start) {
+					model = salesModel{base: 1500 + r.Float64()*2500, g: 0.02 + r.Float64()*0.02} // an older, steadier shop
+				}
+				l.planSales(r, sh, model)
 				l.shops = append(l.shops, sh)
 				f.ShopOpened = !sh.Opened.After(f.At)
 			}
@@ -141,51 +147,70 @@ func (l *loader) planIncubation() []followup {
 			}
 		}
 	}
-	return fus
+	return l.enterpriseShops(r, fus)
 }
 
-// planSales makes a shop's monthly reports from its opening month to last
-// month (and this month for some): a base that grows 4–12 % a month,
-// higher in the harvest months, a few shops going quiet.
-func (l *loader) planSales(r *rand.Rand, sh *shop) {
+// salesModel is how a shop's monthly revenue goes: base yuan in its
+// first full month, growing g a month.
+type salesModel struct{ base, g float64 }
+
+// newShopModel is a trainee's new shop: small, growing fast.
+func newShopModel(r *rand.Rand) salesModel {
+	return salesModel{base: 300 + r.Float64()*1200, g: 0.04 + r.Float64()*0.06}
+}
+
+// planSales makes a shop's monthly reports from its opening month (or
+// January of last year, when reports began) to last month, and this
+// month for some: growing month on month, higher in the harvest months
+// and at the Spring Festival; a few new shops go quiet.
+func (l *loader) planSales(r *rand.Rand, sh *shop, m salesModel) {
 	cur := clock.Month(l.now)
-	base := 500 + r.Float64()*2500 // yuan in the first full month
-	g := 0.04 + r.Float64()*0.08
+	first := fmt.Sprintf("%d-01", l.now.In(clock.Shanghai).Year()-1)
 	price := 35 + r.Float64()*55
 	quiet := ""
-	if r.IntN(100) < 12 {
-		quiet = clock.Month(sh.Opened.AddDate(0, 2+r.IntN(4), 0)) // stops reporting after this month
+	if sh.Opened.After(l.programmeStart()) && r.IntN(100) < 16 {
+		q := sh.Opened.AddDate(0, 2+r.IntN(4), 0)
+		if lim := l.now.AddDate(0, -4, 0); q.After(lim) {
+			q = lim
+		}
+		if !q.Before(sh.Opened) {
+			quiet = clock.Month(q) // stops reporting after this month
+		}
 	}
 	k := 0
-	for m := clock.Month(sh.Opened); m <= cur; m = clock.NextMonth(m) {
-		if quiet != "" && m > quiet {
+	for mo := clock.Month(sh.Opened); mo <= cur; mo, k = clock.NextMonth(mo), k+1 {
+		if quiet != "" && mo > quiet {
 			break
 		}
-		if m == cur && r.IntN(100) >= 40 {
+		if mo < first {
+			continue
+		}
+		if mo == cur && r.IntN(100) >= 40 {
 			break // this month's report not in yet
 		}
-		mt, _ := clock.ParseMonth(m)
+		mt, _ := clock.ParseMonth(mo)
 		season := 1.0
 		switch mt.Month() {
 		case time.September, time.October, time.November:
 			if sh.Product == "石榴" {
-				season = 1.7
+				season = 1.6
 			} else {
-				season = 1.2
+				season = 1.15
 			}
 		case time.January:
-			season = 1.3 // Spring Festival gifts
+			season = 1.25 // Spring Festival gifts
+		case time.February:
+			season = 0.8
 		}
-		rev := base * math.Pow(1+g, float64(k)) * season * (0.8 + 0.4*r.Float64())
+		rev := m.base * math.Pow(1+m.g, float64(k)) * season * (0.85 + 0.3*r.Float64())
 		if k == 0 {
 			rev *= 0.4 // the first month is a part month
 		}
-		if m == cur {
-			rev *= 0.15
+		if mo == cur {
+			rev *= 0.1
 		}
 		y := int64(rev)
-		sh.Sales = append(sh.Sales, sale{Month: m, Orders: int64(float64(y)/price) + 1, Revenue: y * yuan})
-		k++
+		sh.Sales = append(sh.Sales, sale{Month: mo, Orders: int64(float64(y)/price) + 1, Revenue: y * yuan})
 	}
 	for _, s := range sh.Sales[max(0, len(sh.Sales)-3):] {
 		sh.Recent += s.Revenue
@@ -197,6 +222,56 @@ func (l *loader) planSales(r *rand.Rand, sh *shop) {
 		}
 	}
 }
+
+// enterpriseShops gives each leading enterprise its flagship shop, run
+// for a few years by a trainee who took a course this year (the county's
+// e-commerce sales were not zero before the programme: these carry last
+// year's base that growth is measured against).
+func (l *loader) enterpriseShops(r *rand.Rand, fus []followup) []followup {
+	has := map[int]bool{}
+	for _, sh := range l.shops {
+		has[sh.Person] = true
+	}
+	followed := map[int]bool{}
+	for _, f := range fus {
+		followed[f.Person] = true
+	}
+	var people []int
+	for i := range l.certs {
+		people = append(people, i)
+	}
+	sort.Ints(people)
+	for k := 0; k < l.enterpriseCount(); k++ {
+		e := enterprises[k]
+		owner := -1
+		for _, i := range people {
+			if !has[i] && (owner < 0 || l.people[i].Township == e.township && l.people[owner].Township != e.township) {
+				owner = i
+			}
+		}
+		if owner < 0 {
+			break
+		}
+		has[owner] = true
+		c := l.certs[owner]
+		sh := &shop{Person: owner, Platform: []string{"tmall", "jd", "taobao", "pinduoduo", "douyin"}[k%5], Product: e.product,
+			Name: marked(strings.TrimPrefix(e.name, "会泽县") + "官方店"), Main: e.business, Enterprise: k + 1,
+			Opened: l.programmeStart().AddDate(-2, r.IntN(6), 0)}
+		sh.URL = fmt.Sprintf("https://%s.example.com/demo/store/%02d", sh.Platform, k+1)
+		l.planSales(r, sh, salesModel{base: 25000 + r.Float64()*60000, g: 0.022 + r.Float64()*0.012})
+		l.shops = append(l.shops, sh)
+		if !followed[owner] {
+			at := c.Ended.AddDate(0, 0, 10)
+			if at.After(l.now.Add(-2 * time.Hour)) {
+				at = l.now.Add(-3 * time.Hour)
+			}
+			fus = append(fus, followup{Person: owner, At: at, Method: "visit", ShopOpened: true, Note: "企业网店负责人，培训后新增直播销售"})
+		}
+	}
+	return fus
+}
+
+func (l *loader) enterpriseCount() int { return min(l.scale(4, 3), len(enterprises)) }
 
 // loadIncubation records the follow-ups, the shops and their sales
 // reports: the township's officer for their own trainees, the course's

@@ -48,7 +48,7 @@ func (l *loader) loadRegistry(ctx context.Context) error {
 			if admitted >= co.n {
 				break
 			}
-			if used[sh] || !sh.Closed.IsZero() || sh.Opened.After(co.from.AddDate(0, 1, 0)) || len(sh.Sales) == 0 {
+			if used[sh] || sh.Enterprise > 0 || !sh.Closed.IsZero() || sh.Opened.After(co.from.AddDate(0, 1, 0)) || len(sh.Sales) == 0 {
 				continue
 			}
 			on := co.from
@@ -120,13 +120,18 @@ func creditCode(n int) string {
 
 func (l *loader) loadEnterprises(ranked []*shop) (int, int, error) {
 	start := l.programmeStart()
-	ne := min(l.scale(4, 3), len(enterprises))
+	ne := l.enterpriseCount()
 	ids := make([]string, ne)
 	for k := 0; k < ne; k++ {
 		e := enterprises[k]
 		var shopIDs []string
 		for _, sh := range ranked {
-			if len(shopIDs) < 3 && sh.Product == e.product && sh.Closed.IsZero() {
+			if sh.Enterprise == k+1 {
+				shopIDs = append(shopIDs, sh.ID)
+			}
+		}
+		for _, sh := range ranked { // and the trainees' shops it buys from
+			if len(shopIDs) < 4 && sh.Enterprise == 0 && sh.Product == e.product && sh.Closed.IsZero() && e.product != "" {
 				shopIDs = append(shopIDs, sh.ID)
 			}
 		}
