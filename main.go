@@ -77,6 +77,7 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 		return nil, nil, err
 	}
 	regionSvc.Audit = auditLog
+	st.OnRepair("region tree", regionSvc.RepairTree)
 	// users: accounts, login (throttled), token versions checked on every
 	// request, password resets. Stations and Trainees are set below, once
 	// those services exist.
@@ -140,6 +141,7 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 	}
 	courseSvc.Enrolled = enrollSvc.UserEnrolled
 	userSvc.Trainees = enrollSvc
+	st.OnRepair("enrollment counters, lists and keys", enrollSvc.Repair)
 	enrollSvc.Register(api)
 
 	// certificates: eligibility, serials, PDFs, public verification (/verify/:code),
@@ -165,11 +167,10 @@ func build(ctx context.Context, cfg server.Config, st *store.Store, log *slog.Lo
 		return nil, nil, err
 	}
 	st.OnRepair("incubation counters and due lists", incSvc.Repair)
-	st.Events().Subscribe(events.CertificateIssued, "incubation", incSvc.OnCertificateIssued)
+	st.Events().SubscribeBatch(events.CertificateIssued, "incubation", incSvc.OnCertificatesIssued)
 	st.Events().Subscribe(events.CertificateRevoked, "incubation", incSvc.OnCertificateRevoked)
 	st.Events().Subscribe(events.CourseFinished, "incubation", incSvc.OnCourseFinished)
 	st.Events().Subscribe(events.TraineesMerged, "incubation", incSvc.OnTraineesMerged)
-	enrollSvc.OnCourseFinished = incSvc.CourseFinished
 	incSvc.Register(api)
 	enrollSvc.Start(ctx)
 

@@ -59,19 +59,38 @@ func freePort(t *testing.T) int {
 type proc struct {
 	cmd    *exec.Cmd
 	port   int
-	stderr *bytes.Buffer
+	stderr *logBuffer
+}
+
+// logBuffer is the child's stderr, written by exec's copying goroutine
+// while the test reads it.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func start(t *testing.T, bin, dataDir string, port int, env ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(bin)
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
+	errb := &logBuffer{}
+	cmd.Stderr = errb
 	cmd.Env = append(os.Environ(), append([]string{fmt.Sprintf("PORT=%d", port), "DATA_DIR=" + dataDir}, env...)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, port: port, stderr: &errb}
+	p := &proc{cmd: cmd, port: port, stderr: errb}
 	t.Cleanup(func() {
 		if p.cmd.ProcessState == nil {
 			_ = p.cmd.Process.Kill()

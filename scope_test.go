@@ -112,6 +112,20 @@ func TestScopingAcrossTwoTownships(t *testing.T) {
 		t.Fatalf("officer read another township's trainee: %d", st)
 	}
 	o1.must("GET", "/api/v1/trainees/"+tr1["id"].(string), nil, 200)
+	// Corrections, enrolments and merges of another township's trainee are refused.
+	id2 := tr2["id"].(string)
+	for _, x := range []struct{ method, path string }{{"PATCH", "/api/v1/trainees/" + id2}, {"GET", "/api/v1/trainees/" + id2 + "/enrollments"},
+		{"GET", "/api/v1/trainees/" + id2 + "/attendance"}} {
+		if st, _, raw := o1.do(x.method, x.path, map[string]any{"name": "改名"}); st != 403 && st != 404 {
+			t.Errorf("officer %s %s of another township: %d %s", x.method, x.path, st, raw)
+		}
+	}
+	if st, _, raw := o1.do("POST", "/api/v1/trainees/merge", map[string]any{"keep": tr1["id"], "drop": id2}); st != 403 {
+		t.Errorf("officer merged another township's trainee: %d %s", st, raw)
+	}
+	if st, _, raw := o1.do("GET", "/api/v1/trainees?q=%E4%B9%99", nil); st != 200 || strings.Contains(raw, "乙乡学员") {
+		t.Errorf("officer's search crosses townships: %d %s", st, raw)
+	}
 	if st, _, _ := o1.do("POST", "/api/v1/trainees", map[string]any{"name": "越界", "id_number": validID(33), "phone": "13800003333", "region_id": v2}); st != 400 && st != 403 {
 		t.Fatalf("officer registered a trainee in another township: %d", st)
 	}

@@ -100,6 +100,7 @@ var plan = []run{
 	{"./courses", "BenchmarkRangeFromMiddle", "50x"},
 	{"./enrollment", "BenchmarkCheckins", "3000x"},
 	{"./enrollment", "BenchmarkProgress1k$|BenchmarkProgress50k", "300x"},
+	{"./enrollment", "BenchmarkRosterSearch", "300x"},
 	{"./certificates", "BenchmarkIssue10k", "1x"},
 	{"./certificates", "BenchmarkPDFFirst", "40x"},
 	{"./certificates", "BenchmarkPDFCached|BenchmarkVerify", "300x"},

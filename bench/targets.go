@@ -88,6 +88,7 @@ var targets = []target{
 	{Figure: "GET /progress p50 at 1,000 records", Bench: "BenchmarkProgress1k", Metric: "p50-ms", Max: 5, DependsOn: "read", Latency: true},
 	{Figure: "GET /progress p50 at 50,000 records", Bench: "BenchmarkProgress50k", Metric: "p50-ms", Max: 5, DependsOn: "read", Latency: true},
 	{Figure: "GET /progress p50, 50,000 ÷ 1,000 records", Bench: "BenchmarkProgress50k", Over: "BenchmarkProgress1k", Metric: "p50-ms", Max: 1.5},
+	{Figure: "roll-call trainee search p50 (15,000 trainees)", Bench: "BenchmarkRosterSearch", Metric: "p50-ms", Max: 100, DependsOn: "read", Latency: true},
 	// Issue 5: certificates.
 	{Figure: "issue to 10,000 eligible trainees", Bench: "BenchmarkIssue10k", Metric: "s/10k", Max: 15, DependsOn: "batch", OpsPer: 10000},
 	{Figure: "issue to 10,000: peak RSS", Bench: "BenchmarkIssue10k", Metric: "peakRSS-MiB", Max: 200},

@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"nongxun/clock"
 	"nongxun/store"
 )
 
@@ -12,7 +13,7 @@ import (
 // every check-in, and a filtered find decodes every stored session on the
 // embedded engine (docs/design.md, "Scans": 50–70 ms with 500 stored). So
 // each list is kept as a pack (docs/design.md, "Packs"): "course/<id>" and
-// "trainer/<id>" in course_session_lists, holding whole sessions, changed
+// "trainer/<id>" and "month/<YYYY-MM>" in course_session_lists, holding whole sessions, changed
 // as the last step of every unit that writes a session and rebuilt from
 // the sessions by the repair.
 const (
@@ -22,7 +23,7 @@ const (
 	maxListed = 5000
 	// upgradeListsID marks, in course_counters, that the lists were built
 	// from the sessions (data from before the lists, or a restore of it).
-	upgradeListsID = "upgrade/session-lists-v1"
+	upgradeListsID = "upgrade/session-lists-v2"
 )
 
 func newLists(st *store.Store) *store.Pack[Session] {
@@ -31,6 +32,7 @@ func newLists(st *store.Store) *store.Pack[Session] {
 
 func courseList(id string) string  { return "course/" + id }
 func trainerList(id string) string { return "trainer/" + id }
+func monthList(m string) string    { return "month/" + m }
 
 // listed reads one list, sorted by StartsAt.
 func (s *Service) listed(ctx context.Context, id string) ([]Session, error) {
@@ -53,40 +55,56 @@ func (s *Service) listed(ctx context.Context, id string) ([]Session, error) {
 	return out, nil
 }
 
-// listSteps puts the stored form of session id into its course's and its
-// trainer's lists (and out of a former trainer's), as the last steps of
-// the unit u that wrote it; old is the session before the unit (nil for a
-// new one), which each step's undo puts back.
+// listSteps puts the stored form of session id into each list it belongs
+// to (listsOf) and out of those it left, as the last steps of the unit u
+// that wrote it; old is the session before the unit (nil for a new one),
+// which each step's undo puts back.
 func (s *Service) listSteps(ctx context.Context, u *store.Unit, id string, old *Session) error {
 	var x Session
 	if err := s.sessions.Get(ctx, id, &x); err != nil {
 		return err
 	}
-	restore := func(list string) func(ctx context.Context) error {
-		return func(ctx context.Context) error {
-			if old == nil {
-				return s.lists.Remove(ctx, list, x.ID)
-			}
-			return s.lists.Put(ctx, list, *old)
+	var before []string
+	if old != nil {
+		before = listsOf(*old)
+	}
+	now := listsOf(x)
+	for _, l := range before {
+		if contains(now, l) {
+			continue
 		}
-	}
-	if err := u.Do(ctx, "course list", func(ctx context.Context) error { return s.lists.Put(ctx, courseList(x.CourseID), x) },
-		restore(courseList(x.CourseID))); err != nil {
-		return err
-	}
-	if old != nil && old.TrainerID != "" && old.TrainerID != x.TrainerID {
-		former := trainerList(old.TrainerID)
-		if err := u.Do(ctx, "former trainer list", func(ctx context.Context) error { return s.lists.Remove(ctx, former, x.ID) },
-			func(ctx context.Context) error { return s.lists.Put(ctx, former, *old) }); err != nil {
+		l := l
+		if err := u.Do(ctx, "leave "+l, func(ctx context.Context) error { return s.lists.Remove(ctx, l, x.ID) },
+			func(ctx context.Context) error { return s.lists.Put(ctx, l, *old) }); err != nil {
 			return err
 		}
-		old = nil // the new trainer's list did not hold it
 	}
-	if x.TrainerID == "" {
+	for _, l := range now {
+		l, held := l, contains(before, l)
+		if err := u.Do(ctx, "list "+l, func(ctx context.Context) error { return s.lists.Put(ctx, l, x) },
+			func(ctx context.Context) error {
+				if !held {
+					return s.lists.Remove(ctx, l, x.ID)
+				}
+				return s.lists.Put(ctx, l, *old)
+			}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listsOf names the lists a session belongs to: its course's, its
+// trainer's (if it has one) and its month's (by StartsAt in Asia/Shanghai).
+func listsOf(x Session) []string {
+	if x.ID == "" {
 		return nil
 	}
-	return u.Do(ctx, "trainer list", func(ctx context.Context) error { return s.lists.Put(ctx, trainerList(x.TrainerID), x) },
-		restore(trainerList(x.TrainerID)))
+	out := []string{courseList(x.CourseID), monthList(clock.Month(x.StartsAt))}
+	if x.TrainerID != "" {
+		out = append(out, trainerList(x.TrainerID))
+	}
+	return out
 }
 
 // RepairLists rebuilds every list from the sessions and reports whether
@@ -99,9 +117,8 @@ func (s *Service) RepairLists(ctx context.Context) (bool, error) {
 	}
 	want := map[string][]Session{}
 	for _, x := range all {
-		want[courseList(x.CourseID)] = append(want[courseList(x.CourseID)], x)
-		if x.TrainerID != "" {
-			want[trainerList(x.TrainerID)] = append(want[trainerList(x.TrainerID)], x)
+		for _, l := range listsOf(x) {
+			want[l] = append(want[l], x)
 		}
 	}
 	var stored []struct {

@@ -2,17 +2,17 @@ package enrollment
 
 import (
 	"context"
-	"sync"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"nongxun/server"
 	"nongxun/store"
 )
 
-// answerKeep is how long the first answer to a client_id is kept: longer
-// than any phone stays offline with a check-in pending.
-const answerKeep = 60 * 24 * time.Hour
+// The first answer given to each (trainee, client_id) is kept in
+// checkin_answers with the natural _id "traineeID/clientID", so a replayed
+// offline upload gets the same answer. It is read by _id before a
+// check-in; two copies of one check-in sent at once are settled by the
+// unique _id: the copy whose insert fails takes the stored answer.
 
 // answer is the first answer given to one (trainee, client_id).
 type answer struct {
@@ -23,96 +23,83 @@ type answer struct {
 	At        time.Time     `bson:"at"`
 }
 
-// answerMemo keeps answers in memory in front of the checkin_answers
-// collection, and serialises requests carrying the same key so that two
-// copies of one check-in sent at once get one answer.
-type answerMemo struct {
-	mu      sync.Mutex
-	m       map[string]answer
-	loaded  bool // the map holds every stored answer (embedded engine)
-	pending map[string]chan struct{}
+func (a answer) result() (Result, bool, error) {
+	if a.Err != nil {
+		return Result{}, false, a.Err
+	}
+	return Result{Status: a.Status, Already: true}, false, nil
 }
 
-func newAnswerMemo() *answerMemo {
-	return &answerMemo{m: map[string]answer{}, pending: map[string]chan struct{}{}}
-}
-
-// load reads every stored answer newer than since and drops older ones.
-func (a *answerMemo) load(ctx context.Context, c *store.Collection, since time.Time) error {
-	if _, err := c.DeleteMany(ctx, bson.M{"at": bson.M{"$lt": since}}); err != nil {
-		return err
-	}
-	cur, err := c.Cursor(ctx, bson.M{})
-	if err != nil {
-		return err
-	}
-	defer cur.Close(ctx)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for cur.Next(ctx) {
-		var x answer
-		if err := cur.Decode(&x); err == nil {
-			a.m[x.ID] = x
-		}
-	}
-	a.loaded = true
-	return cur.Err()
-}
-
-// lockKey waits until no other request holds key, then holds it.
-func (a *answerMemo) lockKey(key string) func() {
-	for {
-		a.mu.Lock()
-		ch, busy := a.pending[key]
-		if !busy {
-			ch = make(chan struct{})
-			a.pending[key] = ch
-			a.mu.Unlock()
-			return func() {
-				a.mu.Lock()
-				delete(a.pending, key)
-				a.mu.Unlock()
-				close(ch)
-			}
-		}
-		a.mu.Unlock()
-		<-ch
-	}
-}
-
-// find returns the stored answer for key; with the whole set in memory
-// (embedded) a miss needs no query.
-func (a *answerMemo) find(ctx context.Context, c *store.Collection, embedded bool, key string) (answer, bool, error) {
-	a.mu.Lock()
-	x, ok := a.m[key]
-	loaded := a.loaded
-	a.mu.Unlock()
-	if ok || (embedded && loaded) {
-		return x, ok, nil
-	}
-	err := c.FindOne(ctx, bson.M{"_id": key}, &x)
+// findAnswer reads the stored answer for key.
+func (s *Service) findAnswer(ctx context.Context, key string) (answer, bool, error) {
+	var a answer
+	err := s.answers.Get(ctx, key, &a)
 	if store.IsNotFound(err) {
 		return answer{}, false, nil
 	}
+	return a, err == nil, err
+}
+
+// keepAnswer stores a as the first answer; when one is stored already it
+// returns that one (first false).
+func (s *Service) keepAnswer(ctx context.Context, a answer) (answer, bool, error) {
+	ok, err := s.answers.InsertIfAbsent(ctx, a)
+	if err != nil || ok {
+		return a, ok, err
+	}
+	stored, found, err := s.findAnswer(ctx, a.ID)
+	if err != nil || !found {
+		return a, true, err
+	}
+	return stored, false, nil
+}
+
+// answerFirst writes the first answer of each client_id of a batch inside
+// u, before anything else is recorded: the unique _id decides between two
+// copies of one check-in (on any node). A copy whose answer is there
+// already takes it and records nothing (its place, if it took one, is
+// given back). A refusal decided in the batch (no place) is answered too;
+// the unit's undo takes the answers back should the batch fail.
+func (s *Service) answerFirst(ctx context.Context, u *store.Unit, batch []*pendingAtt, live []int, res []commitResult, seat map[int]bool) error {
+	var docs []any
+	var idx []int
+	for _, i := range live {
+		p := batch[i]
+		if p.akey == "" {
+			continue
+		}
+		a := answer{ID: p.akey, TraineeID: p.t.ID, Status: StatusPresent, At: p.a.At}
+		if res[i].err != nil {
+			a.Status, a.Err = "", server.ToError(res[i].err)
+		}
+		docs = append(docs, a)
+		idx = append(idx, i)
+	}
+	first, err := s.insertNew(ctx, u, s.answers, "check-in answers", docs)
 	if err != nil {
-		return answer{}, false, err
+		return err
 	}
-	a.put(x)
-	return x, true, nil
-}
-
-func (a *answerMemo) put(x answer) {
-	a.mu.Lock()
-	a.m[x.ID] = x
-	a.mu.Unlock()
-}
-
-// save stores the first answer; when another node stored one first, its answer stands.
-func (a *answerMemo) save(ctx context.Context, c *store.Collection, x answer) error {
-	a.put(x)
-	err := c.InsertOne(ctx, x)
-	if store.IsDup(err) {
-		return nil
+	for k, i := range idx {
+		if first[k] {
+			continue
+		}
+		stored, ok, err := s.findAnswer(ctx, batch[i].akey)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue // taken back meanwhile: this copy goes ahead
+		}
+		if seat[i] {
+			if err := s.releaseSeat(ctx, batch[i].sess, batch[i].a.Day, seat, i); err != nil {
+				return err
+			}
+		}
+		if stored.Err != nil {
+			res[i] = commitResult{err: stored.Err}
+		} else {
+			res[i] = commitResult{status: stored.Status}
+		}
 	}
-	return err
+	return nil
 }

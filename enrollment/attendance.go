@@ -3,11 +3,12 @@ package enrollment
 import (
 	"context"
 	"math"
+	"sort"
 	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"nongxun/clock"
 	"nongxun/courses"
 	"nongxun/server"
 	"nongxun/store"
@@ -27,11 +28,13 @@ const (
 	MethodOffline  = "offline"
 	MethodRollCall = "rollcall"
 	MethodMark     = "mark"
+	MethodMerge    = "merge"
 )
 
 // Attendance is one trainee at one session; _id is sessionID/traineeID.
 // The trainee's township, village and groups are copied in when recorded,
-// so counters can be rebuilt from these records alone.
+// with the session's month and start day, so counters can be rebuilt from
+// these records alone.
 type Attendance struct {
 	ID         string     `bson:"_id" json:"id"`
 	SessionID  string     `bson:"session_id" json:"session_id"`
@@ -49,10 +52,21 @@ type Attendance struct {
 	VillageID  string     `bson:"village_id" json:"village_id"`
 	Groups     []string   `bson:"groups" json:"groups"`
 	Month      string     `bson:"month" json:"month"`
+	Day        string     `bson:"day,omitempty" json:"day,omitempty"` // the session's start day (its counter document)
 	WalkIn     bool       `bson:"walk_in,omitempty" json:"walk_in,omitempty"`
 	By         string     `bson:"by,omitempty" json:"by,omitempty"`
 	Note       string     `bson:"note,omitempty" json:"note,omitempty"`
+	MarkedBy   string     `bson:"marked_by,omitempty" json:"marked_by,omitempty"`
+	MarkedAt   *time.Time `bson:"marked_at,omitempty" json:"marked_at,omitempty"`
 }
+
+func attendanceID(sessionID, traineeID string) string { return sessionID + "/" + traineeID }
+
+// sessionList is the list of who was recorded at a session, members
+// "traineeID:status".
+func sessionList(sessionID string) string { return "s/" + sessionID }
+
+func sessionMember(traineeID, status string) string { return traineeID + ":" + status }
 
 // CheckinIn is one check-in as a phone sends it.
 type CheckinIn struct {
@@ -123,6 +137,10 @@ func validClientID(id string) bool {
 	return true
 }
 
+// errDigits is the one message for typed digits that match no session
+// held now: it names what to do, once.
+var errDigits = server.Invalid("签到码不正确或已过期，请输入讲师屏幕上现在显示的 6 位数字", "code", "请重新输入")
+
 // Checkin records a trainee's check-in. offline marks an upload made
 // after being offline (judged by the code's window). A repeated client_id
 // returns the first answer (created reports a new record).
@@ -130,27 +148,28 @@ func (s *Service) Checkin(ctx context.Context, t *Trainee, in CheckinIn, offline
 	if !validClientID(in.ClientID) {
 		return Result{}, false, server.Invalid("缺少或无效的 client_id", "client_id", "应为 1-64 位字母数字")
 	}
+	if t.Merged() {
+		return Result{}, false, errMerged
+	}
 	akey := t.ID + "/" + in.ClientID
-	unlock := s.answerMem.lockKey(akey)
-	defer unlock()
-	if a, ok, err := s.answerMem.find(ctx, s.answers, s.st.Embedded(), akey); err != nil {
-		return Result{}, false, err
-	} else if ok {
-		if a.Err != nil {
-			return Result{}, false, a.Err
+	if offline {
+		// An offline upload is often sent again whole: look its answers up
+		// first (a live check-in's copy is settled in the commit).
+		if a, ok, err := s.findAnswer(ctx, akey); err != nil {
+			return Result{}, false, err
+		} else if ok {
+			return a.result()
 		}
-		return Result{Status: a.Status, Already: true}, false, nil
 	}
 	res, created, answered, err := s.checkin(ctx, t, in, offline, akey)
 	if (err != nil && !isRefusal(err)) || answered {
 		return res, created, err // a fault (the phone may retry with the same client_id), or answered in the commit
 	}
-	a := answer{ID: akey, TraineeID: t.ID, Status: res.Status, At: s.now().UTC()}
-	if err != nil {
-		a.Err = server.ToError(err)
-	}
-	if serr := s.answerMem.save(ctx, s.answers, a); serr != nil {
+	// A refusal decided before the commit is kept as this client_id's answer.
+	if a, first, serr := s.keepAnswer(ctx, answer{ID: akey, TraineeID: t.ID, Err: server.ToError(err), At: s.now().UTC()}); serr != nil {
 		s.d.Log.Error("save check-in answer", "err", serr.Error())
+	} else if !first {
+		return a.result()
 	}
 	return res, created, err
 }
@@ -166,27 +185,33 @@ func isRefusal(err error) bool {
 }
 
 func (s *Service) checkin(ctx context.Context, t *Trainee, in CheckinIn, offline bool, akey string) (Result, bool, bool, error) {
+	if s.codeFails.Exceeded(t.ID) {
+		return Result{}, false, false, server.RateLimited("签到码错误次数过多，请 5 分钟后再试")
+	}
 	p, err := parseCode(in.Code)
 	if err != nil {
 		s.codeFails.Hit(t.ID)
 		return Result{}, false, false, err
 	}
 	sid := strings.TrimSpace(in.SessionID)
-	if sid == "" {
+	if p.window >= 0 && sid == "" {
 		sid = p.sessionID
 	}
-	if sid == "" && p.window < 0 {
-		// Typed digits without a session: try the trainee's sessions held now.
-		if sid = s.sessionForDigits(ctx, t, p, offline, in.ScannedAt); sid == "" {
-			s.codeFails.Hit(t.ID)
-			return Result{}, false, false, server.Invalid("数字签到码不正确或已过期；未报名的课程请扫码或填写班次编号", "code", "签到码不正确或已过期")
+	if sid == "" {
+		// Typed digits without a session: the session held now whose
+		// current digits these are, enrolled or not (API.md, "Accounts").
+		found, err := s.sessionForDigits(ctx, p, offline, in.ScannedAt)
+		if err != nil {
+			return Result{}, false, false, err
 		}
+		if found == "" {
+			s.codeFails.Hit(t.ID)
+			return Result{}, false, false, errDigits
+		}
+		sid = found
 	}
 	if !store.ValidID(sid) {
-		return Result{}, false, false, server.Invalid("缺少班次编号", "session_id", "应为 24 位十六进制编号")
-	}
-	if s.codeFails.Exceeded(t.ID) {
-		return Result{}, false, false, server.RateLimited("签到码错误次数过多，请 5 分钟后再试")
+		return Result{}, false, false, server.Invalid("班次编号格式错误", "session_id", "应为 24 位十六进制编号")
 	}
 	sess, err := s.session(ctx, sid)
 	if err != nil {
@@ -206,10 +231,10 @@ func (s *Service) checkin(ctx context.Context, t *Trainee, in CheckinIn, offline
 		return Result{}, false, false, err
 	}
 	now := s.now()
-	if !offline && (now.Before(sess.StartsAt.Add(-slack)) || now.After(sess.EndsAt.Add(slack))) {
-		if now.Before(sess.StartsAt.Add(-slack)) {
-			return Result{}, false, false, server.Invalid("培训还没有开始，开始前 15 分钟起可签到", "session_id", "未开始")
-		}
+	if !offline && now.Before(sess.StartsAt.Add(-slack)) {
+		return Result{}, false, false, server.Invalid("培训还没有开始，开始前 15 分钟起可签到", "session_id", "未开始")
+	}
+	if !offline && now.After(sess.EndsAt.Add(slack)) {
 		return Result{}, false, false, errExpired
 	}
 	if err := inFence(sess.Geofence, &in); err != nil {
@@ -228,135 +253,46 @@ func (s *Service) checkin(ctx context.Context, t *Trainee, in CheckinIn, offline
 		x := in.ScannedAt.UTC()
 		a.ScannedAt = &x
 	}
-	created, walkIn, err := s.record(ctx, sess, t, a, true, akey)
+	r, err := s.submit(ctx, sess, t, a, true, akey)
 	if err != nil {
 		return Result{}, false, true, err
 	}
-	return Result{Status: StatusPresent, Already: !created, WalkIn: walkIn}, created, true, nil
+	return Result{Status: r.status, Already: !r.created, WalkIn: r.walkIn}, r.created, true, nil
 }
 
-// sessionForDigits finds, among the sessions of the trainee's courses that
-// are being held, the one whose code the digits are; "" when none.
-func (s *Service) sessionForDigits(ctx context.Context, t *Trainee, p parsed, offline bool, scannedAt *time.Time) string {
-	if _, err := s.enrolledSet(ctx, "warm"); err != nil {
-		return ""
+// sessionForDigits finds the session held now (offline: when the phone
+// scanned) whose code the typed digits are, among all sessions of that
+// day; "" when none.
+func (s *Service) sessionForDigits(ctx context.Context, p parsed, offline bool, scannedAt *time.Time) (string, error) {
+	at := s.now()
+	if offline && scannedAt != nil && !scannedAt.After(at) {
+		at = *scannedAt
 	}
-	var cids []string
-	s.enrolMu.RLock()
-	for cid, set := range s.enrolled {
-		if set[t.ID] {
-			cids = append(cids, cid)
-		}
+	list, err := s.d.Courses.SessionsOn(ctx, clock.Day(at))
+	if err != nil {
+		return "", err
 	}
-	s.enrolMu.RUnlock()
-	now := s.now()
-	for _, cid := range cids {
-		list, err := s.d.Courses.Sessions(ctx, cid)
-		if err != nil {
+	for i := range list {
+		x := &list[i]
+		if x.Cancelled || at.Before(x.StartsAt.Add(-slack)) || at.After(x.EndsAt.Add(slack)) {
 			continue
 		}
-		for i := range list {
-			x := &list[i]
-			if x.Cancelled || now.Before(x.StartsAt.Add(-slack)) || (!offline && now.After(x.EndsAt.Add(slack))) {
-				continue
-			}
-			if _, err := s.verify(x, p, offline, scannedAt); err == nil {
-				return x.ID
-			}
+		if _, err := s.verify(x, p, offline, scannedAt); err == nil {
+			return x.ID, nil
 		}
 	}
-	return ""
+	return "", nil
 }
 
 func (s *Service) newAttendance(sess *courses.Session, t *Trainee, status, method string) *Attendance {
-	return &Attendance{ID: sess.ID + "/" + t.ID, SessionID: sess.ID, CourseID: sess.CourseID, TraineeID: t.ID,
+	return &Attendance{ID: attendanceID(sess.ID, t.ID), SessionID: sess.ID, CourseID: sess.CourseID, TraineeID: t.ID,
 		Status: status, Method: method, At: s.now().UTC(), TownshipID: t.TownshipID, VillageID: t.RegionID,
-		Groups: append([]string{}, t.Groups...), Month: monthOf(sess.StartsAt)}
+		Groups: append([]string{}, t.Groups...), Month: clock.Month(sess.StartsAt), Day: sessionDay(sess)}
 }
 
-// upgradeExcused turns an excused record into a counted one (the trainee
-// came after all). Call it inside the lane.
-func (s *Service) upgradeExcused(ctx context.Context, a *Attendance) error {
-	var old Attendance
-	if err := s.attendance.FindOne(ctx, bson.M{"_id": a.ID}, &old); err != nil {
-		return err
-	}
-	if counted(old.Status) {
-		return nil
-	}
-	return s.setStatus(ctx, &old, a.Status, a.By)
-}
-
-// noteExcused keeps the attendance_excused collection: the ids of excused
-// records, so that a repeated check-in needs no scan of attendance.
-func (s *Service) noteExcused(ctx context.Context, id, status string) error {
-	if status == StatusExcused {
-		if err := s.excused.InsertOne(ctx, bson.M{"_id": id}); err != nil && !store.IsDup(err) {
-			return err
-		}
-		return nil
-	}
-	_, err := s.excused.DeleteOne(ctx, bson.M{"_id": id})
-	return err
-}
-
-// count moves every counter for one attendance (n = 1 counted, -1 uncounted),
-// keeping the distinct-trainee counters through the attendees collection.
-// Call it inside the lane.
-func (s *Service) count(ctx context.Context, a *Attendance, n int64) error {
-	first := false
-	if n > 0 {
-		err := s.attendees.InsertOne(ctx, bson.M{"_id": a.TraineeID, "township_id": a.TownshipID, "at": a.At})
-		if err != nil && !store.IsDup(err) {
-			return err
-		}
-		first = err == nil
-	} else {
-		var other Attendance
-		err := s.attendance.FindOne(ctx, bson.M{"trainee_id": a.TraineeID, "_id": bson.M{"$ne": a.ID},
-			"status": bson.M{"$in": bson.A{StatusPresent, StatusLate}}}, &other)
-		if err != nil && !store.IsNotFound(err) {
-			return err
-		}
-		if store.IsNotFound(err) {
-			if _, err := s.attendees.DeleteOne(ctx, bson.M{"_id": a.TraineeID}); err != nil {
-				return err
-			}
-			first = true
-		}
-	}
-	main, sess := attendanceDeltas(a, first, n)
-	if err := s.incCounters(ctx, main); err != nil {
-		return err
-	}
-	return incAll(ctx, s.scounters, sess)
-}
-
-// setStatus changes a record's status and moves the counters when it
-// crosses between counted and not. Call it inside the lane.
-func (s *Service) setStatus(ctx context.Context, a *Attendance, status, by string) error {
-	if a.Status == status {
-		return nil
-	}
-	was := counted(a.Status)
-	if _, err := s.attendance.UpdateOne(ctx, bson.M{"_id": a.ID}, bson.M{"$set": bson.M{"status": status, "marked_by": by, "marked_at": s.now().UTC()}}); err != nil {
-		return err
-	}
-	if err := s.noteExcused(ctx, a.ID, status); err != nil {
-		return err
-	}
-	a.Status = status
-	switch {
-	case was && !counted(status):
-		return s.count(ctx, a, -1)
-	case !was && counted(status):
-		return s.count(ctx, a, 1)
-	}
-	return nil
-}
-
-// RollCall records the trainer's ticks for trainees without a phone; it
-// returns how many were newly recorded.
+// RollCall records the trainer's ticks for trainees without a phone
+// (enrolling those not enrolled, with no capacity check: the trainer sees
+// the room); it returns how many were newly recorded.
 func (s *Service) RollCall(ctx context.Context, sess *courses.Session, traineeIDs []string, by string) (int, error) {
 	if sess.Cancelled {
 		return 0, server.Invalid("该班次已取消", "session_id", "班次已取消")
@@ -370,21 +306,31 @@ func (s *Service) RollCall(ctx context.Context, sess *courses.Session, traineeID
 	}
 	f := server.Fields{}
 	for _, id := range traineeIDs {
-		f.Add(ts[id].ID == "", "trainee_ids", "学员不存在："+id)
+		t, ok := ts[id]
+		f.Add(!ok, "trainee_ids", "学员不存在："+id)
+		f.Add(ok && t.Merged(), "trainee_ids", "学员档案已合并："+t.Name)
 	}
 	if err := f.Err(); err != nil {
 		return 0, err
 	}
-	n := 0
+	pending := make([]*pendingAtt, 0, len(traineeIDs))
 	for _, id := range traineeIDs {
 		t := ts[id]
 		a := s.newAttendance(sess, &t, StatusPresent, MethodRollCall)
 		a.By = by
-		created, _, err := s.record(ctx, sess, &t, a, false, "")
+		p, err := s.queue(ctx, sess, &t, a, false, "")
+		if err != nil {
+			return 0, err
+		}
+		pending = append(pending, p)
+	}
+	n := 0
+	for _, p := range pending {
+		r, err := p.wait(ctx)
 		if err != nil {
 			return n, err
 		}
-		if created {
+		if r.created || r.upgraded {
 			n++
 		}
 	}
@@ -392,7 +338,7 @@ func (s *Service) RollCall(ctx context.Context, sess *courses.Session, traineeID
 }
 
 // Mark sets a trainee's status at a session (present, late or excused),
-// creating the record when there is none.
+// creating the record (and a walk-in enrolment) when there is none.
 func (s *Service) Mark(ctx context.Context, sess *courses.Session, traineeID, status, note, by string) (*Attendance, error) {
 	if status != StatusPresent && status != StatusLate && status != StatusExcused {
 		return nil, server.Invalid("状态应为 present、late 或 excused", "status", "状态无效")
@@ -401,66 +347,265 @@ func (s *Service) Mark(ctx context.Context, sess *courses.Session, traineeID, st
 	if err != nil {
 		return nil, err
 	}
-	a := s.newAttendance(sess, t, status, MethodMark)
-	a.By, a.Note = by, note
-	if _, err := s.IsEnrolled(ctx, sess.CourseID, t.ID); err != nil {
-		return nil, err
+	if t.Merged() {
+		return nil, errMerged
 	}
-	err = s.st.Lane(ctx, func(ctx context.Context) error {
+	for try := 0; try < 3; try++ {
 		var old Attendance
-		err := s.attendance.FindOne(ctx, bson.M{"_id": a.ID}, &old)
+		err := s.attendance.Get(ctx, attendanceID(sess.ID, t.ID), &old)
 		if err == nil {
-			a = &old
-			return s.setStatus(ctx, &old, status, by)
+			if err := s.setStatus(ctx, &old, status, by); err != nil {
+				if err == errChanged {
+					continue
+				}
+				return nil, err
+			}
+			return &old, nil
 		}
 		if !store.IsNotFound(err) {
-			return err
+			return nil, err
 		}
-		if _, err := s.insertEnrollment(ctx, sess.CourseID, t, by, true); err != nil {
-			return err
+		a := s.newAttendance(sess, t, status, MethodMark)
+		a.By, a.Note = by, note
+		r, err := s.submit(ctx, sess, t, a, false, "")
+		if err != nil {
+			return nil, err
 		}
-		if err := s.attendance.InsertOne(ctx, a); err != nil {
-			return err
+		if r.created {
+			return a, nil
 		}
-		if err := s.noteExcused(ctx, a.ID, status); err != nil {
-			return err
-		}
-		if counted(status) {
-			return s.count(ctx, a, 1)
-		}
+		// Recorded meanwhile by another path: set its status.
+	}
+	return nil, errChanged
+}
+
+var errChanged = server.Conflict("签到记录刚被修改，请刷新后重试")
+
+// setStatus changes a record's status by a conditional update (it must
+// still be as read) and, when it crosses between counted and not, moves
+// the counters, the session's list and the distinct-trainee count, as one
+// unit of work. a is updated in place.
+func (s *Service) setStatus(ctx context.Context, a *Attendance, status, by string) error {
+	if a.Status == status {
 		return nil
+	}
+	was := a.Status
+	now := s.now().UTC()
+	err := s.st.Unit(ctx, "enrollment.mark", func(u *store.Unit) error {
+		if err := u.Do(ctx, "status", func(ctx context.Context) error {
+			ok, err := s.attendance.UpdateIf(ctx, a.ID, store.Cond{"status": was}, bson.M{"$set": bson.M{"status": status, "marked_by": by, "marked_at": now}})
+			if err == nil && !ok {
+				return errChanged
+			}
+			return err
+		}, func(ctx context.Context) error {
+			_, err := s.attendance.UpdateIf(ctx, a.ID, store.Cond{"status": status}, bson.M{"$set": bson.M{"status": was}})
+			return err
+		}); err != nil {
+			return err
+		}
+		ch := newChanges()
+		ch.del(sessionList(a.SessionID), sessionMember(a.TraineeID, was))
+		ch.add(sessionList(a.SessionID), sessionMember(a.TraineeID, status))
+		if err := s.logChanges(ctx, u, ch); err != nil {
+			return err
+		}
+		if counted(was) == counted(status) {
+			return nil
+		}
+		n := int64(1)
+		if !counted(status) {
+			n = -1
+		}
+		if err := s.ensureDay(ctx, a); err != nil {
+			return err
+		}
+		if err := s.count(ctx, u, "person-time counters", personTimeDeltas(a, n, true)); err != nil {
+			return err
+		}
+		return s.moveDistinct(ctx, u, a.TraineeID, a.ID, n)
 	})
+	if err != nil {
+		return err
+	}
+	a.Status, a.MarkedBy, a.MarkedAt = status, by, &now
+	return nil
+}
+
+// ensureDay fills in the session day of a record written before records carried it.
+func (s *Service) ensureDay(ctx context.Context, a *Attendance) error {
+	if a.Day != "" {
+		return nil
+	}
+	sess, err := s.session(ctx, a.SessionID)
+	if err != nil {
+		return err
+	}
+	a.Day = sessionDay(sess)
+	return nil
+}
+
+// moveDistinct keeps the distinct-trainee count when one of a trainee's
+// records becomes counted (n = 1: the first makes them one who attended)
+// or uncounted (n = -1: when no other counted record is left).
+func (s *Service) moveDistinct(ctx context.Context, u *store.Unit, traineeID, exceptID string, n int64) error {
+	t, err := s.Trainee(ctx, traineeID)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		first := false
+		if err := u.Do(ctx, "attendee", func(ctx context.Context) error {
+			var err error
+			first, err = s.attendees.InsertIfAbsent(ctx, bson.M{"_id": traineeID, "at": s.now().UTC()})
+			return err
+		}, func(ctx context.Context) error {
+			if !first {
+				return nil
+			}
+			_, err := s.attendees.DeleteOne(ctx, bson.M{"_id": traineeID})
+			return err
+		}); err != nil || !first {
+			return err
+		}
+		return s.count(ctx, u, "distinct-trainee counters", distinctDeltas(t, 1))
+	}
+	recs, err := s.TraineeAttendance(ctx, traineeID)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.ID != exceptID && counted(r.Status) {
+			return nil
+		}
+	}
+	removed := false
+	if err := u.Do(ctx, "attendee", func(ctx context.Context) error {
+		ok, err := s.attendees.DeleteIf(ctx, traineeID, store.Cond{})
+		removed = ok
+		return err
+	}, func(ctx context.Context) error {
+		if !removed {
+			return nil
+		}
+		_, err := s.attendees.InsertIfAbsent(ctx, bson.M{"_id": traineeID, "at": s.now().UTC()})
+		return err
+	}); err != nil || !removed {
+		return err
+	}
+	return s.count(ctx, u, "distinct-trainee counters", distinctDeltas(t, -1))
+}
+
+// sessionStatuses reads who was recorded at each session and how.
+func (s *Service) sessionStatuses(ctx context.Context, sessionIDs ...string) (map[string]map[string]string, error) {
+	ids := make([]string, len(sessionIDs))
+	for i, sid := range sessionIDs {
+		ids[i] = sessionList(sid)
+	}
+	lists, err := s.readLists(ctx, ids...)
 	if err != nil {
 		return nil, err
 	}
-	return a, nil
+	out := make(map[string]map[string]string, len(sessionIDs))
+	for _, sid := range sessionIDs {
+		m := map[string]string{}
+		for _, x := range lists[sessionList(sid)] {
+			if t, st, ok := strings.Cut(x, ":"); ok {
+				m[t] = st
+			}
+		}
+		out[sid] = m
+	}
+	return out, nil
 }
 
 // SessionAttendance returns a session's records (for the sign-in sheet PDF), by time.
 func (s *Service) SessionAttendance(ctx context.Context, sessionID string) ([]Attendance, error) {
-	out := []Attendance{}
-	err := s.attendance.Find(ctx, bson.M{"session_id": sessionID}, &out, options.Find().SetSort(bson.D{{Key: "at", Value: 1}}))
-	return out, err
+	st, err := s.sessionStatuses(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(st[sessionID]))
+	for t := range st[sessionID] {
+		ids = append(ids, attendanceID(sessionID, t))
+	}
+	recs, err := getMany[Attendance](ctx, s.attendance, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Attendance, 0, len(recs))
+	for _, a := range recs {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].At.Equal(out[j].At) {
+			return out[i].At.Before(out[j].At)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
 }
 
-// TraineeAttendance returns one trainee's records, newest first.
+// TraineeAttendance returns one trainee's records, newest first: the
+// sessions of the courses they are enrolled in, each read by _id (every
+// record has an enrolment: a walk-in is enrolled when recorded).
 func (s *Service) TraineeAttendance(ctx context.Context, traineeID string) ([]Attendance, error) {
-	out := []Attendance{}
-	err := s.attendance.Find(ctx, bson.M{"trainee_id": traineeID}, &out, options.Find().SetSort(bson.D{{Key: "at", Value: -1}}).SetLimit(500))
-	return out, err
+	es, err := s.Enrollments(ctx, traineeID)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range es {
+		list, err := s.d.Courses.Sessions(ctx, e.CourseID)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range list {
+			ids = append(ids, attendanceID(x.ID, traineeID))
+		}
+	}
+	recs, err := getMany[Attendance](ctx, s.attendance, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Attendance, 0, len(recs))
+	for _, a := range recs {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].At.Equal(out[j].At) {
+			return out[i].At.After(out[j].At)
+		}
+		return out[i].ID < out[j].ID
+	})
+	if len(out) > 500 {
+		out = out[:500]
+	}
+	return out, nil
 }
 
 // PresentSessions maps each trainee of a course to the sessions they were
-// present at (present or late).
+// present at (present or late), from the sessions' lists.
 func (s *Service) PresentSessions(ctx context.Context, courseID string) (map[string][]string, error) {
-	var rows []Attendance
-	if err := s.attendance.Find(ctx, bson.M{"course_id": courseID, "status": bson.M{"$in": bson.A{StatusPresent, StatusLate}}}, &rows,
-		options.Find().SetProjection(bson.M{"trainee_id": 1, "session_id": 1, "status": 1})); err != nil {
+	list, err := s.d.Courses.Sessions(ctx, courseID)
+	if err != nil {
+		return nil, err
+	}
+	sids := make([]string, len(list))
+	for i, x := range list {
+		sids[i] = x.ID
+	}
+	st, err := s.sessionStatuses(ctx, sids...)
+	if err != nil {
 		return nil, err
 	}
 	out := map[string][]string{}
-	for _, r := range rows {
-		out[r.TraineeID] = append(out[r.TraineeID], r.SessionID)
+	for _, sid := range sids {
+		for t, status := range st[sid] {
+			if counted(status) {
+				out[t] = append(out[t], sid)
+			}
+		}
 	}
 	return out, nil
 }

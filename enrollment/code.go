@@ -144,7 +144,7 @@ func (s *Service) verify(sess *courses.Session, p parsed, offline bool, scannedA
 			return w, nil
 		}
 	}
-	return 0, server.Invalid("数字签到码不正确或已过期", "code", "签到码不正确或已过期")
+	return 0, errDigits
 }
 
 // inSession reports whether window w overlaps the session's time with slack.

@@ -2,14 +2,15 @@ package enrollment
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sort"
 	"strings"
-	"sync"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"nongxun/clock"
 	"nongxun/courses"
 	"nongxun/server"
 	"nongxun/store"
@@ -18,139 +19,240 @@ import (
 // Target is the programme's person-time goal.
 const Target = 10000
 
-// Counter layout. Every figure of the county and its townships lives in
-// one document per month, "county:YYYY-MM", so that a batch of check-ins
-// moves one small document (on the embedded engine each updated document
-// costs a scan and a rewrite of the whole document); the figures are the
-// sum over the months, kept in memory. Township break-downs use
-// "township|key" field names.
-// Per-course figures live in the "courses" document, per-session ones in
-// one document per month of session start ("sessions:YYYY-MM").
+// Counter documents of enrollment_counters, each read by _id and moved
+// with $inc. Each is small, because the embedded engine reads and rewrites
+// a whole document on every update (about 10 µs a field):
+//
+//	county              person_times, trainees, registered, by_township.<t>, by_group.<g>,
+//	                    by_month.<m>, trainees_by_group.<g>, trainees_by_township.<t>,
+//	                    registered_by_township.<t>          (GET /progress for the county)
+//	township/<t>        by_group.<g>, by_month.<m>, trainees_by_group.<g>, by_village.<v>
+//	month/<m>           pt.<t>, new.<t>, newpov.<t>         (MonthlyFigures)
+//	sessions/<day>      <session id>: person-times           (by the session's start day; walk-in capacity)
+//	courses             enrolled.<course id>                 (course capacity)
+//
+// Person-times are counted where and as the attendance record says
+// (township, village, groups and month copied in when it was recorded).
+// Distinct trainees and registrations are counted by the trainee's
+// current record (township and groups), so correcting a record moves them.
 const (
-	countyCounter  = "county" // county:YYYY-MM, one per month (of session start, or of registration)
+	countyCounter  = "county"
 	coursesCounter = "courses"
+	finishedDoc    = "finished" // done.<course id>: the course-finished events were published (not a counter)
+	layoutDoc      = "layout"   // the data layout's version (not a counter)
 )
 
-func countyOf(month string) string { return countyCounter + ":" + month }
+func townshipCounter(t string) string { return "township/" + key(t) }
 
-// countyPrefix starts the name of each month's county counter collection:
-// one collection per month, because on the embedded engine an update
-// scans (and decodes) every document of its collection.
-const countyPrefix = "enrollment_county_"
+// deferred reports whether a counter document is moved through the
+// journal (journal.go, "Deferred counters") rather than at once.
+func deferred(id string) bool { return strings.HasPrefix(id, "township/") }
 
-// monthColl is the collection holding the county document of a month.
-func (s *Service) monthColl(month string) *store.Collection {
-	return s.st.C(countyPrefix + strings.ReplaceAll(month, "-", "_"))
-}
-
-// countyMonths lists the months that have a county counter collection.
-func (s *Service) countyMonths(ctx context.Context) ([]string, error) {
-	names, err := s.st.Database().ListCollectionNames(ctx, bson.M{})
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, n := range names {
-		if m, ok := strings.CutPrefix(n, countyPrefix); ok {
-			out = append(out, strings.ReplaceAll(m, "_", "-"))
+// split separates the deferred counter moves from those made at once.
+func (d deltas) split() (now, later deltas) {
+	now, later = deltas{}, deltas{}
+	for id, fs := range d {
+		t := now
+		if deferred(id) {
+			t = later
+		}
+		for f, v := range fs {
+			t.add(id, f, v)
 		}
 	}
-	sort.Strings(out)
-	return out, nil
+	return now, later
+}
+func monthCounter(m string) string { return "month/" + m }
+func sessionsCounter(day string) string {
+	return "sessions/" + day
 }
 
-func sessionsCounter(month string) string { return "sessions:" + month }
+// isCounter reports whether a document of enrollment_counters is a
+// counter rebuilt by a recount.
+func isCounter(id string) bool {
+	return id == countyCounter || id == coursesCounter || strings.HasPrefix(id, "township/") ||
+		strings.HasPrefix(id, "month/") || strings.HasPrefix(id, "sessions/")
+}
 
-func tk(township, k string) string { return key(township) + "|" + k }
+// key makes a counter field name from an id that may be empty.
+func key(id string) string {
+	if id == "" {
+		return "none"
+	}
+	return id
+}
 
 // counted reports whether an attendance status is a person-time.
 func counted(status string) bool { return status == StatusPresent || status == StatusLate }
 
-// deltas are counter increments by counter document id.
+// deltas are counter increments: document id → field → n.
 type deltas map[string]map[string]int64
 
 func (d deltas) add(id, field string, n int64) {
+	if n == 0 {
+		return
+	}
 	if d[id] == nil {
 		d[id] = map[string]int64{}
 	}
 	d[id][field] += n
 }
 
-// attendanceDeltas are the counter moves of one counted attendance (n = 1)
-// or its removal (n = -1); first says whether it is the trainee's first.
-func attendanceDeltas(a *Attendance, first bool, n int64) (main, sess deltas) {
-	main, sess = deltas{}, deltas{}
-	c, t := countyOf(a.Month), a.TownshipID
-	main.add(c, "person_times", n)
-	main.add(c, "by_month."+a.Month, n)
-	main.add(c, "by_township."+key(t), n)
-	main.add(c, "by_village."+key(a.VillageID), n)
-	main.add(c, "twp_month."+tk(t, a.Month), n)
-	for _, g := range a.Groups {
-		main.add(c, "by_group."+g, n)
-		main.add(c, "twp_group."+tk(t, g), n)
-	}
-	if first {
-		main.add(c, "trainees", n)
-		main.add(c, "trainees_by_township."+key(t), n)
-		main.add(c, "trainees_by_village."+key(a.VillageID), n)
-		for _, g := range a.Groups {
-			main.add(c, "trainees_by_group."+g, n)
-			main.add(c, "twp_trainees_group."+tk(t, g), n)
+func (d deltas) merge(o deltas) {
+	for id, fs := range o {
+		for f, v := range fs {
+			d.add(id, f, v)
 		}
 	}
-	sess.add(coursesCounter, "person_times."+a.CourseID, n)
-	sess.add(sessionsCounter(a.Month), a.SessionID, n)
-	return main, sess
 }
 
-// registeredDeltas are the counter moves of one registered trainee.
-func registeredDeltas(t *Trainee, n int64) deltas {
+func (d deltas) neg() deltas {
+	out := deltas{}
+	for id, fs := range d {
+		for f, v := range fs {
+			out.add(id, f, -v)
+		}
+	}
+	return out
+}
+
+// sessionDay is the day a session's person-times are counted under.
+func sessionDay(sess *courses.Session) string { return clock.Day(sess.StartsAt) }
+
+// personTimeDeltas are the moves of one attendance record becoming
+// counted (n = 1) or uncounted (n = -1). The session's own count is left
+// out when withSession is false (a walk-in's place was taken already).
+func personTimeDeltas(a *Attendance, n int64, withSession bool) deltas {
 	d := deltas{}
-	m := monthOf(t.CreatedAt)
-	c := countyOf(m)
-	d.add(c, "registered", n)
-	d.add(c, "registered_by_township."+key(t.TownshipID), n)
-	d.add(c, "twp_new_month."+tk(t.TownshipID, m), n)
-	if t.HasGroup(GroupPoverty) {
-		d.add(c, "twp_newpov_month."+tk(t.TownshipID, m), n)
+	t, m := a.TownshipID, a.Month
+	d.add(countyCounter, "person_times", n)
+	d.add(countyCounter, "by_month."+m, n)
+	d.add(countyCounter, "by_township."+key(t), n)
+	tw := townshipCounter(t)
+	d.add(tw, "by_month."+m, n)
+	d.add(tw, "by_village."+key(a.VillageID), n)
+	for _, g := range a.Groups {
+		d.add(countyCounter, "by_group."+g, n)
+		d.add(tw, "by_group."+g, n)
+	}
+	d.add(monthCounter(m), "pt."+key(t), n)
+	if withSession && a.Day != "" {
+		d.add(sessionsCounter(a.Day), a.SessionID, n)
 	}
 	return d
 }
 
-// incCounters moves the county counters (each month's in its own
-// collection) and the in-memory copy.
-func (s *Service) incCounters(ctx context.Context, d deltas) error {
-	for id, m := range d {
-		month := strings.TrimPrefix(id, countyCounter+":")
-		if err := incAll(ctx, s.monthColl(month), deltas{id: m}); err != nil {
-			s.memo.reset()
-			return err
-		}
-		s.memo.apply(m)
+// distinctDeltas are the moves of a trainee becoming (n = 1) or ceasing
+// to be (n = -1) one who attended, by their current record.
+func distinctDeltas(t *Trainee, n int64) deltas {
+	d := deltas{}
+	d.add(countyCounter, "trainees", n)
+	d.add(countyCounter, "trainees_by_township."+key(t.TownshipID), n)
+	tw := townshipCounter(t.TownshipID)
+	for _, g := range t.Groups {
+		d.add(countyCounter, "trainees_by_group."+g, n)
+		d.add(tw, "trainees_by_group."+g, n)
 	}
-	return nil
+	return d
 }
 
-// incAll applies deltas in one round trip per collection.
-func incAll(ctx context.Context, c *store.Collection, d deltas) error {
-	if len(d) == 0 {
-		return nil
+// registeredDeltas are the moves of one registered trainee (by the month
+// of registration and their current township).
+func registeredDeltas(t *Trainee, n int64) deltas {
+	d := deltas{}
+	m := clock.Month(t.CreatedAt)
+	d.add(countyCounter, "registered", n)
+	d.add(countyCounter, "registered_by_township."+key(t.TownshipID), n)
+	d.add(monthCounter(m), "new."+key(t.TownshipID), n)
+	if t.HasGroup(GroupPoverty) {
+		d.add(monthCounter(m), "newpov."+key(t.TownshipID), n)
 	}
+	return d
+}
+
+// enrolDeltas move a course's enrolment count.
+func enrolDeltas(courseID string, n int64) deltas {
+	d := deltas{}
+	d.add(coursesCounter, "enrolled."+courseID, n)
+	return d
+}
+
+// models are the ordered upserts that apply d.
+func (d deltas) models() ([]string, []mongo.WriteModel) {
 	ids := make([]string, 0, len(d))
 	for id := range d {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	models := make([]mongo.WriteModel, 0, len(d))
+	models := make([]mongo.WriteModel, 0, len(ids))
+	keep := ids[:0]
 	for _, id := range ids {
 		inc := bson.M{}
 		for f, v := range d[id] {
-			inc[f] = v
+			if v != 0 {
+				inc[f] = v
+			}
 		}
+		if len(inc) == 0 {
+			continue
+		}
+		keep = append(keep, id)
 		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).SetUpdate(bson.M{"$inc": inc}).SetUpsert(true))
 	}
-	_, err := c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
+	return keep, models
+}
+
+// incCounters applies d in one ordered bulk write.
+func (s *Service) incCounters(ctx context.Context, d deltas) error {
+	_, models := d.models()
+	if len(models) == 0 {
+		return nil
+	}
+	_, err := s.counters.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
+	return err
+}
+
+// errPartialCounters is the undo of a counter update whose outcome is not
+// known: it fails, so the unit records a repair (the recount rebuilds).
+var errPartialCounters = errors.New("counter update failed part-way; the recount rebuilds the counters")
+
+// count applies d inside unit u with an exact undo: on a failure part-way
+// through, the counter documents already moved are moved back (or, when
+// that cannot be known, a repair is recorded). Deferred documents move
+// through a journal entry of their own.
+func (s *Service) count(ctx context.Context, u *store.Unit, what string, d deltas) error {
+	now, later := d.split()
+	if len(later) > 0 {
+		ch := newChanges()
+		ch.inc(later)
+		if err := s.logChanges(ctx, u, ch); err != nil {
+			return err
+		}
+	}
+	return s.countNow(ctx, u, what, now)
+}
+
+// countNow applies d (no deferred documents) inside u.
+func (s *Service) countNow(ctx context.Context, u *store.Unit, what string, d deltas) error {
+	ids, models := d.models()
+	if len(models) == 0 {
+		return nil
+	}
+	_, err := s.counters.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
+	if err == nil {
+		u.OnFail(what, func(ctx context.Context) error { return s.incCounters(ctx, d.neg()) })
+		return nil
+	}
+	var bwe mongo.BulkWriteException
+	if errors.As(err, &bwe) && len(bwe.WriteErrors) > 0 && bwe.WriteConcernError == nil {
+		applied := deltas{}
+		for _, id := range ids[:bwe.WriteErrors[0].Index] {
+			applied[id] = d[id]
+		}
+		u.OnFail(what+" (the part applied)", func(ctx context.Context) error { return s.incCounters(ctx, applied.neg()) })
+		return err
+	}
+	u.OnFail(what, func(ctx context.Context) error { return fmt.Errorf("%w: %v", errPartialCounters, err) })
 	return err
 }
 
@@ -168,106 +270,29 @@ type Progress struct {
 	TownshipID      string           `json:"township_id,omitempty"`
 }
 
-// prefixed picks the "township|key" fields of a counter map for one township.
-func prefixed(m map[string]int64, township string) map[string]int64 {
-	out := map[string]int64{}
-	p := key(township) + "|"
-	for k, v := range m {
-		if strings.HasPrefix(k, p) {
-			out[k[len(p):]] = v
-		}
+// counterDoc reads a counter document as field → sub-field → value ("" for a plain number).
+func (s *Service) counterDoc(ctx context.Context, id string) (map[string]map[string]int64, error) {
+	var raw bson.M
+	var err error
+	if deferred(id) {
+		raw, err = s.deferredCounter(ctx, id)
+	} else {
+		raw, err = s.counters.Counter(ctx, id)
 	}
-	return out
-}
-
-// countyMemo keeps the county counter document in memory: on the
-// embedded engine this process is its only writer, so every move made
-// through incAll is applied to the copy too (write-through); on MongoDB
-// the copy is reloaded after memoTTL.
-type countyMemo struct {
-	mu     sync.Mutex
-	doc    map[string]map[string]int64 // top field → sub field ("" for a plain number) → value
-	at     time.Time
-	usable bool
-}
-
-const memoTTL = 2 * time.Second
-
-func (m *countyMemo) reset() {
-	m.mu.Lock()
-	m.usable = false
-	m.mu.Unlock()
-}
-
-// apply adds moved fields to the copy.
-func (m *countyMemo) apply(d map[string]int64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.usable {
-		return
-	}
-	for f, v := range d {
-		a, b, _ := strings.Cut(f, ".")
-		if m.doc[a] == nil {
-			m.doc[a] = map[string]int64{}
-		}
-		m.doc[a][b] += v
-	}
-}
-
-// county returns the county counters (summed over the months) as top field → sub field → value.
-func (s *Service) county(ctx context.Context) (map[string]map[string]int64, error) {
-	m := &s.memo
-	m.mu.Lock()
-	if m.usable && (s.st.Embedded() || time.Since(m.at) < memoTTL) {
-		out := m.doc
-		m.mu.Unlock()
-		return out, nil
-	}
-	m.mu.Unlock()
-	// Read while holding the lane, so no move lands between the read and
-	// the copy becoming usable.
-	var doc map[string]map[string]int64
-	err := s.st.Lane(ctx, func(ctx context.Context) error {
-		months, err := s.countyMonths(ctx)
-		if err != nil {
-			return err
-		}
-		doc = map[string]map[string]int64{}
-		for _, month := range months {
-			raw, err := s.monthColl(month).Counter(ctx, countyOf(month))
-			if err != nil {
-				return err
-			}
-			for f, v := range flatten(raw) {
-				a, b, _ := strings.Cut(f, ".")
-				if doc[a] == nil {
-					doc[a] = map[string]int64{}
-				}
-				doc[a][b] += v
-			}
-		}
-		m.mu.Lock()
-		m.doc, m.at, m.usable = doc, time.Now(), true
-		m.mu.Unlock()
-		return nil
-	})
 	if err != nil {
 		return nil, err
 	}
-	return s.county(ctx)
-}
-
-// countySnapshot is a copy of the county counters safe to read without the lock.
-func (s *Service) countySnapshot(ctx context.Context) (map[string]map[string]int64, error) {
-	if _, err := s.county(ctx); err != nil {
-		return nil, err
-	}
-	s.memo.mu.Lock()
-	defer s.memo.mu.Unlock()
-	out := make(map[string]map[string]int64, len(s.memo.doc))
-	for k, v := range s.memo.doc {
-		out[k] = copyMap(v)
+	out := map[string]map[string]int64{}
+	for k, v := range raw {
+		if k == "_id" || k == "ap" || k == "ver" {
+			continue
+		}
+		switch v.(type) {
+		case bson.M, bson.D:
+			out[k] = store.Int64Map(v)
+		default:
+			out[k] = map[string]int64{"": store.Int64(v)}
+		}
 	}
 	return out, nil
 }
@@ -279,40 +304,34 @@ func orEmpty(m map[string]int64) map[string]int64 {
 	return m
 }
 
-func copyMap(m map[string]int64) map[string]int64 {
-	out := make(map[string]int64, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-// Progress reads the person-time counters of the county ("") or of one
-// township, from the county counter document (kept in memory). It never
-// counts attendance.
+// Progress reads the person-time figures of the county ("") or of one
+// township from their counter documents (one or two _id reads); it never
+// counts records.
 func (s *Service) Progress(ctx context.Context, townshipID string) (*Progress, error) {
-	doc, err := s.countySnapshot(ctx)
+	c, err := s.counterDoc(ctx, countyCounter)
 	if err != nil {
 		return nil, err
 	}
 	p := &Progress{Target: Target, TownshipID: townshipID}
 	if townshipID == "" {
-		p.PersonTimes, p.Trainees, p.Registered = doc["person_times"][""], doc["trainees"][""], doc["registered"][""]
-		p.ByTownship, p.ByGroup, p.ByMonth = orEmpty(doc["by_township"]), orEmpty(doc["by_group"]), orEmpty(doc["by_month"])
-		p.TraineesByGroup = orEmpty(doc["trainees_by_group"])
+		p.PersonTimes, p.Trainees, p.Registered = c["person_times"][""], c["trainees"][""], c["registered"][""]
+		p.ByTownship, p.ByGroup, p.ByMonth = orEmpty(c["by_township"]), orEmpty(c["by_group"]), orEmpty(c["by_month"])
+		p.TraineesByGroup = orEmpty(c["trainees_by_group"])
 	} else {
-		p.PersonTimes = doc["by_township"][townshipID]
-		p.Trainees = doc["trainees_by_township"][townshipID]
-		p.Registered = doc["registered_by_township"][townshipID]
+		tw, err := s.counterDoc(ctx, townshipCounter(townshipID))
+		if err != nil {
+			return nil, err
+		}
+		p.PersonTimes = c["by_township"][townshipID]
+		p.Trainees = c["trainees_by_township"][townshipID]
+		p.Registered = c["registered_by_township"][townshipID]
 		p.ByTownship = map[string]int64{townshipID: p.PersonTimes}
-		p.ByGroup = prefixed(doc["twp_group"], townshipID)
-		p.ByMonth = prefixed(doc["twp_month"], townshipID)
-		p.TraineesByGroup = prefixed(doc["twp_trainees_group"], townshipID)
-		all := doc["by_village"]
+		p.ByGroup, p.ByMonth = orEmpty(tw["by_group"]), orEmpty(tw["by_month"])
+		p.TraineesByGroup = orEmpty(tw["trainees_by_group"])
 		p.ByVillage = map[string]int64{}
 		for _, v := range s.d.Regions.Villages(ctx) {
 			if v.ParentID == townshipID {
-				p.ByVillage[v.ID] = all[v.ID]
+				p.ByVillage[v.ID] = tw["by_village"][v.ID]
 			}
 		}
 	}
@@ -331,23 +350,18 @@ const (
 	MetricNewPovertyTrainees = "new_poverty_trainees"
 )
 
-// MonthlyFigures returns township id → metric → value for month "YYYY-MM", read from counters.
+// MonthlyFigures returns township id → metric → value for month "YYYY-MM", read from its counter document.
 func (s *Service) MonthlyFigures(ctx context.Context, month string) (map[string]map[string]int64, error) {
-	if len(month) != 7 || month[4] != '-' || !allDigits(month[:4]+month[5:]) {
+	if _, err := clock.ParseMonth(month); err != nil {
 		return nil, server.Invalid("月份格式应为 YYYY-MM", "month", "格式错误")
 	}
-	doc, err := s.countySnapshot(ctx)
+	doc, err := s.counterDoc(ctx, monthCounter(month))
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]map[string]int64{}
-	fields := map[string]string{"twp_month": MetricPersonTimes, "twp_new_month": MetricNewTrainees, "twp_newpov_month": MetricNewPovertyTrainees}
-	for f, metric := range fields {
-		for k, v := range doc[f] {
-			t, m, ok := strings.Cut(k, "|")
-			if !ok || m != month {
-				continue
-			}
+	for f, metric := range map[string]string{"pt": MetricPersonTimes, "new": MetricNewTrainees, "newpov": MetricNewPovertyTrainees} {
+		for t, v := range doc[f] {
 			if t == "none" {
 				t = ""
 			}
@@ -362,18 +376,54 @@ func (s *Service) MonthlyFigures(ctx context.Context, month string) (map[string]
 
 // sessionCount reads a session's person-times counter.
 func (s *Service) sessionCount(ctx context.Context, sess *courses.Session) (int64, error) {
-	doc, err := s.scounters.Counter(ctx, sessionsCounter(monthOf(sess.StartsAt)))
+	doc, err := s.counters.Counter(ctx, sessionsCounter(sessionDay(sess)))
 	if err != nil {
 		return 0, err
 	}
 	return store.Int64(doc[sess.ID]), nil
 }
 
-// CourseCounts reads a course's enrolled and person-times counters.
+// SessionPresent is the person-times recorded at a session (a counter
+// read; for pages that list many sessions).
+func (s *Service) SessionPresent(ctx context.Context, sessionID string) (int64, error) {
+	sess, err := s.session(ctx, sessionID)
+	if err != nil {
+		return 0, err
+	}
+	return s.sessionCount(ctx, sess)
+}
+
+// enrolledCounts reads every course's enrolment count.
+func (s *Service) enrolledCounts(ctx context.Context) (map[string]int64, error) {
+	doc, err := s.counters.Counter(ctx, coursesCounter)
+	if err != nil {
+		return nil, err
+	}
+	return store.Int64Map(doc["enrolled"]), nil
+}
+
+// CourseCounts reads a course's enrolment count and its person-times (the
+// sum of its sessions' counters).
 func (s *Service) CourseCounts(ctx context.Context, courseID string) (enrolled, personTimes int64, err error) {
-	doc, err := s.scounters.Counter(ctx, coursesCounter)
+	all, err := s.enrolledCounts(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
-	return store.Int64Map(doc["enrolled"])[courseID], store.Int64Map(doc["person_times"])[courseID], nil
+	list, err := s.d.Courses.Sessions(ctx, courseID)
+	if err != nil {
+		return 0, 0, err
+	}
+	byDay := map[string]bson.M{}
+	for i := range list {
+		day := sessionDay(&list[i])
+		doc, ok := byDay[day]
+		if !ok {
+			if doc, err = s.counters.Counter(ctx, sessionsCounter(day)); err != nil {
+				return 0, 0, err
+			}
+			byDay[day] = doc
+		}
+		personTimes += store.Int64(doc[list[i].ID])
+	}
+	return all[courseID], personTimes, nil
 }

@@ -2,69 +2,105 @@ package enrollment
 
 import (
 	"context"
+	"sort"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"nongxun/events"
 	"nongxun/store"
 )
 
-// CheckFinished calls OnCourseFinished once per present trainee of every
-// course whose last non-cancelled session has ended. A marker document per
-// course (natural-key _id) makes it happen once.
+// finishEvery is how often the courses whose last session has ended are looked for.
+const finishEvery = 10 * time.Minute
+
+// CheckFinished publishes events.CourseFinished once per present trainee
+// of every course whose last non-cancelled session has ended. Marking the
+// course done (a conditional update: one node wins) and publishing are one
+// unit of work, so the events are published exactly when the mark is set.
 func (s *Service) CheckFinished(ctx context.Context) error {
-	if s.OnCourseFinished == nil {
-		return nil
-	}
-	doc, err := s.scounters.Counter(ctx, coursesCounter)
+	counts, err := s.enrolledCounts(ctx)
 	if err != nil {
 		return err
 	}
+	done, err := s.counters.Counter(ctx, finishedDoc)
+	if err != nil {
+		return err
+	}
+	marked := map[string]bool{}
+	if m, ok := done["done"].(bson.M); ok {
+		for k := range m {
+			marked[k] = true
+		}
+	} else if d, ok := done["done"].(bson.D); ok {
+		for _, e := range d {
+			marked[e.Key] = true
+		}
+	}
+	ids := make([]string, 0, len(counts))
+	for cid := range counts {
+		if !marked[cid] {
+			ids = append(ids, cid)
+		}
+	}
+	sort.Strings(ids)
 	now := s.now()
-	for cid := range store.Int64Map(doc["person_times"]) {
-		list, err := s.d.Courses.Sessions(ctx, cid)
+	for _, cid := range ids {
+		ct, err := s.courseTimes(ctx, cid)
 		if err != nil {
+			continue // a course deleted or unreadable: looked at again next time
+		}
+		if !ct.finished(now) {
 			continue
 		}
-		var last time.Time
-		for _, x := range list {
-			if !x.Cancelled && x.EndsAt.After(last) {
-				last = x.EndsAt
-			}
-		}
-		if last.IsZero() || last.After(now) {
-			continue
-		}
-		if err := s.finished.InsertOne(ctx, bson.M{"_id": cid, "at": now.UTC()}); err != nil {
-			if store.IsDup(err) {
-				continue
-			}
+		if err := s.finish(ctx, cid, now); err != nil {
 			return err
-		}
-		present, err := s.PresentSessions(ctx, cid)
-		if err != nil {
-			return err
-		}
-		for tid := range present {
-			s.OnCourseFinished(ctx, cid, tid)
 		}
 	}
 	return nil
 }
 
-// Start runs the start-up drift check after an unclean stop (before the
-// server takes requests):
-// a crash between an attendance insert and its counter update leaves the
-// counters behind, so when they disagree with the records they are rebuilt
-// and the repair is logged. Then it runs the periodic course-finished
-// check until ctx ends.
-func (s *Service) Start(ctx context.Context) {
-	// After a clean stop the counters match the records, and the check
-	// would scan all attendance (seconds at a county's size).
-	if s.d.Store.UncleanStart() {
-		s.repairDrift(ctx)
+func (s *Service) finish(ctx context.Context, courseID string, now time.Time) error {
+	present, err := s.PresentSessions(ctx, courseID)
+	if err != nil {
+		return err
 	}
-	go func() {
-		t := time.NewTicker(10 * time.Minute)
+	if _, err := s.counters.InsertIfAbsent(ctx, bson.M{"_id": finishedDoc}); err != nil {
+		return err
+	}
+	f := "done." + courseID
+	return s.st.Unit(ctx, "enrollment.course_finished", func(u *store.Unit) error {
+		won := false
+		if err := u.Do(ctx, "mark the course finished", func(ctx context.Context) error {
+			var err error
+			won, err = s.counters.UpdateIf(ctx, finishedDoc, store.Cond{f: nil}, bson.M{"$set": bson.M{f: now.UTC()}})
+			return err
+		}, func(ctx context.Context) error {
+			if !won {
+				return nil
+			}
+			_, err := s.counters.UpdateOne(ctx, bson.M{"_id": finishedDoc}, bson.M{"$unset": bson.M{f: ""}})
+			return err
+		}); err != nil || !won {
+			return err
+		}
+		tids := make([]string, 0, len(present))
+		for t := range present {
+			tids = append(tids, t)
+		}
+		sort.Strings(tids)
+		msgs := make([]store.Message, 0, len(tids))
+		for _, t := range tids {
+			msgs = append(msgs, store.Message{Key: courseID + "/" + t, Payload: events.Finished{CourseID: courseID, TraineeID: t, At: now.UTC()}})
+		}
+		return s.st.Events().Publish(ctx, events.CourseFinished, msgs...)
+	})
+}
+
+// Start runs the periodic course-finished check as a background task of
+// the store until it closes (the store's context, not ctx, bounds it).
+func (s *Service) Start(_ context.Context) {
+	s.st.Go("enrollment course-finished check", func(ctx context.Context) {
+		t := time.NewTicker(finishEvery)
 		defer t.Stop()
 		for {
 			if err := s.CheckFinished(ctx); err != nil && ctx.Err() == nil {
@@ -76,32 +112,5 @@ func (s *Service) Start(ctx context.Context) {
 			case <-t.C:
 			}
 		}
-	}()
-}
-
-// repairDrift compares the person-time counter with the attendance records
-// and rebuilds every counter when they differ.
-func (s *Service) repairDrift(ctx context.Context) {
-	stored, records, err := s.DriftCheck(ctx)
-	if err != nil {
-		s.d.Log.Error("start-up drift check", "err", err.Error())
-		return
-	}
-	if stored == records {
-		return
-	}
-	res, err := s.Recount(ctx, true)
-	if err != nil {
-		s.d.Log.Error("person-time counters drifted and the repair failed; run nongxun recount", "counter", stored, "records", records, "err", err.Error())
-		return
-	}
-	s.d.Log.Warn("person-time counters drifted from the attendance records (an unclean stop); rebuilt them", "counter", stored, "records", records, "fields_fixed", res.DriftTotal)
-}
-
-// Warm loads what the check-in path keeps in memory (the enrolments, on
-// the embedded engine), so the first check-ins after a start do not wait.
-func (s *Service) Warm(ctx context.Context) {
-	if _, err := s.enrolledSet(ctx, "warm"); err != nil && ctx.Err() == nil {
-		s.d.Log.Warn("warming the enrolment cache", "err", err.Error())
-	}
+	})
 }

@@ -60,8 +60,10 @@ func (f *fixture) trainee(t testing.TB, i, j int, groups ...string) (*Trainee, *
 	if _, err := f.s.trainees.UpdateOne(f.Ctx, bson.M{"_id": r.ID}, bson.M{"$set": bson.M{"user_id": uid}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := f.s.keys.InsertOne(f.Ctx, traineeKey{ID: userKey(uid), TraineeID: r.ID}); err != nil {
+		t.Fatal(err)
+	}
 	r.Trainee.UserID = uid
-	f.s.cache.put(r.Trainee)
 	tok, err := f.Tokens.Issue(server.Principal{UserID: uid, Role: server.RoleTrainee, Name: "学员"})
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,8 @@ import (
 )
 
 // Self-registration through a session's QR code. A newcomer without an
-// account scans the code on the trainer's screen: GET /api/v1/join/:code
+// account scans the code on the trainer's screen, or types the 6 digits
+// shown under it (a phone without a camera): GET /api/v1/join/:code
 // (public) checks the code live and hands back a ticket valid for
 // joinTTL, long enough to fill in the form; POST /api/v1/join (public)
 // registers them with the ticket, checks them in, and logs them in.
@@ -54,11 +55,22 @@ func (s *Service) RegisterPublic(api fiber.Router) {
 	api.Post("/join/register", s.hJoin)
 }
 
-// liveSession checks a QR payload live and returns its session and window.
+// liveSession checks a QR payload or 6 typed digits live and returns the
+// session and window.
 func (s *Service) liveSession(ctx context.Context, code string) (*courses.Session, int64, error) {
 	p, err := parseCode(code)
-	if err != nil || p.window < 0 {
+	if err != nil {
 		return nil, 0, errBadCode
+	}
+	if p.window < 0 {
+		sid, err := s.sessionForDigits(ctx, p, false, nil)
+		if err != nil {
+			return nil, 0, err
+		}
+		if sid == "" {
+			return nil, 0, errDigits
+		}
+		p.sessionID = sid
 	}
 	sess, err := s.session(ctx, p.sessionID)
 	if err != nil {
@@ -156,10 +168,10 @@ func (s *Service) hJoin(c *fiber.Ctx) error {
 	a := s.newAttendance(sess, t, StatusPresent, MethodQR)
 	a.Window, a.ClientID, a.Lat, a.Lng, a.By = w, in.ClientID, in.Lat, in.Lng, "self"
 	res := fiber.Map{"trainee": t}
-	if _, walkIn, err := s.record(ctx, sess, t, a, true, t.ID+"/"+in.ClientID); err != nil {
+	if r, err := s.submit(ctx, sess, t, a, true, t.ID+"/"+in.ClientID); err != nil {
 		res["checkin_error"] = server.ToError(err)
 	} else {
-		res["checkin"] = Result{Status: StatusPresent, WalkIn: walkIn}
+		res["checkin"] = Result{Status: StatusPresent, WalkIn: r.walkIn}
 	}
 	login, err := s.d.Users.Login(ctx, t.Phone, in.Password, c.IP())
 	if err != nil {

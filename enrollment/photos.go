@@ -4,19 +4,23 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"nongxun/server"
 	"nongxun/store"
 )
 
-// maxPhoto is the largest sign-in sheet photo accepted.
-const maxPhoto = 20 << 20
+// maxPhoto is the largest sign-in sheet photo accepted; maxPhotos the most a session keeps.
+const (
+	maxPhoto  = 20 << 20
+	maxPhotos = 30
+)
 
 // Photo is a photo of a session's paper sign-in sheet, kept as evidence.
+// Its blob is declared to the store (BlobRef signin_photos.blob_id).
 type Photo struct {
 	ID          string    `bson:"_id" json:"id"` // sessionID/blobID
 	SessionID   string    `bson:"session_id" json:"session_id"`
@@ -28,9 +32,19 @@ type Photo struct {
 	At          time.Time `bson:"at" json:"at"`
 }
 
+// photoList is the list of a session's photo blob ids.
+func photoList(sessionID string) string { return "p/" + sessionID }
+
 // AddPhoto stores a sign-in sheet photo (JPEG, PNG or WebP) for a session;
 // the same photo twice is kept once.
 func (s *Service) AddPhoto(ctx context.Context, sessionID, name string, r io.Reader, by string) (*Photo, error) {
+	have, err := s.readList(ctx, photoList(sessionID))
+	if err != nil {
+		return nil, err
+	}
+	if len(have) >= maxPhotos {
+		return nil, server.Conflict("每个班次最多保存 30 张签到表照片")
+	}
 	info, err := s.st.Blobs.Put(ctx, r, maxPhoto)
 	if err != nil {
 		return nil, server.BlobError(err, maxPhoto)
@@ -44,7 +58,26 @@ func (s *Service) AddPhoto(ctx context.Context, sessionID, name string, r io.Rea
 	}
 	p := &Photo{ID: sessionID + "/" + info.ID, SessionID: sessionID, BlobID: info.ID, Name: strings.TrimSpace(name),
 		Size: info.Size, ContentType: ct, By: by, At: s.now().UTC()}
-	if err := s.photos.InsertOne(ctx, p); err != nil && !store.IsDup(err) {
+	err = s.st.Unit(ctx, "enrollment.photo", func(u *store.Unit) error {
+		created := false
+		if err := u.Do(ctx, "photo record", func(ctx context.Context) error {
+			var err error
+			created, err = s.photos.InsertIfAbsent(ctx, p)
+			return err
+		}, func(ctx context.Context) error {
+			if !created {
+				return nil
+			}
+			_, err := s.photos.DeleteOne(ctx, bson.M{"_id": p.ID})
+			return err
+		}); err != nil || !created {
+			return err
+		}
+		ch := newChanges()
+		ch.add(photoList(sessionID), info.ID)
+		return s.logChanges(ctx, u, ch)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -52,9 +85,24 @@ func (s *Service) AddPhoto(ctx context.Context, sessionID, name string, r io.Rea
 
 // Photos lists a session's sign-in sheet photos, oldest first.
 func (s *Service) Photos(ctx context.Context, sessionID string) ([]Photo, error) {
-	out := []Photo{}
-	err := s.photos.Find(ctx, bson.M{"session_id": sessionID}, &out, options.Find().SetSort(bson.D{{Key: "at", Value: 1}}))
-	return out, err
+	blobs, err := s.readList(ctx, photoList(sessionID))
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(blobs))
+	for i, b := range blobs {
+		ids[i] = sessionID + "/" + b
+	}
+	got, err := getMany[Photo](ctx, s.photos, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Photo, 0, len(got))
+	for _, p := range got {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out, nil
 }
 
 // SignInPhotos returns the blob ids of a session's sign-in sheet photos.
@@ -73,7 +121,7 @@ func (s *Service) SignInPhotos(ctx context.Context, sessionID string) ([]string,
 // photo reads one photo record.
 func (s *Service) photo(ctx context.Context, sessionID, blobID string) (*Photo, error) {
 	var p Photo
-	if err := s.photos.FindOne(ctx, bson.M{"_id": sessionID + "/" + blobID}, &p); err != nil {
+	if err := s.photos.Get(ctx, sessionID+"/"+blobID, &p); err != nil {
 		if store.IsNotFound(err) {
 			return nil, server.NotFound("照片不存在")
 		}

@@ -3,6 +3,8 @@ package enrollment
 import (
 	"context"
 
+	"nongxun/clock"
+
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"nongxun/reports"
@@ -25,22 +27,26 @@ type TrainedCounts struct {
 }
 
 // TrainedFigures reads the distinct-trainee counters of the county ("")
-// or one township from the county counter document (one read).
+// or one township from the counter documents (one or two reads).
 func (s *Service) TrainedFigures(ctx context.Context, townshipID string) (*TrainedCounts, error) {
-	doc, err := s.countySnapshot(ctx)
+	c, err := s.counterDoc(ctx, countyCounter)
 	if err != nil {
 		return nil, err
 	}
 	out := &TrainedCounts{ByTownship: map[string]int64{}}
 	if townshipID != "" {
-		out.Total = doc["trainees_by_township"][townshipID]
+		tw, err := s.counterDoc(ctx, townshipCounter(townshipID))
+		if err != nil {
+			return nil, err
+		}
+		out.Total = c["trainees_by_township"][townshipID]
 		out.ByTownship[townshipID] = out.Total
-		out.ByGroup = prefixed(doc["twp_trainees_group"], townshipID)
+		out.ByGroup = orEmpty(tw["trainees_by_group"])
 		return out, nil
 	}
-	out.Total = doc["trainees"][""]
-	out.ByGroup = copyMap(doc["trainees_by_group"])
-	for t, n := range doc["trainees_by_township"] {
+	out.Total = c["trainees"][""]
+	out.ByGroup = orEmpty(c["trainees_by_group"])
+	for t, n := range c["trainees_by_township"] {
 		if t != key("") && n != 0 {
 			out.ByTownship[t] = n
 		}
@@ -137,24 +143,27 @@ func (s *Service) ReportSignIn(ctx context.Context, sessionID string) ([]reports
 }
 
 // SessionEvidence gives, for the sessions of months (YYYY-MM), how many
-// were present at each (from the per-month session counters, one read a
-// month) and how many sign-in sheet photos each has (one read of the
+// were present at each (from the per-day session counters, one read a
+// day) and how many sign-in sheet photos each has (one read of the
 // photos): the self-evaluation's evidence, without a loop per session.
 func (s *Service) SessionEvidence(ctx context.Context, months []string) (present, photos map[string]int64, err error) {
 	present, photos = map[string]int64{}, map[string]int64{}
 	seen := map[string]bool{}
 	for _, m := range months {
-		if seen[m] {
+		first, err := clock.ParseMonth(m)
+		if err != nil || seen[m] {
 			continue
 		}
 		seen[m] = true
-		doc, err := s.scounters.Counter(ctx, sessionsCounter(m))
-		if err != nil {
-			return nil, nil, err
-		}
-		for k, v := range doc {
-			if k != "_id" {
-				present[k] += store.Int64(v)
+		for d := first; d.Before(first.AddDate(0, 1, 0)); d = d.AddDate(0, 0, 1) {
+			doc, err := s.counters.Counter(ctx, sessionsCounter(clock.Day(d)))
+			if err != nil {
+				return nil, nil, err
+			}
+			for k, v := range doc {
+				if k != "_id" {
+					present[k] += store.Int64(v)
+				}
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"nongxun/clock"
 	"nongxun/courses"
 	"nongxun/server"
 	"nongxun/store"
@@ -78,6 +79,16 @@ func (m *MemCourses) Sessions(_ context.Context, courseID string) ([]courses.Ses
 	return m.filter(func(s *courses.Session) bool { return s.CourseID == courseID }), nil
 }
 
+// SessionsOn implements Courses.
+func (m *MemCourses) SessionsOn(_ context.Context, day string) ([]courses.Session, error) {
+	start, err := clock.ParseDay(day)
+	if err != nil {
+		return nil, err
+	}
+	end := start.AddDate(0, 0, 1)
+	return m.filter(func(s *courses.Session) bool { return s.StartsAt.Before(end) && s.EndsAt.After(start) }), nil
+}
+
 // SessionsByTrainer implements Courses.
 func (m *MemCourses) SessionsByTrainer(_ context.Context, trainerID string) ([]courses.Session, error) {
 	return m.filter(func(s *courses.Session) bool { return s.TrainerID == trainerID }), nil
@@ -104,8 +115,9 @@ type Seeded struct {
 }
 
 // SeedCounty fills a county's worth of records fast (batched inserts,
-// then a recount to build the counters): trainees spread over the demo
-// villages, sessions (10 per course, no capacity limit), and
+// then a recount to build the counters, lists and keys): trainees spread over the demo
+// villages (each with a login id "seed-user-<i>" that has no user
+// account: tokens can be issued for it), sessions (10 per course, no capacity limit), and
 // attendance records spread over them. A tenth of the sessions are held
 // at now (Seeded.Today), the others over the past twelve months. The trainees have no accounts.
 // mc must be the Courses the service was built with.
@@ -127,8 +139,8 @@ func SeedCounty(ctx context.Context, s *Service, mc *MemCourses, trainees, sessi
 		if i%2 == 0 {
 			groups = append(groups, GroupWoman)
 		}
-		t := Trainee{ID: store.NewID(), Name: fmt.Sprintf("学员%05d", i), Gender: GenderFemale, BirthDate: "1980-01-01",
-			Phone: fmt.Sprintf("137%08d", i), RegionID: v.ID, TownshipID: v.ParentID, Groups: groups,
+		t := Trainee{ID: store.NewID(), Name: DemoName(i), Gender: GenderFemale, BirthDate: "1980-01-01",
+			Phone: fmt.Sprintf("137%08d", i), RegionID: v.ID, TownshipID: v.ParentID, Groups: groups, UserID: fmt.Sprintf("seed-user-%d", i),
 			IDMasked: MaskID(num), CreatedAt: now.UTC()}
 		// ID numbers repeat past 1,000 × 40 × 12 × 28 trainees; the salt keeps hashes unique.
 		docs = append(docs, traineeDoc{Trainee: t, IDHash: s.crypt.hash(num + fmt.Sprint(i)), IDSealed: s.crypt.seal(num), Source: "seed"})
@@ -184,9 +196,6 @@ func SeedCounty(ctx context.Context, s *Service, mc *MemCourses, trainees, sessi
 	if _, err := s.Recount(ctx, true); err != nil {
 		return nil, err
 	}
-	s.enrolMu.Lock()
-	s.enrolled, s.enrolAll = map[string]map[string]bool{}, false
-	s.enrolMu.Unlock()
 	return out, nil
 }
 
@@ -200,4 +209,27 @@ func insertChunks(ctx context.Context, c *store.Collection, docs []any) error {
 		docs = docs[n:]
 	}
 	return nil
+}
+
+// Demo names: common surnames, most frequent first (王 about 7%), and
+// given-name characters; DemoName(i) spreads them as a county's roster does.
+var (
+	demoSurnames = []rune("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+	demoGiven    = []rune("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华红玉梅飞鹏辉建文云海波斌宇浩凯俊帆琳雪晶燕萍玲倩婷兵春林国庆荣福贵山水花金银德成志永新春秋冬月星")
+)
+
+// DemoName is the i-th name of a generated roster: surnames follow a
+// skewed (Zipf-like) frequency, given names one or two characters.
+func DemoName(i int) string {
+	h := uint32(i)*2654435761 + 12345
+	// Skew: the first surnames come up far more often than the last.
+	r := float64(h%10000) / 10000
+	k := int(r * r * float64(len(demoSurnames)))
+	name := []rune{demoSurnames[k]}
+	g1 := demoGiven[int(h>>8)%len(demoGiven)]
+	name = append(name, g1)
+	if h%3 != 0 {
+		name = append(name, demoGiven[int(h>>16)%len(demoGiven)])
+	}
+	return string(name)
 }

@@ -104,7 +104,7 @@ func TestRecountAndProgressScope(t *testing.T) {
 		t.Fatalf("county progress %+v", p)
 	}
 	// Break a counter as a crash between insert and $inc would.
-	if err := f.s.monthColl("2019-05").Inc(f.Ctx, countyOf("2019-05"), map[string]int64{"person_times": -1}); err != nil {
+	if err := f.s.counters.Inc(f.Ctx, countyCounter, map[string]int64{"person_times": -1}); err != nil {
 		t.Fatal(err)
 	}
 	var res RecountResult

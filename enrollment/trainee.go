@@ -42,7 +42,18 @@ type Trainee struct {
 	Groups     []string  `bson:"groups" json:"groups"`
 	IDMasked   string    `bson:"id_masked" json:"id_number"`
 	CreatedAt  time.Time `bson:"created_at" json:"created_at"`
+	UpdatedAt  time.Time `bson:"updated_at,omitempty" json:"updated_at,omitempty"`
+	// Status is "" for a live record and "merged" for one merged into
+	// MergedInto (kept for the audit trail, counted nowhere).
+	Status     string `bson:"status,omitempty" json:"status,omitempty"`
+	MergedInto string `bson:"merged_into,omitempty" json:"merged_into,omitempty"`
 }
+
+// StatusMerged marks a trainee record merged into another.
+const StatusMerged = "merged"
+
+// Merged reports whether the record was merged into another.
+func (t *Trainee) Merged() bool { return t.Status == StatusMerged }
 
 // HasGroup reports whether the trainee belongs to group g.
 func (t *Trainee) HasGroup(g string) bool {
@@ -62,6 +73,17 @@ type traineeDoc struct {
 	IDSealed  string `bson:"id_sealed"`
 	CreatedBy string `bson:"created_by"`
 	Source    string `bson:"source"` // staff, import, self
+	// Ver counts corrections of the record: each is a conditional update
+	// on the version read, so two at once cannot both apply.
+	Ver int64 `bson:"ver,omitempty"`
+}
+
+// verCond is the condition "still the version read".
+func verCond(v int64) map[string]any {
+	if v == 0 {
+		return map[string]any{"ver": nil}
+	}
+	return map[string]any{"ver": v}
 }
 
 // NewTrainee is what registering a trainee takes.
@@ -102,8 +124,26 @@ func normGroup(g string) string {
 	return ""
 }
 
+// normGroups turns group keys or Chinese names into keys, without
+// repeats, in the order given; bad lists the unknown ones.
+func normGroups(in []string) (groups, bad []string) {
+	groups = []string{}
+	for _, x := range in {
+		k := normGroup(x)
+		if k == "" {
+			bad = append(bad, x)
+			continue
+		}
+		if !contains(groups, k) {
+			groups = append(groups, k)
+		}
+	}
+	return groups, bad
+}
+
 // Validate checks the fields that need no database and fills in gender
-// and birth date from the ID number. isVillage checks the region.
+// and birth date from the ID number. isVillage checks the region. The
+// phone may be left out (a trainee without a phone has no login account).
 func (n *NewTrainee) Validate(now time.Time, isVillage func(string) bool) (IDNumber, error) {
 	n.Name = strings.TrimSpace(n.Name)
 	n.Phone = strings.TrimSpace(n.Phone)
@@ -113,27 +153,18 @@ func (n *NewTrainee) Validate(now time.Time, isVillage func(string) bool) (IDNum
 	if err != nil {
 		f.Add(true, "id_number", err.Error())
 	}
-	f.Add(!users.ValidPhone(n.Phone), "phone", "应为 11 位手机号")
+	f.Add(n.Phone != "" && !users.ValidPhone(n.Phone), "phone", "应为 11 位手机号（没有手机可不填）")
 	g := normGender(n.Gender)
 	f.Add(g == "?", "gender", "性别应为 male 或 female")
 	if err == nil && g != "" && g != "?" && g != id.Gender {
 		f.Add(true, "gender", "与身份证号中的性别不符")
 	}
 	f.Add(!isVillage(n.RegionID), "region_id", "请选择所在行政村")
-	seen := map[string]bool{}
-	groups := []string{}
-	for _, x := range n.Groups {
-		k := normGroup(x)
-		if k == "" {
-			f.Add(true, "groups", "未知的人群类别："+x)
-			continue
-		}
-		if !seen[k] {
-			seen[k] = true
-			groups = append(groups, k)
-		}
+	groups, bad := normGroups(n.Groups)
+	for _, x := range bad {
+		f.Add(true, "groups", "未知的人群类别："+x)
 	}
-	if err == nil && id.Gender == GenderFemale && !seen[GroupWoman] {
+	if err == nil && id.Gender == GenderFemale && !contains(groups, GroupWoman) {
 		groups = append(groups, GroupWoman)
 	}
 	n.Groups = groups

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"nongxun/clock"
 	"nongxun/store"
@@ -88,39 +89,82 @@ func splitDoc(id string) (head, part string) {
 func countKey(part string) string { return strings.ReplaceAll(part, "/", "_") }
 
 // place chooses the parts for tasks about to be scheduled together (one
-// assignee, township and month): for each of their two lists the month's
-// last part, or a new one once it has partSize entries. It records them on
-// the tasks and returns the heads as read.
+// trainee's: one assignee, township and month) and records them on the tasks.
 func (s *Service) place(ctx context.Context, list []Task) error {
-	if len(list) == 0 {
+	return s.placeMany(ctx, list, len(list))
+}
+
+// placeMany chooses the parts for tasks scheduled in one go, in groups of
+// group tasks that stay together (a trainee's; each group has one
+// assignee, township and month): for each of a group's two lists the
+// month's last part, or a new one once it has partSize entries. It reads
+// each list's head once, records the parts on the tasks and counts what
+// it placed as it goes, so a batch of many trainees fills parts in turn.
+func (s *Service) placeMany(ctx context.Context, list []Task, group int) error {
+	if len(list) == 0 || group <= 0 {
 		return nil
 	}
-	t := &list[0]
-	m := schedMonth(t)
-	keys := []string{listKey(t), twpKey(t.TownshipID)}
-	docs := make([]string, len(keys))
-	for i, k := range keys {
-		var h dueHead
-		if err := s.due.Get(ctx, k, &h); err != nil && !store.IsNotFound(err) {
-			return err
+	type slot struct {
+		key, month string
+		n          int
+		fill       int64
+	}
+	slots := map[string]*slot{}
+	var keys []string
+	for i := 0; i < len(list); i += group {
+		t := &list[i]
+		m := schedMonth(t)
+		for _, k := range []string{listKey(t), twpKey(t.TownshipID)} {
+			if slots[k+"/"+m] == nil {
+				slots[k+"/"+m] = &slot{key: k, month: m, n: -1}
+				keys = append(keys, k+"/"+m)
+			}
 		}
-		n := -1
+	}
+	heads := make([]dueHead, len(keys))
+	fns := make([]func() error, len(keys))
+	for i, k := range keys {
+		fns[i] = func() error {
+			if err := s.due.Get(ctx, slots[k].key, &heads[i]); err != nil && !store.IsNotFound(err) {
+				return err
+			}
+			return nil
+		}
+	}
+	if err := par(fns); err != nil {
+		return err
+	}
+	for i, k := range keys {
+		sl, h := slots[k], heads[i]
 		for _, p := range h.Parts {
-			if pm, c, ok := strings.Cut(p, "/"); ok && pm == m {
-				if x, err := strconv.Atoi(c); err == nil && x > n {
-					n = x
+			if pm, c, ok := strings.Cut(p, "/"); ok && pm == sl.month {
+				if x, err := strconv.Atoi(c); err == nil && x > sl.n {
+					sl.n = x
 				}
 			}
 		}
-		if n < 0 {
-			n = 0
-		} else if h.N[countKey(m+"/"+strconv.Itoa(n))]+int64(len(list)) > partSize {
-			n++
+		if sl.n < 0 {
+			sl.n = 0
 		}
-		docs[i] = k + "/" + m + "/" + strconv.Itoa(n)
+		sl.fill = h.N[countKey(sl.month+"/"+strconv.Itoa(sl.n))]
 	}
-	for i := range list {
-		list[i].DueLists = []string{docs[0], docs[1]}
+	for i := 0; i < len(list); i += group {
+		end := min(i+group, len(list))
+		t := &list[i]
+		m := schedMonth(t)
+		var docs [2]string
+		for j, k := range []string{listKey(t), twpKey(t.TownshipID)} {
+			sl := slots[k+"/"+m]
+			if sl.fill > 0 && sl.fill+int64(end-i) > partSize {
+				sl.n++
+				sl.fill = 0
+			}
+			sl.fill += int64(end - i)
+			docs[j] = k + "/" + m + "/" + strconv.Itoa(sl.n)
+		}
+		for x := i; x < end; x++ {
+			list[x].DueLists = []string{docs[0], docs[1]}
+		}
 	}
 	return nil
 }
@@ -166,51 +210,100 @@ func dueEntries(list []Task) map[string]map[string]string {
 	return out
 }
 
-// indexTasks lists open tasks (or refreshes their entries): one update per
-// index document; with count, the heads learn of the parts and how many
-// entries they were given. Each write is idempotent, and u takes the
-// entries back should a later write of the unit fail (a head's count only
-// decides when a part is full, so it is not taken back).
+// indexTasks lists open tasks (or refreshes their entries): with count,
+// the heads learn of the parts and how many entries they were given.
 func (s *Service) indexTasks(ctx context.Context, u *store.Unit, list []Task, count bool) error {
-	docs := dueEntries(list)
+	if count {
+		return s.indexMany(ctx, u, list, nil)
+	}
+	return s.indexMany(ctx, u, nil, list)
+}
+
+// indexMany lists tasks in their parts: fresh ones (new tasks, counted in
+// their heads) and again ones (tasks already there, whose entries are
+// refreshed). It is one bulk write of one update per part document and
+// one of one update per head, whatever the number of tasks. Each update
+// is idempotent ($set of entries, $addToSet of parts), and u takes the
+// fresh entries back should a later write of the unit fail (a refreshed
+// entry was there before and stays; a head's count only decides when a
+// part is full, so it is not taken back; a head that lists a part too
+// many costs a read, never a wrong list).
+func (s *Service) indexMany(ctx context.Context, u *store.Unit, fresh, again []Task) error {
+	docs := dueEntries(append(append([]Task(nil), fresh...), again...))
+	if len(docs) == 0 {
+		return nil
+	}
+	newEntries := dueEntries(fresh)
+	counted := map[string]int64{}
+	for id, n := range dueCounts(fresh) {
+		counted[id] = n
+	}
+	ids := make([]string, 0, len(docs))
+	for id := range docs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	model := func(id string, undo bool) mongo.WriteModel {
+		f := bson.M{}
+		if undo {
+			for k := range newEntries[id] {
+				f["e."+k] = ""
+			}
+			if len(f) == 0 {
+				return nil
+			}
+			return mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).SetUpdate(bson.M{"$unset": f})
+		}
+		for k, v := range docs[id] {
+			f["e."+k] = v
+		}
+		return mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).SetUpdate(bson.M{"$set": f}).SetUpsert(true)
+	}
+	if err := s.bulkUndo(ctx, u, s.due, "due index", ids, func(id string) mongo.WriteModel { return model(id, false) },
+		func(id string) mongo.WriteModel { return model(id, true) }); err != nil {
+		return err
+	}
 	heads := map[string]map[string]int64{}
-	for id, entries := range docs {
-		set, unset := bson.M{}, bson.M{}
-		for k, v := range entries {
-			set["e."+k] = v
-			unset["e."+k] = ""
-		}
-		err := u.Do(ctx, "due index "+id, func(ctx context.Context) error {
-			_, err := s.due.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": set}, options.UpdateOne().SetUpsert(true))
-			return err
-		}, func(ctx context.Context) error {
-			_, err := s.due.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$unset": unset})
-			return err
-		})
-		if err != nil {
-			return err
-		}
+	for _, id := range ids {
 		head, part := splitDoc(id)
 		if heads[head] == nil {
 			heads[head] = map[string]int64{}
 		}
-		heads[head][part] += int64(len(entries))
+		heads[head][part] += counted[id]
 	}
-	if !count {
-		return nil
+	hids := make([]string, 0, len(heads))
+	for h := range heads {
+		hids = append(hids, h)
 	}
-	for head, parts := range heads {
+	sort.Strings(hids)
+	models := make([]mongo.WriteModel, 0, len(hids))
+	for _, h := range hids {
 		add, inc := bson.A{}, bson.M{}
-		for p, n := range parts {
+		for p, n := range heads[h] {
 			add = append(add, p)
-			inc["n."+countKey(p)] = n
+			if n != 0 {
+				inc["n."+countKey(p)] = n
+			}
 		}
-		if _, err := s.due.UpdateOne(ctx, bson.M{"_id": head}, bson.M{"$addToSet": bson.M{"parts": bson.M{"$each": add}}, "$inc": inc},
-			options.UpdateOne().SetUpsert(true)); err != nil {
-			return err
+		upd := bson.M{"$addToSet": bson.M{"parts": bson.M{"$each": add}}}
+		if len(inc) > 0 {
+			upd["$inc"] = inc
+		}
+		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": h}).SetUpdate(upd).SetUpsert(true))
+	}
+	_, err := s.due.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
+	return err
+}
+
+// dueCounts is how many entries tasks add to each part document.
+func dueCounts(list []Task) map[string]int64 {
+	out := map[string]int64{}
+	for i := range list {
+		for _, id := range lists(&list[i]) {
+			out[id]++
 		}
 	}
-	return nil
+	return out
 }
 
 func contains(l []string, x string) bool {

@@ -149,15 +149,46 @@ func (s *Service) Schedule(ctx context.Context, traineeID, courseID, source stri
 }
 
 func (s *Service) scheduleFor(ctx context.Context, t *Trainee, courseID, source string, at time.Time) (int, error) {
-	assignee := s.assignee(ctx, courseID)
-	now := s.now().Truncate(time.Millisecond) // as BSON keeps it, so the undo's condition matches
-	list := make([]Task, 0, len(s.cfg.FollowupDays))
-	for _, days := range s.cfg.FollowupDays {
-		list = append(list, Task{ID: taskID(t.ID, days), TraineeID: t.ID, TraineeName: t.Name, Phone: t.Phone,
-			VillageID: t.RegionID, TownshipID: t.TownshipID, CourseID: courseID, Source: source, Days: days,
-			DueOn: clock.Day(at.AddDate(0, 0, days)), AssigneeID: assignee, Status: TaskOpen, CreatedAt: now})
+	return s.scheduleMany(ctx, []schedule{{t: t, courseID: courseID, source: source, at: at}})
+}
+
+// schedule is one trainee's follow-ups to schedule.
+type schedule struct {
+	t        *Trainee
+	courseID string
+	source   string
+	at       time.Time
+}
+
+// scheduleMany creates the follow-up tasks of several trainees (one each:
+// the callers pass each trainee once) in one unit: one insertMany of the
+// tasks, one bulk write of the due lists' parts and one of their heads,
+// whatever the number of trainees. Tasks already there are left as they
+// are and listed again when open (idempotent: a retried batch, or a
+// trainee scheduled by a certificate and by their course's end). It
+// returns how many tasks it created.
+func (s *Service) scheduleMany(ctx context.Context, reqs []schedule) (int, error) {
+	if len(reqs) == 0 {
+		return 0, nil
 	}
-	if err := s.place(ctx, list); err != nil {
+	now := s.now().Truncate(time.Millisecond) // as BSON keeps it, so the undo's condition matches
+	assignees := map[string]string{}
+	per := len(s.cfg.FollowupDays)
+	list := make([]Task, 0, per*len(reqs))
+	for _, r := range reqs {
+		a, ok := assignees[r.courseID]
+		if !ok {
+			a = s.assignee(ctx, r.courseID)
+			assignees[r.courseID] = a
+		}
+		t := r.t
+		for _, days := range s.cfg.FollowupDays {
+			list = append(list, Task{ID: taskID(t.ID, days), TraineeID: t.ID, TraineeName: t.Name, Phone: t.Phone,
+				VillageID: t.RegionID, TownshipID: t.TownshipID, CourseID: r.courseID, Source: r.source, Days: days,
+				DueOn: clock.Day(r.at.AddDate(0, 0, days)), AssigneeID: a, Status: TaskOpen, CreatedAt: now})
+		}
+	}
+	if err := s.placeMany(ctx, list, per); err != nil {
 		return 0, err
 	}
 	docs := make([]any, len(list))
@@ -170,46 +201,53 @@ func (s *Service) scheduleFor(ctx context.Context, t *Trainee, courseID, source 
 		dups, derr := store.DupIndexes(err)
 		if derr != nil {
 			// an insert that failed otherwise may have written some: take back those written now
-			u.OnFail("tasks of "+t.ID, func(ctx context.Context) error { return s.dropNewTasks(ctx, list, now) })
+			u.OnFail(fmt.Sprintf("%d tasks", len(list)), func(ctx context.Context) error { return s.dropNewTasks(ctx, list, now) })
 			return derr
 		}
 		created = n
-		var fresh, again []Task
+		var fresh, dup []Task
 		for i, task := range list {
-			if !dups[i] {
+			if dups[i] {
+				dup = append(dup, task)
+			} else {
 				fresh = append(fresh, task)
-				continue
-			}
-			// already there: listed again when open (idempotent), in case a
-			// failed attempt left it out of its lists
-			var cur Task
-			if err := s.tasks.Get(ctx, task.ID, &cur); err != nil {
-				return err
-			}
-			if cur.Status == TaskOpen {
-				again = append(again, cur)
 			}
 		}
 		if len(fresh) > 0 {
-			u.OnFail("tasks of "+t.ID, func(ctx context.Context) error { return s.dropNewTasks(ctx, fresh, now) })
+			u.OnFail(fmt.Sprintf("%d tasks", len(fresh)), func(ctx context.Context) error { return s.dropNewTasks(ctx, fresh, now) })
 		}
-		if err := s.indexTasks(ctx, u, fresh, true); err != nil {
+		// already there: listed again when open (idempotent), in case a
+		// failed attempt left them out of their lists
+		cur := make([]Task, len(dup))
+		fns := make([]func() error, len(dup))
+		for i := range dup {
+			fns[i] = func() error { return s.tasks.Get(ctx, dup[i].ID, &cur[i]) }
+		}
+		if err := par(fns); err != nil {
 			return err
 		}
-		return s.indexTasks(ctx, u, again, false)
+		var again []Task
+		for _, c := range cur {
+			if c.Status == TaskOpen {
+				again = append(again, c)
+			}
+		}
+		return s.indexMany(ctx, u, fresh, again)
 	})
 	return created, err
 }
 
 // dropNewTasks deletes the tasks of list this scheduling made (created at
-// now), the undo of a failed scheduling.
+// now), the undo of a failed scheduling: each by _id, eight at a time.
 func (s *Service) dropNewTasks(ctx context.Context, list []Task, now time.Time) error {
-	for _, t := range list {
-		if _, err := s.tasks.DeleteIf(ctx, t.ID, store.Cond{"created_at": now, "status": TaskOpen}); err != nil {
+	fns := make([]func() error, len(list))
+	for i := range list {
+		fns[i] = func() error {
+			_, err := s.tasks.DeleteIf(ctx, list[i].ID, store.Cond{"created_at": now, "status": TaskOpen})
 			return err
 		}
 	}
-	return nil
+	return par(fns)
 }
 
 func taskID(traineeID string, days int) string { return fmt.Sprintf("%s/%d", traineeID, days) }
@@ -316,7 +354,15 @@ func (s *Service) answerTask(ctx context.Context, u *store.Unit, task *Task, fol
 	if done {
 		return s.unindexTask(ctx, u, task)
 	}
-	return s.indexTasks(ctx, u, []Task{after}, false)
+	if err := s.indexTasks(ctx, u, []Task{after}, false); err != nil {
+		return err
+	}
+	// the refreshed entries show the attempt: a later failure puts back
+	// what they showed before
+	u.OnFail("due entries of "+task.ID, func(ctx context.Context) error {
+		return s.indexMany(ctx, nil, nil, []Task{*task})
+	})
+	return nil
 }
 
 // taskFor finds the task a follow-up answers: the one named, or else the

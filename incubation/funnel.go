@@ -2,6 +2,7 @@ package incubation
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"sort"
@@ -206,28 +207,46 @@ func (s *Service) incManyUndo(ctx context.Context, u *store.Unit, c *store.Colle
 		return s.incUndo(ctx, u, c, ids[0], deltas[ids[0]])
 	}
 	sort.Strings(ids)
-	models := func(sign int64, upto int) []mongo.WriteModel {
-		out := make([]mongo.WriteModel, 0, upto)
-		for _, id := range ids[:upto] {
+	model := func(sign int64) func(id string) mongo.WriteModel {
+		return func(id string) mongo.WriteModel {
 			inc := bson.M{}
 			for k, v := range deltas[id] {
 				inc[k] = sign * v
 			}
-			out = append(out, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).SetUpdate(bson.M{"$inc": inc}).SetUpsert(true))
+			return mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id}).SetUpdate(bson.M{"$inc": inc}).SetUpsert(true)
 		}
-		return out
 	}
-	res, err := c.BulkWrite(ctx, models(1, len(ids)), options.BulkWrite().SetOrdered(true))
+	return s.bulkUndo(ctx, u, c, c.Name(), ids, model(1), model(-1))
+}
+
+// bulkUndo writes one update per document ids (do) in one ordered bulk
+// write, within u: the undo writes undo for each document the bulk
+// reports as done (all of them, or the ones before a failure), should a
+// later write of the unit fail or this one fail half way.
+func (s *Service) bulkUndo(ctx context.Context, u *store.Unit, c *store.Collection, what string, ids []string, do, undo func(id string) mongo.WriteModel) error {
+	models := make([]mongo.WriteModel, len(ids))
+	for i, id := range ids {
+		models[i] = do(id)
+	}
+	res, err := c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true))
 	done := len(ids)
 	if err != nil {
 		done = 0
 		if res != nil {
-			done = int(res.MatchedCount + res.UpsertedCount)
+			done = min(len(ids), int(res.MatchedCount+res.UpsertedCount))
 		}
 	}
-	if done > 0 {
-		u.OnFail(c.Name()+" "+strings.Join(ids[:done], ","), func(ctx context.Context) error {
-			_, err := c.BulkWrite(ctx, models(-1, done), options.BulkWrite().SetOrdered(true))
+	var back []mongo.WriteModel
+	if undo != nil {
+		for _, id := range ids[:done] {
+			if m := undo(id); m != nil {
+				back = append(back, m)
+			}
+		}
+	}
+	if len(back) > 0 && u != nil {
+		u.OnFail(what+" "+strings.Join(ids[:min(done, 5)], ","), func(ctx context.Context) error {
+			_, err := c.BulkWrite(ctx, back, options.BulkWrite().SetOrdered(true))
 			return err
 		})
 	}
@@ -255,6 +274,60 @@ func (s *Service) count(ctx context.Context, u *store.Unit, step string, w who) 
 		return err
 	})
 	return true, s.applyFunnel(ctx, u, w, step, 1)
+}
+
+// countMany counts each of ws once at step (each trainee once in ws): one
+// insertMany of their markers (a duplicate means already counted), then
+// one $inc per counter document for those newly counted, all within u.
+// It reports how many were newly counted.
+func (s *Service) countMany(ctx context.Context, u *store.Unit, step string, ws []who) (int, error) {
+	if len(ws) == 1 {
+		ok, err := s.count(ctx, u, step, ws[0])
+		if ok {
+			return 1, err
+		}
+		return 0, err
+	}
+	now := s.now().Truncate(time.Millisecond)
+	docs := make([]any, len(ws))
+	for i, w := range ws {
+		docs[i] = mark{ID: step + "/" + w.TraineeID, Step: step, At: now, W: w}
+	}
+	c := s.markColl(step)
+	_, err := c.InsertMany(ctx, docs)
+	dups, derr := store.DupIndexes(err)
+	var fresh []who
+	for i, w := range ws {
+		if derr != nil || !dups[i] {
+			fresh = append(fresh, w)
+		}
+	}
+	if len(fresh) > 0 {
+		// only markers made now are taken back (a failed insert may have
+		// written some of them)
+		u.OnFail(fmt.Sprintf("%d markers of %s", len(fresh), step), func(ctx context.Context) error {
+			fns := make([]func() error, len(fresh))
+			for i, w := range fresh {
+				fns[i] = func() error {
+					_, err := c.DeleteIf(ctx, step+"/"+w.TraineeID, store.Cond{"at": now})
+					return err
+				}
+			}
+			return par(fns)
+		})
+	}
+	if derr != nil {
+		return 0, derr
+	}
+	deltas := map[string]map[string]int64{funnelDoc: {}}
+	for _, w := range fresh {
+		id := funnelTwpDoc + tk(w.TownshipID)
+		if deltas[id] == nil {
+			deltas[id] = map[string]int64{}
+		}
+		funnelDelta(w, step, 1, deltas[funnelDoc], deltas[id])
+	}
+	return len(fresh), s.incManyUndo(ctx, u, s.funnel, deltas)
 }
 
 // uncount removes trainee's marker of step and takes them off the counters

@@ -27,3 +27,25 @@ func BenchmarkRegionsTree(b *testing.B) {
 		e.Do(e.Admin, "GET", "/api/v1/regions", nil).Want(b, 200)
 	}
 }
+
+// BenchmarkTownships is the list of townships most pages show.
+func BenchmarkTownships(b *testing.B) {
+	e := testkit.New(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if len(e.Regions.Townships(e.Ctx)) != 23 {
+			b.Fatal("townships")
+		}
+	}
+}
+
+// BenchmarkVillages is the whole list of villages (coverage, imports).
+func BenchmarkVillages(b *testing.B) {
+	e := testkit.New(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if len(e.Regions.Villages(e.Ctx)) < 370 {
+			b.Fatal("villages")
+		}
+	}
+}

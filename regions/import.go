@@ -178,13 +178,27 @@ func (s *Service) LoadDemo(ctx context.Context) (int, error) {
 			_, err := s.slots.DeleteIf(ctx, LevelCounty, store.Cond{"region_id": county.ID})
 			return err
 		})
-		return u.Do(ctx, "insert regions", func(ctx context.Context) error {
+		if err := u.Do(ctx, "insert regions", func(ctx context.Context) error {
 			var err error
 			created, err = s.c.InsertMany(ctx, docs)
 			return err
-		}, nil)
+		}, func(ctx context.Context) error {
+			ids := bson.A{}
+			for _, d := range docs {
+				ids = append(ids, d.(Region).ID)
+			}
+			_, err := s.c.DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids}})
+			return err
+		}); err != nil {
+			return err
+		}
+		list := make([]Region, len(docs))
+		for i, d := range docs {
+			list[i] = d.(Region)
+		}
+		return s.putInTree(ctx, u, list...)
 	})
-	s.tree.Forget("all")
+	s.forget("")
 	return created, err
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"nongxun/server"
 	"nongxun/store"
 	"nongxun/testkit"
@@ -102,5 +103,69 @@ func TestImportIsIdempotent(t *testing.T) {
 	req.Header.Set("Content-Type", "text/plain")
 	if r := e.Send(e.Admin, req); r.Status != 400 {
 		t.Fatalf("non-multipart: %d", r.Status)
+	}
+}
+
+// TestTreePack checks that the tree's pack, kept by every write, is what
+// the repair rebuilds from the regions, and that a missing pack (data from
+// before it) is built on first use.
+func TestTreePack(t *testing.T) {
+	e := testkit.New(t)
+	twp := e.Township(1)
+	r := e.Do(e.Admin, "POST", "/api/v1/regions", map[string]any{"name": "包内村", "level": "village", "parent_id": twp.ID}).Want(t, 201).JSON()
+	id := r["id"].(string)
+	e.Do(e.Admin, "PATCH", "/api/v1/regions/"+id, map[string]any{"name": "包内改名村", "poverty": true}).Want(t, 200)
+	if drifted, err := e.Regions.RepairTree(e.Ctx); err != nil || drifted {
+		t.Fatalf("the maintained pack differs from the regions: drifted=%v err=%v", drifted, err)
+	}
+	// a missing pack is built from the regions
+	if _, err := e.Store.C("region_tree").DeleteMany(e.Ctx, map[string]any{}); err != nil {
+		t.Fatal(err)
+	}
+	e.Store.InvalidateCaches()
+	got, ok := e.Regions.Get(e.Ctx, id)
+	if !ok || got.Name != "包内改名村" || !got.Poverty || e.Regions.TownshipOf(e.Ctx, id) != twp.ID {
+		t.Fatalf("after the pack was lost: %+v %v", got, ok)
+	}
+	if n := len(e.Regions.Villages(e.Ctx)); n < 370 {
+		t.Fatalf("villages after a rebuild: %d", n)
+	}
+	if n := len(e.Regions.Townships(e.Ctx)); n != 23 {
+		t.Fatalf("townships after a rebuild: %d", n)
+	}
+	found := false
+	for _, v := range e.Regions.Villages(e.Ctx) {
+		found = found || (v.ID == id && v.Name == "包内改名村")
+	}
+	if !found {
+		t.Fatal("the rebuilt tree misses the renamed village")
+	}
+	if drifted, err := e.Regions.RepairTree(e.Ctx); err != nil || drifted {
+		t.Fatalf("the rebuilt packs differ from the regions: drifted=%v err=%v", drifted, err)
+	}
+	// a pack that drifted (a region missing from it) is rebuilt by the repair
+	if err := store.NewPack[bson.Raw](e.Store, "region_tree", 0, func(x bson.Raw) string { return x.Lookup("i").StringValue() }).Remove(e.Ctx, "all", id); err != nil {
+		t.Fatal(err)
+	}
+	if drifted, err := e.Regions.RepairTree(e.Ctx); err != nil || !drifted {
+		t.Fatalf("repair of a drifted pack: drifted=%v err=%v", drifted, err)
+	}
+	if drifted, err := e.Regions.RepairTree(e.Ctx); err != nil || drifted {
+		t.Fatalf("second repair: drifted=%v err=%v", drifted, err)
+	}
+	found = false
+	for _, v := range e.Regions.All(e.Ctx) {
+		found = found || v.ID == id
+	}
+	if !found {
+		t.Fatal("the repaired pack misses the region")
+	}
+	// a township renamed is renamed in the townships' pack too
+	e.Do(e.Admin, "PATCH", "/api/v1/regions/"+twp.ID, map[string]any{"name": "改名乡"}).Want(t, 200)
+	if got := e.Regions.Townships(e.Ctx); got[1].Name != "改名乡" && got[0].Name != "改名乡" {
+		t.Fatalf("townships after a rename: %v", got[:2])
+	}
+	if drifted, err := e.Regions.RepairTree(e.Ctx); err != nil || drifted {
+		t.Fatalf("after a township rename: drifted=%v err=%v", drifted, err)
 	}
 }

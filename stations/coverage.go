@@ -204,9 +204,13 @@ func (s *Service) Recount(ctx context.Context, p *server.Principal) (*Coverage, 
 // coverage markers and counters and the subsidy counter rebuilt from the
 // stations. It reports whether anything had drifted.
 func (s *Service) RepairCounters(ctx context.Context) (bool, error) {
-	all, err := s.all(ctx)
+	all, err := s.loadAll(ctx)
 	if err != nil {
 		return false, err
+	}
+	listDrifted, err := s.repairList(ctx)
+	if err != nil {
+		return listDrifted, err
 	}
 	wantMarks := map[string]*marker{}
 	want := map[string]map[string]int64{}
@@ -276,7 +280,7 @@ func (s *Service) RepairCounters(ctx context.Context) (bool, error) {
 		}
 	}
 	ids, err := s.counters.SyncCounters(ctx, func(id string) bool { return strings.HasPrefix(id, "cov:") || id == subsidyKey }, want, true)
-	if len(ids) > 0 {
+	if len(ids) > 0 || listDrifted {
 		changed = true
 	}
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strings"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"nongxun/reports"
 )
 
@@ -41,13 +40,13 @@ func (s *Service) ReportParcels(ctx context.Context, townshipID string) (*report
 	return out, nil
 }
 
-// ReportFacilities counts the built infrastructure from one read of the
-// stations (a small collection: a county has some 200): operating stations
-// by kind, the largest operating warehouse, and the new-station subsidies
-// paid and owed. The village-point target is the reports' own setting.
+// ReportFacilities counts the built infrastructure from the station
+// list's pack (one read by _id; list.go): operating stations by kind, the
+// largest operating warehouse, and the new-station subsidies paid and
+// owed. The village-point target is the reports' own setting.
 func (s *Service) ReportFacilities(ctx context.Context) (*reports.Facilities, error) {
-	var list []Station
-	if err := s.stations.Find(ctx, bson.M{}, &list); err != nil {
+	list, err := s.summaries(ctx)
+	if err != nil {
 		return nil, err
 	}
 	f := &reports.Facilities{TownshipsTotal: int64(len(s.d.Regions.Townships(ctx)))}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sort"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -29,7 +28,7 @@ type Deps struct {
 
 // Collections are the collections the package owns, the same on both
 // engines (a backup taken on one restores onto the other).
-var Collections = []string{"stations", "station_markers", "station_counters", "station_config", "station_services"}
+var Collections = []string{"stations", "station_markers", "station_counters", "station_config", "station_services", collLists}
 
 // Service owns the stations, their markers and counters, the services
 // log and the station photos. Parcels over the stations are the logistics
@@ -37,12 +36,13 @@ var Collections = []string{"stations", "station_markers", "station_counters", "s
 type Service struct {
 	d        Deps
 	st       *store.Store
-	stations *store.Collection // one document per station (a few hundred)
-	markers  *store.Collection // natural-key markers: uniqueness and coverage
-	counters *store.Collection // coverage, services and subsidy counters
-	config   *store.Collection // the acceptance checklist
-	services *store.Collection // the services log, one document per entry
-	parcels  ParcelSource      // the logistics package, for the figures (UseParcels)
+	stations *store.Collection    // one document per station (a few hundred)
+	markers  *store.Collection    // natural-key markers: uniqueness and coverage
+	counters *store.Collection    // coverage, services and subsidy counters
+	config   *store.Collection    // the acceptance checklist
+	services *store.Collection    // the services log, one document per entry
+	lists    *store.Pack[summary] // the station list (list.go)
+	parcels  ParcelSource         // the logistics package, for the figures (UseParcels)
 	now      func() time.Time
 
 	// byID and hubs serve the node lookups of every parcel write (a
@@ -50,11 +50,6 @@ type Service struct {
 	// after every write of a station (docs/design.md, "Caches").
 	byID *store.Cache[string, Station]
 	hubs *store.Cache[string, string] // township id → its station's id, "" for none
-	// every holds the whole list (key ""): reading 213 stations took
-	// 200–440 ms on the embedded engine (each document decoded with its
-	// history and inspections), and the lists, the subsidies and the
-	// parcel volumes all need it.
-	every *store.Cache[string, []Station]
 }
 
 // New opens the service: it creates its collections and declares its
@@ -69,13 +64,12 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	}
 	s := &Service{d: d, st: st, now: d.Now,
 		stations: st.C("stations"), markers: st.C("station_markers"), counters: st.C("station_counters"),
-		config: st.C("station_config"), services: st.C("station_services")}
+		config: st.C("station_config"), services: st.C("station_services"), lists: newLists(st)}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	s.byID = store.NewCache[string, Station](st, "stations", 2000)
 	s.hubs = store.NewCache[string, string](st, "station hubs", 200)
-	s.every = store.NewCache[string, []Station](st, "station list", 1)
 	for _, x := range []struct {
 		c    *store.Collection
 		keys bson.D
@@ -89,33 +83,6 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	}
 	st.BlobRef("stations", "photos.blob_id")
 	return s, s.initTotals(ctx)
-}
-
-var kindOrder = map[string]int{KindCountyCenter: 0, KindWarehouse: 1, KindTownship: 2, KindVillage: 3}
-
-// all is every station (a few hundred), sorted by township, kind and
-// name, from the list cache. Callers must not change what it returns.
-func (s *Service) all(ctx context.Context) ([]Station, error) {
-	return s.every.Get(ctx, "", s.loadAll)
-}
-
-// loadAll reads every station (a scan of a small collection).
-func (s *Service) loadAll(ctx context.Context) ([]Station, error) {
-	var out []Station
-	if err := s.stations.Find(ctx, bson.M{}, &out); err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.TownshipID != b.TownshipID {
-			return a.TownshipID < b.TownshipID
-		}
-		if kindOrder[a.Kind] != kindOrder[b.Kind] {
-			return kindOrder[a.Kind] < kindOrder[b.Kind]
-		}
-		return a.Name < b.Name
-	})
-	return out, nil
 }
 
 // Hub is the operating township station of township tid, if any: the
@@ -146,7 +113,6 @@ func (s *Service) Hub(ctx context.Context, tid string) (*Station, bool, error) {
 // (or to its township's place).
 func (s *Service) changed(x *Station) {
 	s.byID.Forget(x.ID)
-	s.every.Forget("")
 	if x.Kind == KindTownship {
 		s.hubs.Forget(x.TownshipID)
 	}

@@ -479,3 +479,50 @@ func TestPhotos(t *testing.T) {
 		t.Fatalf("photos %+v", x.Photos)
 	}
 }
+
+// TestListPack checks that the station list's pack, kept by every write
+// (create, update, status, subsidy), is what the repair rebuilds from the
+// stations; that a lost pack is built from the stations on the next read;
+// and that a pack that drifted is rebuilt by the repair.
+func TestListPack(t *testing.T) {
+	f := newFixture(t)
+	v := f.station(KindVillage, f.Village(1, 0).ID, OriginNew)
+	tw := f.station(KindTownship, f.Township(1).ID, OriginNew)
+	f.walk(v, StatusOperating)
+	f.walk(tw, StatusClosed)
+	f.Do(f.Admin, "PATCH", "/api/v1/stations/"+v, map[string]any{"hours": "8:00-18:00", "address": "村委会旁", "area_m2": 12.5}).Want(t, 200)
+	if err := f.S.MarkSubsidyPaid(f.Ctx, v, "entry-9"); err != nil {
+		t.Fatal(err)
+	}
+	if drifted, err := f.S.repairList(f.Ctx); err != nil || drifted {
+		t.Fatalf("the maintained list differs from the stations: %v %v", drifted, err)
+	}
+	list := func() map[string]Station {
+		var out struct{ Items []Station }
+		f.Do(f.Admin, "GET", "/api/v1/stations", nil).Want(t, 200).Decode(t, &out)
+		m := map[string]Station{}
+		for _, x := range out.Items {
+			m[x.ID] = x
+		}
+		return m
+	}
+	got := list()
+	if x := got[v]; len(got) != 2 || x.Hours != "8:00-18:00" || x.AreaM2 != 12.5 || !x.SubsidyPaid || x.Status != StatusOperating || got[tw].Status != StatusClosed {
+		t.Fatalf("list %+v", got)
+	}
+	if _, err := f.S.lists.Collection().DeleteMany(f.Ctx, map[string]any{}); err != nil {
+		t.Fatal(err)
+	}
+	if again := list(); len(again) != 2 || again[v].Hours != "8:00-18:00" {
+		t.Fatalf("list after the pack was lost: %+v", again)
+	}
+	if err := f.S.lists.Remove(f.Ctx, listID, v); err != nil {
+		t.Fatal(err)
+	}
+	if drifted, err := f.S.RepairCounters(f.Ctx); err != nil || !drifted {
+		t.Fatalf("repair of a drifted list: %v %v", drifted, err)
+	}
+	if drifted, err := f.S.repairList(f.Ctx); err != nil || drifted {
+		t.Fatalf("after the repair: %v %v", drifted, err)
+	}
+}

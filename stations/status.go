@@ -150,16 +150,18 @@ func (s *Service) move(ctx context.Context, p *server.Principal, x *Station, ste
 			_, err := s.stations.UpdateIf(ctx, x.ID, store.Cond{"status": step.Status}, back)
 			return err
 		})
-		switch step.Status {
-		case StatusOperating:
-			return s.cover(ctx, u, x, true)
-		case StatusClosed:
-			return s.cover(ctx, u, x, false)
+		switch {
+		case step.Status == StatusOperating:
+			err = s.cover(ctx, u, x, true)
+		case step.Status == StatusClosed:
+			err = s.cover(ctx, u, x, false)
+		case due:
+			err = s.subsidyCount(ctx, u, map[string]int64{"owed_fen": subsidyOf(x.Kind, x.Origin), "owed_count": 1})
 		}
-		if due {
-			return s.subsidyCount(ctx, u, map[string]int64{"owed_fen": subsidyOf(x.Kind, x.Origin), "owed_count": 1})
+		if err != nil {
+			return err
 		}
-		return nil
+		return s.listStep(ctx, u, x.ID, x)
 	})
 	if err != nil {
 		return nil, err

@@ -82,7 +82,14 @@ func (s *Service) Create(ctx context.Context, p *server.Principal, n NewStation)
 				return err
 			}
 		}
-		return s.stations.InsertOne(ctx, x)
+		if err := u.Do(ctx, "station", func(ctx context.Context) error { return s.stations.InsertOne(ctx, x) },
+			func(ctx context.Context) error {
+				_, err := s.stations.DeleteIf(ctx, x.ID, store.Cond{"status": StatusPlanned})
+				return err
+			}); err != nil {
+			return err
+		}
+		return s.listStep(ctx, u, x.ID, nil)
 	})
 	s.changed(x)
 	if err != nil {
@@ -180,7 +187,7 @@ func (s *Service) List(ctx context.Context, p *server.Principal, f ListFilter) [
 // ListErr is List that reports a failed read.
 func (s *Service) ListErr(ctx context.Context, p *server.Principal, f ListFilter) ([]Station, error) {
 	out := []Station{}
-	all, err := s.all(ctx)
+	all, err := s.summaries(ctx)
 	if err != nil {
 		s.d.Log.Error("stations: cannot list", "err", err.Error())
 		return out, err
@@ -191,11 +198,6 @@ func (s *Service) ListErr(ctx context.Context, p *server.Principal, f ListFilter
 		if !seen || (f.Kind != "" && x.Kind != f.Kind) || (f.Status != "" && x.Status != f.Status) ||
 			(f.TownshipID != "" && x.TownshipID != f.TownshipID) {
 			continue
-		}
-		x.SubsidyFen = subsidyOf(x.Kind, x.Origin)
-		x.History, x.Inspections, x.Photos = nil, nil, nil
-		if x.Services == nil {
-			x.Services = []string{}
 		}
 		out = append(out, x)
 	}
@@ -208,7 +210,10 @@ func (s *Service) Update(ctx context.Context, p *server.Principal, id string, u 
 	if err := u.Validate(); err != nil {
 		return nil, err
 	}
-	x, err := s.visible(ctx, p, id)
+	if _, err := s.visible(ctx, p, id); err != nil {
+		return nil, err
+	}
+	x, err := s.load(ctx, id) // as stored: the undo puts it back
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +262,16 @@ func (s *Service) Update(ctx context.Context, p *server.Principal, id string, u 
 	if len(unset) > 0 {
 		upd["$unset"] = unset
 	}
-	if _, err := s.stations.UpdateOne(ctx, bson.M{"_id": id}, upd); err != nil {
+	err = s.st.Unit(ctx, "station.update", func(u *store.Unit) error {
+		if err := u.Do(ctx, "station", func(ctx context.Context) error {
+			_, err := s.stations.UpdateOne(ctx, bson.M{"_id": id}, upd)
+			return err
+		}, func(ctx context.Context) error { return s.putBack(ctx, x, set, unset) }); err != nil {
+			return err
+		}
+		return s.listStep(ctx, u, id, x)
+	})
+	if err != nil {
 		return nil, err
 	}
 	detail := map[string]any{}
@@ -269,4 +283,36 @@ func (s *Service) Update(ctx context.Context, p *server.Principal, id string, u 
 	}
 	s.note(ctx, p, "station.update", id, detail)
 	return s.load(ctx, id)
+}
+
+// putBack restores the fields an update set or unset to station x's values
+// (the undo of Update).
+func (s *Service) putBack(ctx context.Context, x *Station, set, unset bson.M) error {
+	raw, err := bson.Marshal(x)
+	if err != nil {
+		return err
+	}
+	var old bson.M
+	if err := bson.Unmarshal(raw, &old); err != nil {
+		return err
+	}
+	back, gone := bson.M{}, bson.M{}
+	for _, fields := range []bson.M{set, unset} {
+		for k := range fields {
+			if v, ok := old[k]; ok {
+				back[k] = v
+			} else {
+				gone[k] = ""
+			}
+		}
+	}
+	upd := bson.M{}
+	if len(back) > 0 {
+		upd["$set"] = back
+	}
+	if len(gone) > 0 {
+		upd["$unset"] = gone
+	}
+	_, err = s.stations.UpdateOne(ctx, bson.M{"_id": x.ID}, upd)
+	return err
 }

@@ -112,7 +112,10 @@ func (s *Service) MarkSubsidyPaid(ctx context.Context, stationID, entryID string
 				bson.M{"$set": bson.M{"subsidy_paid": false}, "$unset": bson.M{"subsidy_entry_id": "", "subsidy_paid_at": ""}})
 			return err
 		})
-		return s.subsidyCount(ctx, u, map[string]int64{"owed_fen": -amount, "owed_count": -1, "paid_fen": amount, "paid_count": 1})
+		if err := s.subsidyCount(ctx, u, map[string]int64{"owed_fen": -amount, "owed_count": -1, "paid_fen": amount, "paid_count": 1}); err != nil {
+			return err
+		}
+		return s.listStep(ctx, u, stationID, x)
 	})
 	if err != nil {
 		return err
@@ -131,9 +134,10 @@ func notDueReason(x *Station) string {
 	return "须先通过验收"
 }
 
-// Subsidies lists every subsidy earned, paid or still owed.
+// Subsidies lists every subsidy earned, paid or still owed (from the
+// station list's pack).
 func (s *Service) Subsidies(ctx context.Context) ([]Subsidy, error) {
-	list, err := s.all(ctx)
+	list, err := s.summaries(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -152,8 +156,9 @@ func (s *Service) Subsidies(ctx context.Context) ([]Subsidy, error) {
 
 // AcceptanceRecords lists every acceptance inspection, passed or failed,
 // oldest first: the evidence behind station figures in a self-evaluation.
+// It reads every station (an export and an audit page, off the hot paths).
 func (s *Service) AcceptanceRecords(ctx context.Context) ([]Acceptance, error) {
-	list, err := s.all(ctx)
+	list, err := s.loadAll(ctx)
 	if err != nil {
 		return nil, err
 	}
