@@ -18,8 +18,11 @@ run: build
 	@./scripts/deps.sh font || true
 	./$(BIN)
 
+# demo loads the living demo county (with the server running on the same
+# DATA_DIR, or on a stopped one) and prints its logins; DEMO_FLAGS passes
+# e.g. --scale 0.1 or --seed 7.
 demo: build
-	./$(BIN) demo
+	./$(BIN) demo $(DEMO_FLAGS)
 
 # test installs (as root) or names what the tests need, then runs every
 # test with the race detector: most packages write concurrently or work in
