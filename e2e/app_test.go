@@ -42,8 +42,8 @@ const adminPassword = "e2e-admin-password"
 
 func TestMain(m *testing.M) {
 	if _, err := os.Stat(chromiumPath); err != nil {
-		fmt.Println("e2e: skipped, no " + chromiumPath + " (scripts/deps.sh installs it)")
-		os.Exit(0)
+		fmt.Println("e2e: no " + chromiumPath + ": install Debian chromium (scripts/deps.sh does it)")
+		os.Exit(1)
 	}
 	wd, _ := os.Getwd()
 	root = filepath.Dir(wd)
