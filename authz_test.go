@@ -73,6 +73,7 @@ var access = map[string][]string{
 	"GET /api/v1/admin/backup":                                    {admin},
 	"POST /api/v1/admin/restore":                                  {admin},
 	"POST /api/v1/admin/blobs/sweep":                              {admin},
+	"POST /api/v1/admin/repair":                                   {admin},
 
 	// courses, enrollment, certificates, stations (checked against each package's design)
 	"GET /api/v1/course-categories":                   {anyRole},

@@ -27,8 +27,8 @@ func New(st *store.Store, tmpDir string, a *audit.Log) *Service {
 	return &Service{st: st, tmpDir: tmpDir, audit: a, maxSize: 64 << 30}
 }
 
-// Register adds GET /admin/backup, POST /admin/restore and
-// POST /admin/blobs/sweep (admin only).
+// Register adds GET /admin/backup, POST /admin/restore,
+// POST /admin/blobs/sweep and POST /admin/repair (admin only).
 func (s *Service) Register(api fiber.Router) {
 	api.Get("/admin/backup", server.Require(server.RoleAdmin), s.backup)
 	api.Post("/admin/restore", server.Require(server.RoleAdmin), s.restore)
@@ -42,6 +42,22 @@ func (s *Service) Register(api fiber.Router) {
 		}
 		s.audit.Note(c.UserContext(), server.Who(c), "blobs.sweep", "blobs", map[string]any{"removed": len(rep.Removed), "bytes": rep.Bytes})
 		return c.JSON(rep)
+	})
+	// Every package's repair, now: how counters and lists are rebuilt from
+	// the records on MongoDB, where start-up does not (docs/design.md, "Repairs").
+	api.Post("/admin/repair", server.Require(server.RoleAdmin), func(c *fiber.Ctx) error {
+		reps, err := s.st.RepairAll(c.UserContext())
+		drifted := 0
+		for _, r := range reps {
+			if r.Drifted {
+				drifted++
+			}
+		}
+		s.audit.Note(c.UserContext(), server.Who(c), "data.repair", "counters", map[string]any{"repairs": len(reps), "drifted": drifted, "failed": err != nil})
+		if err != nil {
+			return c.Status(fiber.StatusInternalServerError).JSON(fiber.Map{"error": fiber.Map{"code": "internal", "message": "有的重算没有完成，请查看服务日志后再试"}, "repairs": reps})
+		}
+		return c.JSON(fiber.Map{"repairs": reps, "drifted": drifted})
 	})
 }
 

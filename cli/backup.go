@@ -49,6 +49,27 @@ func init() {
 		}
 		return nil
 	}}
+	Commands["repair"] = Command{Usage: "(rebuild every counter and list from the records now; safe while serving, the recount for MongoDB)", Run: func(c *Client, args []string) error {
+		var rep struct {
+			Repairs []struct {
+				Name    string `json:"name"`
+				Drifted bool   `json:"drifted"`
+				Error   string `json:"error"`
+			} `json:"repairs"`
+		}
+		_, err := c.Do("POST", "/admin/repair", nil, &rep)
+		for _, r := range rep.Repairs {
+			switch {
+			case r.Error != "":
+				fmt.Printf("%s: failed: %s\n", r.Name, r.Error)
+			case r.Drifted:
+				fmt.Printf("%s: had drifted, rebuilt\n", r.Name)
+			default:
+				fmt.Printf("%s: matched the records\n", r.Name)
+			}
+		}
+		return err
+	}}
 	Commands["restore"] = Command{Usage: "FILE.tar.gz (replaces ALL data with the backup)", Run: func(c *Client, args []string) error {
 		if len(args) != 1 {
 			return fmt.Errorf("usage: nongxun restore FILE.tar.gz")

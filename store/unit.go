@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -145,22 +146,42 @@ func (s *Store) RunRepairs(ctx context.Context) error {
 	if !s.unclean && len(pending) == 0 {
 		return nil
 	}
+	_, err = s.RepairAll(ctx)
+	return err
+}
+
+// RepairReport says what one registered repair found.
+type RepairReport struct {
+	Name    string `json:"name"`
+	Drifted bool   `json:"drifted"`
+	Error   string `json:"error,omitempty"`
+}
+
+// RepairAll runs every registered repair now, on either engine (the
+// explicit command: `nongxun repair`, POST /admin/repair), then drops every
+// cache and, when all succeeded, the recorded repairs. Each repair is safe
+// while others write (RepairFunc).
+func (s *Store) RepairAll(ctx context.Context) ([]RepairReport, error) {
 	s.bg.mu.Lock()
 	list := append([]repairEntry(nil), s.bg.repairs...)
 	s.bg.mu.Unlock()
 	var errs []error
+	out := make([]RepairReport, 0, len(list))
 	for _, r := range list {
 		drifted, err := r.fn(ctx)
+		rep := RepairReport{Name: r.name, Drifted: drifted}
 		if drifted {
 			s.log.Warn(r.name + " had drifted from its records; rebuilt it")
 		}
 		if err != nil {
-			errs = append(errs, err)
+			rep.Error = err.Error()
+			errs = append(errs, fmt.Errorf("%s: %w", r.name, err))
 		}
-	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
+		out = append(out, rep)
 	}
 	s.InvalidateCaches()
-	return s.ClearRepairs(ctx)
+	if len(errs) > 0 {
+		return out, errors.Join(errs...)
+	}
+	return out, s.ClearRepairs(ctx)
 }
