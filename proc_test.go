@@ -175,6 +175,26 @@ func TestProcessLifecycle(t *testing.T) {
 	if strings.Contains(p2.stderr.String(), "created user admin") {
 		t.Fatal("a second admin was created on restart")
 	}
+	// Nothing in DATA_DIR (database files, keys, the CLI token) is readable
+	// by another account of the machine (L6).
+	n := 0
+	err = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		n++
+		if info.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is %v: readable by others", path, info.Mode().Perm())
+		}
+		return nil
+	})
+	if err != nil || n < 5 {
+		t.Fatalf("walking DATA_DIR: %v (%d entries)", err, n)
+	}
 }
 
 func TestRefusesUnreachableMongo(t *testing.T) {
