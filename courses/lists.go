@@ -138,7 +138,7 @@ func (s *Service) RepairLists(ctx context.Context) (bool, error) {
 		if err != nil {
 			return drifted, err
 		}
-		if sameSessions(have, list) {
+		if s.lists.Same(have, list) {
 			continue
 		}
 		drifted = true
@@ -162,23 +162,4 @@ func (s *Service) ensureLists(ctx context.Context) error {
 	}
 	_, err = s.RepairLists(ctx)
 	return err
-}
-
-// sameSessions compares two lists as sets of sessions.
-func sameSessions(a, b []Session) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	m := make(map[string][]byte, len(a))
-	for _, x := range a {
-		raw, _ := bson.Marshal(x)
-		m[x.ID] = raw
-	}
-	for _, x := range b {
-		raw, _ := bson.Marshal(x)
-		if string(m[x.ID]) != string(raw) {
-			return false
-		}
-	}
-	return true
 }

@@ -1,6 +1,7 @@
 package enrollment
 
 import (
+	"context"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -269,26 +270,12 @@ func (s *Service) hCreateAccount(c *fiber.Ctx) error {
 
 func (s *Service) hTraineeAttendance(c *fiber.Ctx) error {
 	t, err := s.traineeParam(c)
-	if err != nil {
-		return err
-	}
-	list, err := s.TraineeAttendance(c.UserContext(), t.ID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(fiber.Map{"items": list})
+	return traineeItems(c, t, err, s.TraineeAttendance)
 }
 
 func (s *Service) hTraineeEnrollments(c *fiber.Ctx) error {
 	t, err := s.traineeParam(c)
-	if err != nil {
-		return err
-	}
-	list, err := s.Enrollments(c.UserContext(), t.ID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(fiber.Map{"items": list})
+	return traineeItems(c, t, err, s.Enrollments)
 }
 
 // splitIDs reads a comma-separated id list of at most max.
@@ -308,4 +295,17 @@ func splitIDs(v string, max int) ([]string, error) {
 		return nil, server.Invalid("请给出 1 到 100 门课程", "course_ids", "应为 1-100 个编号")
 	}
 	return out, nil
+}
+
+// traineeItems answers {"items": list(trainee)} for the trainee a route
+// resolved (t, err: the resolution's result).
+func traineeItems[T any](c *fiber.Ctx, t *Trainee, err error, list func(ctx context.Context, id string) ([]T, error)) error {
+	if err != nil {
+		return err
+	}
+	items, err := list(c.UserContext(), t.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": items})
 }

@@ -336,14 +336,7 @@ func (s *Service) hMyTrainee(c *fiber.Ctx) error {
 
 func (s *Service) hMyEnrollments(c *fiber.Ctx) error {
 	t, err := s.me(c)
-	if err != nil {
-		return err
-	}
-	list, err := s.Enrollments(c.UserContext(), t.ID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(fiber.Map{"items": list})
+	return traineeItems(c, t, err, s.Enrollments)
 }
 
 func (s *Service) hMySessions(c *fiber.Ctx) error {
@@ -392,12 +385,5 @@ func (s *Service) hMySessions(c *fiber.Ctx) error {
 
 func (s *Service) hMyAttendance(c *fiber.Ctx) error {
 	t, err := s.me(c)
-	if err != nil {
-		return err
-	}
-	list, err := s.TraineeAttendance(c.UserContext(), t.ID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(fiber.Map{"items": list})
+	return traineeItems(c, t, err, s.TraineeAttendance)
 }

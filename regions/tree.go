@@ -208,7 +208,7 @@ func (s *Service) RepairTree(ctx context.Context) (bool, error) {
 		if err != nil {
 			return drifted, err
 		}
-		if sameNodes(have, want) {
+		if s.packs.Same(have, want) {
 			continue
 		}
 		drifted = true
@@ -220,23 +220,6 @@ func (s *Service) RepairTree(ctx context.Context) (bool, error) {
 		s.forget("")
 	}
 	return drifted, nil
-}
-
-// sameNodes compares two lists as sets.
-func sameNodes(a, b []node) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	m := make(map[string]node, len(a))
-	for _, x := range a {
-		m[x.ID] = x
-	}
-	for _, x := range b {
-		if y, ok := m[x.ID]; !ok || y != x {
-			return false
-		}
-	}
-	return true
 }
 
 // sortRegions orders regions county first, then townships, then villages, by code.

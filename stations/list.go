@@ -216,27 +216,8 @@ func (s *Service) repairList(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if sameSummaries(have, want) {
+	if s.lists.Same(have, want) {
 		return false, nil
 	}
 	return true, s.lists.Set(ctx, listID, want)
-}
-
-// sameSummaries compares two lists as sets.
-func sameSummaries(a, b []summary) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	m := make(map[string][]byte, len(a))
-	for _, x := range a {
-		raw, _ := bson.Marshal(x)
-		m[x.ID] = raw
-	}
-	for _, x := range b {
-		raw, _ := bson.Marshal(x)
-		if string(m[x.ID]) != string(raw) {
-			return false
-		}
-	}
-	return true
 }

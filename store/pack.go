@@ -53,6 +53,29 @@ func NewPack[T any](s *Store, coll string, max int, key func(T) string) *Pack[T]
 	return &Pack[T]{c: s.C(coll), key: key, max: max}
 }
 
+// Same reports whether two lists hold the same items (by key and by their
+// stored form), in any order: what a repair compares before it rewrites.
+func (p *Pack[T]) Same(a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	m := make(map[string][]byte, len(a))
+	for _, x := range a {
+		raw, err := bson.Marshal(x)
+		if err != nil {
+			return false
+		}
+		m[p.key(x)] = raw
+	}
+	for _, x := range b {
+		raw, err := bson.Marshal(x)
+		if y, ok := m[p.key(x)]; err != nil || !ok || string(y) != string(raw) {
+			return false
+		}
+	}
+	return true
+}
+
 // Collection is where the packs are kept.
 func (p *Pack[T]) Collection() *Collection { return p.c }
 
