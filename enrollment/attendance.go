@@ -529,21 +529,7 @@ func (s *Service) SessionAttendance(ctx context.Context, sessionID string) ([]At
 	for t := range st[sessionID] {
 		ids = append(ids, attendanceID(sessionID, t))
 	}
-	recs, err := getMany[Attendance](ctx, s.attendance, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Attendance, 0, len(recs))
-	for _, a := range recs {
-		out = append(out, a)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].At.Equal(out[j].At) {
-			return out[i].At.Before(out[j].At)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out, nil
+	return s.recordsByTime(ctx, ids, false)
 }
 
 // TraineeAttendance returns one trainee's records, newest first: the
@@ -564,20 +550,10 @@ func (s *Service) TraineeAttendance(ctx context.Context, traineeID string) ([]At
 			ids = append(ids, attendanceID(x.ID, traineeID))
 		}
 	}
-	recs, err := getMany[Attendance](ctx, s.attendance, ids)
+	out, err := s.recordsByTime(ctx, ids, true)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Attendance, 0, len(recs))
-	for _, a := range recs {
-		out = append(out, a)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].At.Equal(out[j].At) {
-			return out[i].At.After(out[j].At)
-		}
-		return out[i].ID < out[j].ID
-	})
 	if len(out) > 500 {
 		out = out[:500]
 	}
@@ -607,5 +583,25 @@ func (s *Service) PresentSessions(ctx context.Context, courseID string) (map[str
 			}
 		}
 	}
+	return out, nil
+}
+
+// recordsByTime reads the attendance records ids (by _id; missing ones are
+// left out), oldest first or newest first.
+func (s *Service) recordsByTime(ctx context.Context, ids []string, newestFirst bool) ([]Attendance, error) {
+	recs, err := getMany[Attendance](ctx, s.attendance, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Attendance, 0, len(recs))
+	for _, a := range recs {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].At.Equal(out[j].At) {
+			return out[i].At.Before(out[j].At) != newestFirst
+		}
+		return out[i].ID < out[j].ID
+	})
 	return out, nil
 }
