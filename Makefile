@@ -5,7 +5,7 @@ PORT      ?= 8080
 DATA_DIR  ?= ./data
 export PORT DATA_DIR
 
-.PHONY: run build test bench demo deps fmt vet
+.PHONY: run build test bench bench-scale demo deps fmt vet
 
 build:
 	$(GO) build -o $(BIN) .
@@ -34,6 +34,12 @@ test:
 
 bench: build
 	$(GO) run ./bench
+
+# bench-scale loads the demo county at scale 1 and 6 (a three-year county's
+# volume) and measures the pages, RSS, backup, restore and start-up of each
+# (bench/scale.md; tens of minutes).
+bench-scale:
+	$(GO) run ./bench/scale -scales 1,6 -out bench/scale.md
 
 fmt:
 	gofmt -l -w .
