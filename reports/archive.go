@@ -324,6 +324,8 @@ func methodText(m string) string {
 		return "讲师登记"
 	case "backfill":
 		return "补录"
+	case "sheet":
+		return "纸质签到表"
 	}
 	return "其他"
 }
