@@ -204,19 +204,41 @@ func (s *Service) readSheetLines(tab *sheets.Table) []*sheetLine {
 }
 
 // matchSheetLines finds the trainee of every marked row: by ID number
-// (one _id read of its key), or by name among the trainees registered
-// with the phone (one read of the phone buckets for the whole sheet).
+// (the _id reads of their keys and trainees, a few at a time), or by name
+// among the trainees registered with the phone (one read of the phone
+// buckets for the whole sheet).
 func (s *Service) matchSheetLines(ctx context.Context, lines []*sheetLine) error {
-	var buckets []string
+	var buckets, keyIDs []string
 	byPhone := map[string][]*sheetLine{}
+	for _, l := range lines {
+		if l.rep.Status == "" && l.id != "" {
+			keyIDs = append(keyIDs, idKey(s.crypt.hash(l.id)))
+		}
+	}
+	// The ID numbers' keys, then their trainees, each read by _id a few at a time.
+	keys, err := getMany[traineeKey](ctx, s.keys, keyIDs)
+	if err != nil {
+		return err
+	}
+	var tids []string
+	for _, k := range keys {
+		tids = append(tids, k.TraineeID)
+	}
+	docs, err := getMany[traineeDoc](ctx, s.trainees, tids)
+	if err != nil {
+		return err
+	}
 	for _, l := range lines {
 		if l.rep.Status != "" {
 			continue
 		}
 		if l.id != "" {
-			d, err := s.byIDNumber(ctx, l.id)
-			if err != nil {
-				return err
+			var d *traineeDoc
+			if k, ok := keys[idKey(s.crypt.hash(l.id))]; ok {
+				if x, ok := docs[k.TraineeID]; ok {
+					fixTrainee(&x.Trainee)
+					d = &x
+				}
 			}
 			switch {
 			case d == nil:

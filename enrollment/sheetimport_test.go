@@ -232,3 +232,38 @@ func TestSheetImportRefusals(t *testing.T) {
 		t.Fatalf("admin import %+v", res)
 	}
 }
+
+// BenchmarkSheetImport60 previews and then imports a 60-row XLSX sign-in
+// sheet (ID numbers, as typed) into a fresh session each time, through the
+// handler; it reports the milliseconds of each step.
+func BenchmarkSheetImport60(b *testing.B) {
+	f := newFixture(b)
+	trainer := f.NewCaller(server.RoleTrainer, "")
+	people := sheetstest.Trainees(60)
+	for _, p := range people {
+		if _, err := f.s.AddTrainee(f.Ctx, NewTrainee{Name: p.Name, IDNumber: p.IDNumber, Phone: p.Phone, RegionID: f.Village(0, 0).ID}, false, "staff", "test"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range people {
+		people[i].Village = "√"
+	}
+	file := sheetstest.RosterXLSX(b, people, sheetstest.XLSXOptions{Title: "签到表", Unit: true, Header: signInHeader})
+	var preview, write time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sess := f.session(trainer, 0, nil)
+		t0 := time.Now()
+		f.Upload(trainer, "/api/v1/sessions/"+sess.ID+"/attendance/import?preview=1", "a.xlsx", file, nil).Want(b, 200)
+		t1 := time.Now()
+		r := f.Upload(trainer, "/api/v1/sessions/"+sess.ID+"/attendance/import", "a.xlsx", file, nil).Want(b, 200)
+		write += time.Since(t1)
+		preview += t1.Sub(t0)
+		var res SheetImport
+		if err := json.Unmarshal(r.Body, &res); err != nil || res.Recorded != 60 {
+			b.Fatalf("recorded %d %v", res.Recorded, err)
+		}
+	}
+	b.ReportMetric(float64(preview.Milliseconds())/float64(b.N), "preview-ms")
+	b.ReportMetric(float64(write.Milliseconds())/float64(b.N), "import-ms")
+}
