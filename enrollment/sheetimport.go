@@ -443,7 +443,7 @@ func (s *Service) hImportSheet(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if !preview {
+	if !preview && res.Recorded > 0 { // a re-import that records nobody changes nothing, the audit log included
 		s.audit(c.UserContext(), p, "attendance.sheet_import", sess.ID, map[string]any{"rows": len(res.Rows), "recorded": res.Recorded,
 			"unknown": res.Counts[SheetUnknown], "refused": res.Counts[SheetRefused], "photo_id": photo})
 	}
