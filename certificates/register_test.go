@@ -158,4 +158,25 @@ func TestRegisterPrints(t *testing.T) {
 			t.Errorf("the printed page lacks %q", s)
 		}
 	}
+	// The CSV opened in LibreOffice with Excel's date and number
+	// recognition on: 出勤 stays the text "2/2", 学时 is a number.
+	r = f.Do(f.Admin, "GET", "/api/v1/certificates/register?format=csv&course_id="+cid, nil).Want(t, 200)
+	x, err := excelize.OpenReader(bytes.NewReader(sheetstest.Convert(t, r.Body, "csv", "xlsx", "CSV:44,34,76,1,,2052,false,true")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	sh := x.GetSheetName(0)
+	for row := 2; row <= 4; row++ {
+		h, d := "H"+string(rune('0'+row)), "D"+string(rune('0'+row))
+		typ, _ := x.GetCellType(sh, h)
+		v, _ := x.GetCellValue(sh, h, excelize.Options{RawCellValue: true})
+		if typ != excelize.CellTypeSharedString || strings.TrimLeft(v, "\t") != "2/2" {
+			t.Errorf("CSV in LibreOffice: %s %v %q, want the text 2/2", h, typ, v)
+		}
+		typ, _ = x.GetCellType(sh, d)
+		if v, _ := x.GetCellValue(sh, d, excelize.Options{RawCellValue: true}); typ != excelize.CellTypeNumber || v != "24" {
+			t.Errorf("CSV in LibreOffice: %s %v %q, want the number 24", d, typ, v)
+		}
+	}
 }
