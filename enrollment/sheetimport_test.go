@@ -267,3 +267,26 @@ func BenchmarkSheetImport60(b *testing.B) {
 	b.ReportMetric(float64(preview.Milliseconds())/float64(b.N), "preview-ms")
 	b.ReportMetric(float64(write.Milliseconds())/float64(b.N), "import-ms")
 }
+
+// A trainee marked excused who signed the paper sheet after all is
+// recorded present, as the roll call does.
+func TestSheetImportExcusedBecomesPresent(t *testing.T) {
+	f := newFixture(t)
+	trainer := f.NewCaller(server.RoleTrainer, "")
+	sess := f.session(trainer, 0, nil)
+	people := sheetstest.Trainees(1)
+	ids := f.register(t, people)
+	if _, err := f.s.Mark(f.Ctx, sess, ids[0], StatusExcused, "", "test"); err != nil {
+		t.Fatal(err)
+	}
+	people[0].Village = "√"
+	file := sheetstest.RosterXLSX(t, people, sheetstest.XLSXOptions{Header: signInHeader})
+	res := f.importSheet(t, trainer, sess, "?preview=1", "a.xlsx", file, nil, 200)
+	if res.Rows[0].Status != SheetPresent || !strings.Contains(res.Rows[0].Reason, "请假") || f.progress(t).PersonTimes != 0 {
+		t.Fatalf("preview %+v", res.Rows)
+	}
+	if res = f.importSheet(t, trainer, sess, "", "a.xlsx", file, nil, 200); res.Recorded != 1 || f.progress(t).PersonTimes != 1 {
+		t.Fatalf("import %+v, progress %+v", res, f.progress(t))
+	}
+	f.noDrift(t)
+}
