@@ -16,12 +16,12 @@
       '；已签到 ' + (c.already || 0) + ' 人；名册中没有 ' + (c.unknown || 0) + ' 人；无法导入 ' + (c.refused || 0) + ' 行；未到 ' + (c.absent || 0) + ' 人。</p>';
     var notes = (res.notes || []).map(function (n) { return '<p class="small muted">' + esc(n) + '</p>'; }).join('');
     if (!res.rows.length) return sum + notes + '<p class="muted">表中没有数据行。</p>';
-    return sum + notes + '<table class="rows"><thead><tr><th>行号</th><th>姓名</th><th>身份证号</th><th>结果</th><th>说明</th></tr></thead><tbody>' +
+    return sum + notes + '<table class="rows"><thead><tr><th>行号</th><th>姓名</th><th>身份证号或手机号</th><th>结果</th><th>说明</th></tr></thead><tbody>' +
       res.rows.map(function (r) {
         var t = label(r.status, done);
         return '<tr><td data-label="行号">' + (r.sheet ? esc(r.sheet) + ' ' : '') + '第 ' + r.row + ' 行</td>' +
           '<td data-label="姓名">' + esc(r.name || '—') + '</td>' +
-          '<td data-label="身份证号">' + esc(r.id_number || r.phone || '—') + '</td>' +
+          '<td data-label="证件/手机">' + esc(r.id_number || r.phone || '—') + '</td>' +
           '<td data-label="结果"><span class="tag ' + t[1] + '">' + esc(t[0]) + '</span></td>' +
           '<td data-label="说明">' + esc(r.reason || '') + '</td></tr>';
       }).join('') + '</tbody></table>';
