@@ -151,6 +151,7 @@ var access = map[string][]string{
 	"POST /api/v1/courses/:id/enrollments":            {admin, officer, trainer, trainee},
 	"POST /api/v1/sessions/:id/rollcall":              {admin, trainer},
 	"POST /api/v1/sessions/:id/marks":                 {admin, trainer},
+	"POST /api/v1/sessions/:id/attendance/import":     {admin, trainer},
 	"POST /api/v1/sessions/:id/signin-photos":         {admin, trainer},
 	"POST /api/v1/checkins":                           {trainee},
 	"POST /api/v1/checkins/batch":                     {trainee},

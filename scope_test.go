@@ -320,6 +320,38 @@ func TestCourseOwnershipAndCertificateScope(t *testing.T) {
 			}
 		}
 	}
+
+	// A paper sign-in sheet is imported only by the session's trainer (or
+	// admin): another course's trainer and officers get 403/404.
+	sheet := []byte("身份证号,姓名,签到\r\n" + validID(41) + ",甲乡学员,√\r\n")
+	imp := "/api/v1/sessions/" + sess["id"].(string) + "/attendance/import?preview=1"
+	for _, c := range []caller{intruder, farOfficer, nearOfficer} {
+		if st := uploadFile(t, app, c.tok, imp, "签到表.csv", sheet); st != 403 && st != 404 {
+			t.Errorf("a caller out of scope imported a sign-in sheet: %d", st)
+		}
+	}
+	if st := uploadFile(t, app, teacher.tok, imp, "签到表.csv", sheet); st != 200 {
+		t.Errorf("the session's trainer cannot preview a sign-in sheet: %d", st)
+	}
+}
+
+// uploadFile posts content as the multipart file "file" and returns the status.
+func uploadFile(t *testing.T, app *fiber.App, tok, path, name string, content []byte) int {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	w, _ := mw.CreateFormFile("file", name)
+	_, _ = w.Write(content)
+	_ = mw.Close()
+	req := httptest.NewRequest("POST", path, &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := app.Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // upload posts a small PDF as a course material and returns the status.

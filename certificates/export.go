@@ -4,18 +4,18 @@ import (
 	"archive/zip"
 	"bufio"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"nongxun/clock"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/xuri/excelize/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"nongxun/server"
+	"nongxun/sheets"
 	"nongxun/store"
 )
 
@@ -81,22 +81,30 @@ func (s *Service) zipOne(ctx context.Context, zw *zip.Writer, cert *Certificate)
 	return err
 }
 
-var registerHeader = []string{"证书编号", "姓名", "课程", "学时", "乡镇", "培训起", "培训止", "出勤", "颁发日期", "状态", "撤销日期", "撤销原因"}
+// registerCols are the certificate register's columns (API.md): 出勤 is
+// text ("1/1" would become a date in Excel), 学时 a number, the dates
+// real dates; the course title wraps in its column, never cut.
+var registerCols = []sheets.Col{
+	{Label: "证书编号"}, {Label: "姓名"}, {Label: "课程"}, {Label: "学时", Kind: sheets.Number}, {Label: "乡镇"},
+	{Label: "培训起", Kind: sheets.Date}, {Label: "培训止", Kind: sheets.Date}, {Label: "出勤"},
+	{Label: "颁发日期", Kind: sheets.Date}, {Label: "状态"}, {Label: "撤销日期", Kind: sheets.Date}, {Label: "撤销原因"},
+}
 
-func (s *Service) registerRow(ctx context.Context, c *Certificate) []string {
-	status, revokedOn := "有效", ""
+func (s *Service) registerRow(ctx context.Context, c *Certificate) []any {
+	status := "有效"
+	var revokedOn any
 	if c.Status == StatusRevoked {
 		status = "已撤销"
 		if c.RevokedAt != nil {
-			revokedOn = day(*c.RevokedAt)
+			revokedOn = *c.RevokedAt
 		}
 	}
 	township := ""
 	if r, ok := s.d.Regions.Get(ctx, c.TownshipID); ok {
 		township = r.Name
 	}
-	return []string{c.Serial, c.Name, c.CourseTitle, hoursText(c.Hours), township, c.From, c.To,
-		fmt.Sprintf("%d/%d", c.Attended, c.Held), day(c.IssuedAt), status, revokedOn, c.RevokedReason}
+	return []any{c.Serial, c.Name, c.CourseTitle, c.Hours, township, c.From, c.To,
+		fmt.Sprintf("%d/%d", c.Attended, c.Held), c.IssuedAt, status, revokedOn, c.RevokedReason}
 }
 
 // register streams the certificate register as CSV (UTF-8 with BOM, for
@@ -111,6 +119,7 @@ func (s *Service) register(c *fiber.Ctx) error {
 		return err
 	}
 	cid := c.Query("course_id")
+	var period []string
 	if cid != "" {
 		if !store.ValidID(cid) {
 			return server.Invalid("课程编号格式错误", "course_id", "应为 24 位十六进制编号")
@@ -118,6 +127,9 @@ func (s *Service) register(c *fiber.Ctx) error {
 		f["course_id"] = cid
 		if err := sc.course(ctx, cid); err != nil {
 			return err
+		}
+		if course, err := s.d.Courses.Course(ctx, cid); err == nil {
+			period = append(period, course.Title)
 		}
 	} else if sc.p.Is(server.RoleTrainer) {
 		return server.Forbidden("讲师只能导出自己授课课程的证书登记册，请选择课程")
@@ -128,10 +140,22 @@ func (s *Service) register(c *fiber.Ctx) error {
 			return server.Invalid("年份格式错误", "year", "应为四位年份")
 		}
 		f["year"] = n
+		period = append(period, fmt.Sprintf("%d 年", n))
 	}
 	if t := server.Who(c).Township(); t != "" {
 		f["township_id"] = t
+		if r, ok := s.d.Regions.Get(ctx, t); ok {
+			period = append(period, r.Name)
+		}
 	}
+	if len(period) == 0 {
+		period = append(period, "截至 "+clock.Day(time.Now()))
+	}
+	st, err := s.settingsOf(ctx)
+	if err != nil {
+		return err
+	}
+	title := s.issuer(st) + " 电商培训证书登记册（" + strings.Join(period, "，") + "）"
 	format := c.Query("format", "csv")
 	if format != "csv" && format != "xlsx" {
 		return server.Invalid("格式应为 csv 或 xlsx", "format", "csv 或 xlsx")
@@ -154,7 +178,7 @@ func (s *Service) register(c *fiber.Ctx) error {
 		ctx, cancel := context.WithTimeout(context.Background(), streamTimeout)
 		defer cancel()
 		defer cur.Close(ctx)
-		next := func() ([]string, bool) {
+		next := func() ([]any, bool) {
 			for cur.Next(ctx) {
 				var cert Certificate
 				if err := cur.Decode(&cert); err != nil {
@@ -176,7 +200,7 @@ func (s *Service) register(c *fiber.Ctx) error {
 		if format == "csv" {
 			err = writeCSV(w, next)
 		} else {
-			err = writeXLSX(w, next)
+			err = writeXLSX(w, title, next)
 		}
 		if err == nil {
 			err = cur.Err()
@@ -189,53 +213,37 @@ func (s *Service) register(c *fiber.Ctx) error {
 	return nil
 }
 
-func writeCSV(w io.Writer, next func() ([]string, bool)) error {
-	if _, err := w.Write([]byte("\ufeff")); err != nil {
-		return err
-	}
-	cw := csv.NewWriter(w)
-	if err := cw.Write(registerHeader); err != nil {
-		return err
-	}
-	for row, ok := next(); ok; row, ok = next() {
-		if err := cw.Write(row); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
-}
-
-func writeXLSX(w io.Writer, next func() ([]string, bool)) error {
-	f := excelize.NewFile()
-	defer f.Close()
-	sw, err := f.NewStreamWriter("Sheet1")
+// writeCSV writes the register through the one CSV writer (BOM, formulas
+// neutralised, digit strings and "1/5" kept as text).
+func writeCSV(w io.Writer, next func() ([]any, bool)) error {
+	cw, err := sheets.NewCSVWriter(w, registerCols)
 	if err != nil {
 		return err
 	}
-	_ = sw.SetColWidth(1, 1, 18)
-	_ = sw.SetColWidth(2, 3, 14)
-	cells := func(row []string) []any {
-		out := make([]any, len(row))
-		for i, v := range row {
-			out[i] = v
-		}
-		return out
-	}
-	if err := sw.SetRow("A1", cells(registerHeader)); err != nil {
-		return err
-	}
-	n := 2
 	for row, ok := next(); ok; row, ok = next() {
-		cell, _ := excelize.CoordinatesToCellName(1, n)
-		if err := sw.SetRow(cell, cells(row)); err != nil {
+		if err := cw.Row(row...); err != nil {
 			return err
 		}
-		n++
 	}
-	if err := sw.Flush(); err != nil {
+	return cw.Flush()
+}
+
+// writeXLSX writes the register in the house style (sheets.Book), streamed.
+func writeXLSX(w io.Writer, title string, next func() ([]any, bool)) error {
+	b, err := sheets.NewBook()
+	if err != nil {
 		return err
 	}
-	_ = f.SetSheetName("Sheet1", "证书登记册")
-	return f.Write(w)
+	defer b.Close()
+	sw, err := b.Sheet(sheets.Sheet{Name: "证书登记册", Title: title, Columns: registerCols})
+	if err != nil {
+		return err
+	}
+	for row, ok := next(); ok; row, ok = next() {
+		if err := sw.Row(row...); err != nil {
+			return err
+		}
+	}
+	_, err = b.WriteTo(w)
+	return err
 }

@@ -193,7 +193,7 @@ func TestZipAndRegister(t *testing.T) {
 		t.Fatalf("xlsx: %v", err)
 	}
 	xrows, err := x.GetRows(x.GetSheetName(0))
-	if err != nil || len(xrows) != 3 || xrows[1][0] == "" {
+	if err != nil || len(xrows) != 4 || xrows[2][0] == "" {
 		t.Fatalf("xlsx rows %v %v", xrows, err)
 	}
 

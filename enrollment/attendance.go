@@ -58,6 +58,9 @@ type Attendance struct {
 	Note       string     `bson:"note,omitempty" json:"note,omitempty"`
 	MarkedBy   string     `bson:"marked_by,omitempty" json:"marked_by,omitempty"`
 	MarkedAt   *time.Time `bson:"marked_at,omitempty" json:"marked_at,omitempty"`
+	// SheetPhoto is the blob id of the sign-in photo of the paper sheet a
+	// record was typed in from (method "sheet"; sheetimport.go).
+	SheetPhoto string `bson:"sheet_photo,omitempty" json:"sheet_photo,omitempty"`
 }
 
 func attendanceID(sessionID, traineeID string) string { return sessionID + "/" + traineeID }

@@ -40,6 +40,7 @@ func (s *Service) Register(api fiber.Router) {
 	api.Get("/sessions/:id/checkin-qr.png", sessionStaff, s.hQR)
 	api.Post("/sessions/:id/rollcall", sessionStaff, s.hRollCall)
 	api.Post("/sessions/:id/marks", sessionStaff, s.hMark)
+	api.Post("/sessions/:id/attendance/import", sessionStaff, s.hImportSheet) // sheetimport.go
 	api.Get("/sessions/:id/attendance", readers, s.hSessionAttendance)
 	api.Post("/sessions/:id/signin-photos", sessionStaff, s.hAddPhoto)
 	api.Get("/sessions/:id/signin-photos", readers, s.hListPhotos)

@@ -10,24 +10,25 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"nongxun/server"
+	"nongxun/sheets"
 )
 
 // ExportKinds are the archive exports: trainee roster (masked), certificate
 // register and fund ledger.
 var ExportKinds = map[string]string{"roster": "学员花名册", "certificates": "证书登记册", "ledger": "资金台账"}
 
-var rosterColumns = []Column{{Label: "姓名", Width: 10}, {Label: "性别"}, {Label: "身份证号（脱敏）", Width: 22}, {Label: "手机（脱敏）", Width: 16},
-	{Label: "乡镇", Width: 14}, {Label: "村", Width: 16}, {Label: "重点群体", Width: 26}, {Label: "登记时间", Width: 18}}
+var rosterColumns = []sheets.Col{{Label: "姓名"}, {Label: "性别"}, {Label: "身份证号（脱敏）"}, {Label: "手机（脱敏）"},
+	{Label: "乡镇"}, {Label: "村"}, {Label: "重点群体"}, {Label: "登记时间", Kind: sheets.DateTime}}
 
-var certColumns = []Column{{Label: "证书编号", Width: 20}, {Label: "姓名", Width: 10}, {Label: "课程", Width: 28}, {Label: "乡镇", Width: 14},
-	{Label: "发证时间", Width: 18}, {Label: "状态"}, {Label: "撤销原因", Width: 20}}
+var certColumns = []sheets.Col{{Label: "证书编号"}, {Label: "姓名"}, {Label: "课程"}, {Label: "乡镇"},
+	{Label: "发证时间", Kind: sheets.DateTime}, {Label: "状态"}, {Label: "撤销原因"}}
 
 var genderLabel = map[string]string{"male": "男", "female": "女", "m": "男", "f": "女", "男": "男", "女": "女"}
 
 func maskPhone(p string) string { return MaskPhone(p) }
 
 // exportTable fetches one archive table; officers get their township's roster only.
-func (s *Service) exportTable(c *fiber.Ctx, kind string) ([]Column, [][]any, []any, error) {
+func (s *Service) exportTable(c *fiber.Ctx, kind string) ([]sheets.Col, [][]any, []any, error) {
 	ctx := c.UserContext()
 	p := server.Who(c)
 	switch kind {
@@ -110,8 +111,12 @@ func (s *Service) handleExport(c *fiber.Ctx) error {
 	c.Set("X-Total-Rows", strconv.Itoa(len(rows)))
 	if format == "xlsx" {
 		var buf bytes.Buffer
-		title := s.now().Format("2006-01-02 15:04") + " 导出 · " + label
-		if err := WriteXLSX(&buf, []Sheet{{Name: label, Title: title, Columns: cols, Rows: rows, Totals: totals}}); err != nil {
+		st, err := s.Settings(c.UserContext())
+		if err != nil {
+			return err
+		}
+		title := strings.TrimSpace(st.Programme + " " + label + "（导出于 " + s.now().Format("2006-01-02 15:04") + "）")
+		if err := sheets.WriteXLSX(&buf, sheets.SheetRows{Sheet: sheets.Sheet{Name: label, Title: title, Columns: cols}, Rows: rows, Totals: totals}); err != nil {
 			return err
 		}
 		attachmentName(c, name+".xlsx")
@@ -122,7 +127,7 @@ func (s *Service) handleExport(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	// streamed: rows are written as the client reads them.
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		if err := WriteCSV(w, cols, rows, totals); err != nil {
+		if err := sheets.WriteCSV(w, cols, rows, totals); err != nil {
 			s.log.Warn("reports: export stream", "kind", kind, "err", err.Error())
 		}
 		_ = w.Flush()
@@ -319,6 +324,8 @@ func methodText(m string) string {
 		return "讲师登记"
 	case "backfill":
 		return "补录"
+	case "sheet":
+		return "纸质签到表"
 	}
 	return "其他"
 }

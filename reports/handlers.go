@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"nongxun/server"
+	"nongxun/sheets"
 	"nongxun/store"
 )
 
@@ -88,14 +89,18 @@ func (s *Service) handleMonthly(c *fiber.Ctx) error {
 	case "csv":
 		var buf bytes.Buffer
 		cols, rows, tot := monthlyTable(m)
-		if err := WriteCSV(&buf, cols, rows, tot); err != nil {
+		if err := sheets.WriteCSV(&buf, cols, rows, tot); err != nil {
 			return err
 		}
 		attachmentName(c, base+".csv")
 		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 		return c.Send(buf.Bytes())
 	case "xlsx":
-		b, err := xlsxBytes(monthlySheets(m))
+		st, err := s.Settings(c.UserContext())
+		if err != nil {
+			return err
+		}
+		b, err := xlsxBytes(monthlySheets(m, st.Programme))
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"nongxun/server"
+	"nongxun/sheets"
 )
 
 // Evidence is the records behind the self-evaluation's figures.
@@ -113,7 +114,7 @@ func (s *Service) handleSelfEval(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, "application/pdf")
 		return c.Send(buf.Bytes())
 	}
-	if err := WriteXLSX(&buf, s.selfEvalSheets(d, ev)); err != nil {
+	if err := sheets.WriteXLSX(&buf, s.selfEvalSheets(d, ev)...); err != nil {
 		return err
 	}
 	attachmentName(c, name+".xlsx")
@@ -121,18 +122,19 @@ func (s *Service) handleSelfEval(c *fiber.Ctx) error {
 	return c.Send(buf.Bytes())
 }
 
-func (s *Service) selfEvalSheets(d *Dashboard, ev *Evidence) []Sheet {
+func (s *Service) selfEvalSheets(d *Dashboard, ev *Evidence) []sheets.SheetRows {
 	gen := d.GeneratedAt.Format("2006-01-02 15:04")
 	title := func(what string) string {
 		return fmt.Sprintf("%s 绩效自评 · %s（截止日期 %s，生成于 %s）", d.Settings.Programme, what, d.Settings.EndDate, gen)
 	}
-	kpi := Sheet{Name: "目标完成情况", Title: title("目标完成情况"), Columns: []Column{
-		{Label: "指标", Width: 34}, {Label: "目标", Width: 18}, {Label: "实际", Width: 24}, {Label: "状态", Width: 10}, {Label: "说明", Width: 36}, {Label: "佐证材料", Width: 36}}}
+	kpi := table("目标完成情况", title("目标完成情况"),
+		sheets.Col{Label: "指标"}, sheets.Col{Label: "目标"}, sheets.Col{Label: "实际"}, sheets.Col{Label: "状态"}, sheets.Col{Label: "说明"}, sheets.Col{Label: "佐证材料"})
 	for _, k := range d.KPIs {
 		kpi.Rows = append(kpi.Rows, []any{k.Label, k.Goal, k.Text, StatusLabel[k.Status], k.Note, evidenceText(k, ev)})
 	}
-	sess := Sheet{Name: "培训场次", Title: title("培训场次与签到表"), Columns: []Column{
-		{Label: "课程", Width: 28}, {Label: "时间", Width: 18}, {Label: "地点", Width: 24}, {Label: "乡镇", Width: 14}, {Label: "到课人数"}, {Label: "签到表照片"}, {Label: "状态"}}}
+	sess := table("培训场次", title("培训场次与签到表"),
+		sheets.Col{Label: "课程"}, sheets.Col{Label: "时间", Kind: sheets.DateTime}, sheets.Col{Label: "地点"}, sheets.Col{Label: "乡镇"},
+		sheets.Col{Label: "到课人数", Kind: sheets.Number}, sheets.Col{Label: "签到表照片", Kind: sheets.Number}, sheets.Col{Label: "状态"})
 	var present, photos int64
 	for _, r := range ev.Sessions {
 		st := "已举办"
@@ -143,9 +145,8 @@ func (s *Service) selfEvalSheets(d *Dashboard, ev *Evidence) []Sheet {
 		present += r.Present
 		photos += r.SheetPhotos
 	}
-	sess.Totals = []any{"合计", "", "", "", present, photos, ""}
-	certs := Sheet{Name: "证书登记册", Title: title("证书登记册"), Columns: []Column{
-		{Label: "证书编号", Width: 20}, {Label: "姓名", Width: 10}, {Label: "课程", Width: 28}, {Label: "乡镇", Width: 14}, {Label: "发证时间", Width: 18}, {Label: "状态"}, {Label: "撤销原因", Width: 20}}}
+	sess.Totals = []any{"合计", nil, nil, nil, present, photos, nil}
+	certs := table("证书登记册", title("证书登记册"), certColumns...)
 	for _, r := range ev.Certificates {
 		certs.Rows = append(certs.Rows, certLine(r))
 	}
@@ -153,13 +154,13 @@ func (s *Service) selfEvalSheets(d *Dashboard, ev *Evidence) []Sheet {
 		// the register itself is the certificates package's export
 		certs.Rows = append(certs.Rows, []any{fmt.Sprintf("共颁发 %d 本证书；逐本登记册见“证书登记册”导出（/api/v1/certificates/register）", d.Certificates)})
 	}
-	acc := Sheet{Name: "站点验收", Title: title("站点验收记录"), Columns: []Column{
-		{Label: "站点", Width: 28}, {Label: "类型"}, {Label: "乡镇", Width: 14}, {Label: "来源"}, {Label: "验收时间", Width: 18}, {Label: "备注", Width: 30}}}
+	acc := table("站点验收", title("站点验收记录"),
+		sheets.Col{Label: "站点"}, sheets.Col{Label: "类型"}, sheets.Col{Label: "乡镇"}, sheets.Col{Label: "来源"}, sheets.Col{Label: "验收时间", Kind: sheets.DateTime}, sheets.Col{Label: "备注"})
 	for _, r := range ev.Acceptance {
 		acc.Rows = append(acc.Rows, []any{r.Station, kindLabel[r.Kind], s.townshipName(context.Background(), r.TownshipID), originLabel[r.Origin], r.AcceptedAt, r.Note})
 	}
 	ledger := s.ledgerSheet(ev.Ledger, title("资金台账"))
-	return []Sheet{kpi, sess, certs, acc, ledger}
+	return []sheets.SheetRows{kpi, sess, certs, acc, ledger}
 }
 
 var kindLabel = map[string]string{"county_center": "县级公共服务中心", "warehouse": "县级仓储中心", "township": "乡镇服务站", "village": "村级服务点"}
@@ -171,8 +172,13 @@ func certLine(r CertRow) []any {
 	return []any{r.Serial, r.Name, r.Course, r.Township, r.IssuedAt, certStatusLabel[r.Status], r.Revoked}
 }
 
-func (s *Service) ledgerSheet(rows []LedgerRow, title string) Sheet {
-	sh := Sheet{Name: "资金台账", Title: title, Columns: ledgerColumns}
+// table is an empty sheet of an export.
+func table(name, title string, cols ...sheets.Col) sheets.SheetRows {
+	return sheets.SheetRows{Sheet: sheets.Sheet{Name: name, Title: title, Columns: cols}}
+}
+
+func (s *Service) ledgerSheet(rows []LedgerRow, title string) sheets.SheetRows {
+	sh := table("资金台账", title, ledgerColumns...)
 	var total int64
 	for _, r := range rows {
 		sh.Rows = append(sh.Rows, ledgerLine(r))
@@ -182,12 +188,12 @@ func (s *Service) ledgerSheet(rows []LedgerRow, title string) Sheet {
 			total -= r.AmountFen
 		}
 	}
-	sh.Totals = []any{"支付合计", "", "", "", "", total, "", "", ""}
+	sh.Totals = []any{"支付合计", nil, nil, nil, nil, total, nil, nil, nil}
 	return sh
 }
 
-var ledgerColumns = []Column{{Label: "时间", Width: 18}, {Label: "类型"}, {Label: "类别", Width: 14}, {Label: "用途", Width: 16}, {Label: "事由", Width: 30},
-	{Label: "金额（元）", Fen: true, Width: 16}, {Label: "收款方", Width: 20}, {Label: "拨付批次"}, {Label: "冲销分录", Width: 26}}
+var ledgerColumns = []sheets.Col{{Label: "时间", Kind: sheets.DateTime}, {Label: "类型"}, {Label: "类别"}, {Label: "用途"}, {Label: "事由"},
+	{Label: "金额（元）", Kind: sheets.Money}, {Label: "收款方"}, {Label: "拨付批次"}, {Label: "冲销分录"}}
 
 func ledgerLine(r LedgerRow) []any {
 	tr := ""

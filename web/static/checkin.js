@@ -7,7 +7,7 @@
   var GROUPS = { poverty: '建档立卡贫困户', woman: '妇女', youth: '青年', returnee_graduate: '返乡大学生', returnee_worker: '返乡农民工', veteran: '退役军人', disabled: '残疾人' };
   var GROUP_KEYS = ['poverty', 'woman', 'youth', 'returnee_graduate', 'returnee_worker', 'veteran', 'disabled'];
   var STATUS = { present: '到场', late: '迟到', excused: '请假', absent: '未到' };
-  var METHOD = { qr: '扫码', digits: '数字码', offline: '离线扫码', rollcall: '点名', mark: '讲师标记', merge: '档案合并' };
+  var METHOD = { qr: '扫码', digits: '数字码', offline: '离线扫码', rollcall: '点名', mark: '讲师标记', merge: '档案合并', sheet: '纸质签到表' };
   /* Phone tables: <table class="rows"> become one card per row below 480 px.
      The shell styles them; this fallback (same rules) keeps these pages
      usable at 360 px should the shell's stylesheet lack them. */
@@ -323,6 +323,7 @@
         '<button class="primary">登记并记为到场</button></form></details></div>' +
         '<form id="sc-roll"><div id="sc-roster"></div><button class="primary">记录勾选的学员到场</button></form><p id="sc-msg" role="status"></p>' +
         '<h2>纸质签到表照片</h2><form id="sc-photo" class="card"><input type="file" name="file" accept="image/*" capture="environment"><progress value="0" max="1" hidden></progress><button>上传照片</button></form><div id="sc-photos" class="grid"></div>' +
+        '<div id="sc-sheet"></div>' +
         '<p class="muted small">班次编号：' + esc(sid) + '</p>';
       var msg = el.querySelector('#sc-msg');
       var township = '';
@@ -424,6 +425,7 @@
         });
       }
       photos();
+      if (NX.sheetImport) NX.sheetImport(el.querySelector('#sc-sheet'), sid, roster); // sheetimport.js
       el.querySelector('#sc-photo').onsubmit = function (e) {
         e.preventDefault();
         var f = e.target, bar = f.querySelector('progress');
