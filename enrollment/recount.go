@@ -555,8 +555,9 @@ func (s *Service) insertAbsent(ctx context.Context, c *store.Collection, docs []
 }
 
 // layoutVersion is this package's data layout: 2 is counters by _id, lists
-// and keys (1 was one counter collection per month and in-memory sets).
-const layoutVersion = 2
+// and keys (1 was one counter collection per month and in-memory sets); 3
+// adds the villages' roster lists (v/<village>, search.go).
+const layoutVersion = 3
 
 // migrate brings data of an older layout over once: a recount builds the
 // counters, lists and keys from the records, the collections of the old

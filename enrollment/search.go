@@ -21,6 +21,9 @@ import (
 //	q/p4/<last4> the phone's last 4 digits (text: the phone)
 //	q/i/<last4>  the ID number's last 4 characters (text: "")
 //
+// and, for the roster pages (List), v/<village>: the ids of the trainees
+// of a village.
+//
 // A name query reads the bucket of its last letter (given names spread
 // over more letters than surnames) and keeps names containing the query.
 // The largest bucket is the commonest surname's when searched alone:
@@ -51,7 +54,8 @@ func last4(s string) string {
 	return strings.ToUpper(s[len(s)-4:])
 }
 
-// searchBuckets lists the (bucket, member) pairs of a trainee record.
+// searchBuckets lists the (list, member) pairs of a trainee record: its
+// search buckets and its village's roster list.
 func searchBuckets(t *Trainee) [][2]string {
 	var out [][2]string
 	for _, r := range nameLetters(t.Name) {
@@ -63,8 +67,11 @@ func searchBuckets(t *Trainee) [][2]string {
 	if l := last4(t.IDMasked); l != "" {
 		out = append(out, [2]string{"q/i/" + l, member(t, "")})
 	}
-	return out
+	return append(out, [2]string{villageList(t.RegionID), t.ID})
 }
+
+// villageList is the list of a village's trainees (ids).
+func villageList(regionID string) string { return "v/" + key(regionID) }
 
 // searchAdd records a record's search entries in ch.
 func (s *Service) searchAdd(ch *changes, t *Trainee) {

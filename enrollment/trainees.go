@@ -3,6 +3,7 @@ package enrollment
 import (
 	"context"
 	"errors"
+	"sort"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -164,31 +165,72 @@ type ListFilter struct {
 	Skip       int64
 }
 
-// List returns trainees (masked), newest first, merged records left out.
-// It reads the whole collection on the embedded engine: it is for exports
-// and reports; pages search (Search).
+// List returns trainees (masked), newest first, merged records left out,
+// without a scan: the ids come from the villages' roster lists (v/<village>,
+// one _id read a village: all of the county's, a township's or one), are
+// ordered newest first by id (ids begin with their creation time), and
+// only the page's records are read, by _id. A group filter reads records
+// a chunk at a time until the page is full.
 func (s *Service) List(ctx context.Context, f ListFilter) ([]Trainee, error) {
-	q := bson.M{"status": bson.M{"$ne": StatusMerged}}
-	if f.TownshipID != "" {
-		q["township_id"] = f.TownshipID
-	}
-	if f.RegionID != "" {
-		q["region_id"] = f.RegionID
-	}
-	if f.Group != "" {
-		q["groups"] = f.Group
-	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
+	var lists []string
+	if f.RegionID != "" {
+		lists = []string{villageList(f.RegionID)}
+	} else {
+		for _, v := range s.d.Regions.Villages(ctx) {
+			if f.TownshipID == "" || v.ParentID == f.TownshipID {
+				lists = append(lists, villageList(v.ID))
+			}
+		}
+	}
 	out := []Trainee{}
-	opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(f.Limit).SetSkip(f.Skip).
-		SetProjection(bson.M{"id_hash": 0, "id_sealed": 0})
-	if err := s.trainees.Find(ctx, q, &out, opts); err != nil {
+	if len(lists) == 0 {
+		return out, nil
+	}
+	members, err := s.readLists(ctx, lists...)
+	if err != nil {
 		return nil, err
 	}
-	for i := range out {
-		fixTrainee(&out[i])
+	var ids []string
+	for _, m := range members {
+		ids = append(ids, m...)
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(ids)))
+	skip := f.Skip
+	for len(ids) > 0 && int64(len(out)) < f.Limit {
+		n := int(f.Limit - int64(len(out)))
+		if f.Group != "" || skip > 0 {
+			n = max(n, 200)
+		}
+		if f.Group == "" && skip > 0 {
+			// Without a group every listed record is kept: skip by position.
+			k := min(int(skip), len(ids))
+			ids, skip = ids[k:], skip-int64(k)
+			continue
+		}
+		chunk := ids[:min(n, len(ids))]
+		ids = ids[len(chunk):]
+		got, err := getMany[Trainee](ctx, s.trainees, chunk)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range chunk {
+			t, ok := got[id]
+			if !ok || t.Status == StatusMerged || (f.Group != "" && !t.HasGroup(f.Group)) ||
+				(f.TownshipID != "" && t.TownshipID != f.TownshipID) {
+				continue
+			}
+			if skip > 0 {
+				skip--
+				continue
+			}
+			if int64(len(out)) < f.Limit {
+				fixTrainee(&t)
+				out = append(out, t)
+			}
+		}
 	}
 	return out, nil
 }
