@@ -232,7 +232,7 @@ func (s *Service) rosterLines(ctx context.Context, t *sheets.Table, p *server.Pr
 				}
 			}
 		}
-		if len(problems) == 0 && p.Township() != "" && s.d.Regions.TownshipOf(ctx, ln.n.RegionID) != p.Township() {
+		if ln.n.RegionID != "" && p.Township() != "" && s.d.Regions.TownshipOf(ctx, ln.n.RegionID) != p.Township() {
 			problems = append(problems, fmt.Sprintf("%s：“%s”不在您负责的乡镇，不能导入", r.Cell("village").Column, r.Text("village")))
 		}
 		ln.reason = strings.Join(problems, "；")
