@@ -45,13 +45,13 @@ func TestImportPreviewAndCommit(t *testing.T) {
 	e.Regions.RegisterAdmin(e.API)
 	twp := e.Township(0)
 	data := regionBook(t, [][]any{
-		{530326999, "新设镇", "乡镇", 530326, ""},    // a township under the demo county
+		{530326999, "新设镇", "乡镇", 530326, ""},        // a township under the demo county
 		{530326999001, "新设一村", "村", 530326999, "是"}, // its village, in the same file
 		{530326999002, "新设二村", "行政村", 530326999, 0},
-		{},                     // an empty row: skipped
+		{}, // an empty row: skipped
 		{5.30326999003e17, "长码村", "村", 530326999, ""}, // a code Excel rounded
-		{530326999004, "孤村", "村", 123, ""},           // no such parent
-		{530326999005, twp.Name, "乡镇", 530326, ""},     // a township of that name exists
+		{530326999004, "孤村", "村", 123, ""},            // no such parent
+		{530326999005, twp.Name, "乡镇", 530326, ""},    // a township of that name exists
 		{twp.Code, "改名镇", "乡镇", 530326, ""},           // the code exists: kept
 		{530326999006, "怪村", "组", 530326999, ""},      // an unknown level
 	})
