@@ -108,6 +108,7 @@ func fileError(err error) error { return regions.FileError(err) }
 type rosterLine struct {
 	row    ImportRow
 	n      NewTrainee
+	id     IDNumber // the ID number read (valid lines only)
 	hash   string
 	reason string // set when refused
 }
@@ -125,16 +126,12 @@ func (s *Service) ImportTable(ctx context.Context, t *sheets.Table, p *server.Pr
 		res.Skipped += sh.Skipped
 	}
 	lines := s.rosterLines(ctx, t, p)
+	if err := s.settle(ctx, lines, preview, p); err != nil {
+		return nil, err
+	}
 	for i := range lines {
 		ln := &lines[i]
 		res.Total++
-		if ln.reason == "" {
-			status, reason, err := s.importLine(ctx, ln, preview, p)
-			if err != nil {
-				return nil, err
-			}
-			ln.row.Status, ln.reason = status, reason
-		}
 		if ln.reason != "" {
 			ln.row.Status = RowRefused
 		}
@@ -152,32 +149,44 @@ func (s *Service) ImportTable(ctx context.Context, t *sheets.Table, p *server.Pr
 	return res, nil
 }
 
-// importLine registers one valid line (or, in a preview, looks up its ID
-// number by _id): new or kept, or a reason it is refused.
-func (s *Service) importLine(ctx context.Context, ln *rosterLine, preview bool, p *server.Principal) (status, reason string, err error) {
-	if preview {
-		var k traineeKey
-		switch err := s.keys.Get(ctx, idKey(ln.hash), &k); {
-		case err == nil:
-			return RowKept, "", nil
-		case store.IsNotFound(err):
-			return RowNew, "", nil
-		default:
-			return "", "", err
+// settle gives every valid line its status: in a preview by looking its
+// ID number's key up by _id (nothing is written), otherwise by registering
+// the lines importBatch at a time (registerBatch).
+func (s *Service) settle(ctx context.Context, lines []rosterLine, preview bool, p *server.Principal) error {
+	var valid []*rosterLine
+	for i := range lines {
+		if lines[i].reason == "" {
+			valid = append(valid, &lines[i])
 		}
 	}
-	_, err = s.AddTrainee(ctx, ln.n, false, "import", p.UserID)
-	switch {
-	case err == nil:
-		return RowNew, "", nil
-	case errors.Is(err, errIDTaken):
-		return RowKept, "", nil
+	if preview {
+		for _, ln := range valid {
+			var k traineeKey
+			switch err := s.keys.Get(ctx, idKey(ln.hash), &k); {
+			case err == nil:
+				ln.row.Status = RowKept
+			case store.IsNotFound(err):
+				ln.row.Status = RowNew
+			default:
+				return err
+			}
+		}
+		return nil
 	}
-	e := server.ToError(err)
-	if e.Code == server.CodeInternal {
-		return "", "", err
+	for lo := 0; lo < len(valid); lo += importBatch {
+		batch := valid[lo:min(lo+importBatch, len(valid))]
+		kept, err := s.registerBatch(ctx, batch, p.UserID)
+		if err != nil {
+			return err
+		}
+		for i, ln := range batch {
+			ln.row.Status = RowNew
+			if kept[i] {
+				ln.row.Status = RowKept
+			}
+		}
 	}
-	return "", e.Message, nil
+	return nil
 }
 
 // rosterLines reads every data row's cells and checks what needs no
@@ -223,7 +232,7 @@ func (s *Service) rosterLines(ctx context.Context, t *sheets.Table, p *server.Pr
 			if err != nil {
 				problems = append(problems, rowProblems(err, r, where, skip)...)
 			} else if len(problems) == 0 {
-				ln.hash = s.crypt.hash(vid.Number)
+				ln.id, ln.hash = vid, s.crypt.hash(vid.Number)
 				ln.row.IDMasked = MaskID(vid.Number)
 				if first, dup := seen[vid.Number]; dup {
 					problems = append(problems, fmt.Sprintf("%s：与第 %d 行是同一个身份证号，只按第 %d 行登记", r.Cell("id_number").Column, first, first))

@@ -2,6 +2,7 @@ package enrollment
 
 import (
 	"bytes"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -131,6 +132,10 @@ func TestImportPreviewThenCommit(t *testing.T) {
 	}
 	if p := f.progress(t); p.Registered != 37 {
 		t.Fatalf("registered %d", p.Registered)
+	}
+	// Imported trainees are found by the roster search (the batch logs their search entries).
+	if found := f.Do(admin, "GET", "/api/v1/trainees?q="+url.QueryEscape(people[30].Phone), nil).Want(t, 200); !strings.Contains(string(found.Body), people[30].Name) {
+		t.Fatalf("imported trainee not found by phone: %s", found.Body)
 	}
 	n, _ := f.stored(t)
 	again := f.importFile(t, admin, "花名册.xlsx", data, false)
