@@ -57,7 +57,7 @@ const (
 )
 
 // RowLabels are the statuses in Chinese.
-var RowLabels = map[string]string{RowNew: "新登记", RowKept: "已有，不变", RowRefused: "未通过"}
+var RowLabels = map[string]string{RowNew: "新建", RowKept: "已有，不变", RowRefused: "未通过"}
 
 // ImportRow is one data row of a region import.
 type ImportRow struct {

@@ -64,7 +64,7 @@ func TestImportPreviewAndCommit(t *testing.T) {
 	if !pre.Preview || pre.Total != 8 || pre.Created != 3 || pre.Kept != 1 || len(pre.Refused) != 4 || pre.Skipped < 1 {
 		t.Fatalf("preview %+v", pre)
 	}
-	if pre.Rows[0].Row != 3 || pre.Rows[0].Status != regions.RowNew || pre.Rows[0].Label != "新登记" || pre.Rows[0].Level != "township" {
+	if pre.Rows[0].Row != 3 || pre.Rows[0].Status != regions.RowNew || pre.Rows[0].Label != "新建" || pre.Rows[0].Level != "township" {
 		t.Fatalf("first row %+v", pre.Rows[0])
 	}
 	why := map[int]string{}
