@@ -36,31 +36,34 @@ func (s *Service) registerBatch(ctx context.Context, lines []*rosterLine, by str
 	}
 	err = s.st.Unit(ctx, "enrollment.import", func(u *store.Unit) error {
 		// Claim the keys: an unordered insert skips the ones taken (E11000).
-		var claimed []any
-		if err := u.Do(ctx, "claim the ID numbers", func(ctx context.Context) error {
-			_, err := s.keys.InsertMany(ctx, keys)
-			if err != nil {
-				var bwe mongo.BulkWriteException
-				if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		// The undo is registered whatever the insert answered (part of it
+		// may be written) and deletes only keys naming our new records.
+		_, err := s.keys.InsertMany(ctx, keys)
+		u.OnFail("claim the ID numbers", func(ctx context.Context) error {
+			var first error
+			for i, ln := range lines {
+				if kept[i] {
+					continue
+				}
+				if _, err := s.keys.DeleteIf(ctx, idKey(ln.hash), store.Cond{"t": docs[i].ID}); err != nil && first == nil {
+					first = err
+				}
+			}
+			return first
+		})
+		if err != nil {
+			var bwe mongo.BulkWriteException
+			if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+				return err
+			}
+			for _, we := range bwe.WriteErrors {
+				if !mongo.IsDuplicateKeyError(we) || we.Index < 0 || we.Index >= len(kept) {
 					return err
 				}
-				for _, we := range bwe.WriteErrors {
-					if !mongo.IsDuplicateKeyError(we) || we.Index < 0 || we.Index >= len(kept) {
-						return err
-					}
-					kept[we.Index] = true
-				}
 			}
-			for i := range keys {
-				if !kept[i] {
-					claimed = append(claimed, idKey(lines[i].hash))
-				}
+			for _, we := range bwe.WriteErrors {
+				kept[we.Index] = true
 			}
-			return nil
-		}, func(ctx context.Context) error {
-			return s.deleteIDs(ctx, s.keys, claimed)
-		}); err != nil {
-			return err
 		}
 		var fresh []any
 		var ids []any
@@ -78,12 +81,10 @@ func (s *Service) registerBatch(ctx context.Context, lines []*rosterLine, by str
 		if len(fresh) == 0 {
 			return nil
 		}
-		if err := u.Do(ctx, "trainee records", func(ctx context.Context) error {
-			_, err := s.trainees.InsertMany(ctx, fresh)
-			return err
-		}, func(ctx context.Context) error {
-			return s.deleteIDs(ctx, s.trainees, ids)
-		}); err != nil {
+		// The records: an unordered insert may write part of them before
+		// it fails, so the undo is registered first (their ids are new).
+		u.OnFail("trainee records", func(ctx context.Context) error { return s.deleteIDs(ctx, s.trainees, ids) })
+		if _, err := s.trainees.InsertMany(ctx, fresh); err != nil {
 			return err
 		}
 		if err := s.count(ctx, u, "registration counters", d); err != nil {

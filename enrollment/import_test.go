@@ -339,3 +339,30 @@ func TestImportBadFiles(t *testing.T) {
 		t.Fatalf("formatted rows: %+v", res)
 	}
 }
+
+// A batch that fails part-way is undone whole: here a record whose ID key
+// was lost makes the bulk insert of the records fail (the unique id_hash
+// index) after the keys were claimed and the other records written.
+func TestImportBatchUndoneWhole(t *testing.T) {
+	f := newFixture(t)
+	admin := f.NewCaller(server.RoleAdmin, "")
+	people := f.roster(8)
+	if _, err := f.s.AddTrainee(f.Ctx, NewTrainee{Name: people[5].Name, IDNumber: people[5].IDNumber, Phone: people[5].Phone, RegionID: f.Village(0, 0).ID}, false, "staff", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.s.keys.DeleteOne(f.Ctx, bson.M{"_id": idKey(f.s.crypt.hash(people[5].IDNumber))}); err != nil || n != 1 {
+		t.Fatalf("deleting the key: %d %v", n, err)
+	}
+	before, keys := f.stored(t)
+	registered := f.progress(t).Registered
+	data := sheetstest.RosterXLSX(t, people, sheetstest.XLSXOptions{})
+	if st := f.Upload(admin, "/api/v1/trainees/import", "a.xlsx", data, nil).Status; st != 500 {
+		t.Fatalf("status %d, want the internal error of a broken record", st)
+	}
+	if n, k := f.stored(t); n != before || k != keys {
+		t.Fatalf("a failed batch left writes: trainees %d → %d, keys %d → %d", before, n, keys, k)
+	}
+	if p := f.progress(t); p.Registered != registered {
+		t.Fatalf("registered %d → %d", registered, p.Registered)
+	}
+}
