@@ -317,6 +317,7 @@ func TestImportBadFiles(t *testing.T) {
 		{"zip bomb", "a.xlsx", sheetstest.ZipBomb(t, 4<<30, true), 400, "解压后"},
 		{"zip bomb, lying sizes", "a.xlsx", sheetstest.ZipBomb(t, 4<<30, false), 400, "损坏"},
 		{"mixed encodings", "a.csv", sheetstest.MixedEncodingCSV(t, people), 400, "编码"},
+		{"an Excel 97-2003 .xls", "a.xls", append([]byte("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"), make([]byte, 4096)...), 400, "另存为"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
