@@ -176,6 +176,8 @@ func (s *Service) ImportTable(ctx context.Context, t *sheets.Table, preview bool
 		named[r.ParentID+"/"+r.Name] = true
 	}
 	counties := len(s.ofLevel(ctx, LevelCounty))
+	now := time.Now().UTC()
+	var create []Region // the new regions, parents first
 	for _, row := range t.Rows {
 		res.Total++
 		ir := ImportRow{Row: row.Number, Sheet: row.Sheet, Name: row.Text("name")}
@@ -224,24 +226,13 @@ func (s *Service) ImportTable(ctx context.Context, t *sheets.Table, preview bool
 		}
 		if ir.Status == "" {
 			named[n.ParentID+"/"+n.Name] = true
-			if preview {
-				byCode[code], levelOf[code] = store.NewID(), n.Level // a stand-in id for the rows below
-				if n.Level == LevelCounty {
-					counties++
-				}
-				ir.Status = RowNew
-			} else if r, err := s.Create(ctx, n); err != nil {
-				if e := server.ToError(err); e.Code == server.CodeInternal {
-					return nil, err
-				}
-				refuse(reason(err))
-			} else {
-				byCode[r.Code], levelOf[r.Code] = r.ID, r.Level
-				if r.Level == LevelCounty {
-					counties++
-				}
-				ir.Status = RowNew
+			r := Region{ID: store.NewID(), Name: n.Name, Level: n.Level, ParentID: n.ParentID, Poverty: n.Poverty, Code: n.Code, CreatedAt: now}
+			byCode[code], levelOf[code] = r.ID, r.Level // the rows below may name it as their parent
+			if n.Level == LevelCounty {
+				counties++
 			}
+			create = append(create, r)
+			ir.Status = RowNew
 		}
 		ir.Label = RowLabels[ir.Status]
 		switch ir.Status {
@@ -254,7 +245,73 @@ func (s *Service) ImportTable(ctx context.Context, t *sheets.Table, preview bool
 		}
 		res.Rows = append(res.Rows, ir)
 	}
+	if !preview {
+		if err := s.createMany(ctx, create); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
+}
+
+// importBatch is how many regions one unit of an import writes.
+const importBatch = 500
+
+// createMany writes regions checked by ImportTable (parents before their
+// children), importBatch to a unit: the county slot for a county, one
+// unordered insert, the tree's packs once (docs/design.md, "Units of
+// work"). A batch that fails is undone whole; a region of the same code
+// or name written meanwhile by someone else makes it a conflict.
+func (s *Service) createMany(ctx context.Context, list []Region) error {
+	defer s.forget("")
+	for lo := 0; lo < len(list); lo += importBatch {
+		batch := list[lo:min(lo+importBatch, len(list))]
+		docs := make([]any, len(batch))
+		for i := range batch {
+			docs[i] = batch[i]
+		}
+		err := s.st.Unit(ctx, "regions.import", func(u *store.Unit) error {
+			for _, r := range batch {
+				if r.Level != LevelCounty {
+					continue
+				}
+				if err := u.Do(ctx, "county slot", func(ctx context.Context) error {
+					ok, err := s.slots.InsertIfAbsent(ctx, bson.M{"_id": LevelCounty, "region_id": r.ID})
+					if err == nil && !ok {
+						return server.Conflict("已有县级区域")
+					}
+					return err
+				}, func(ctx context.Context) error {
+					_, err := s.slots.DeleteIf(ctx, LevelCounty, store.Cond{"region_id": r.ID})
+					return err
+				}); err != nil {
+					return err
+				}
+			}
+			// An unordered insert may write part of the batch before it
+			// fails: the undo is registered whatever it answered.
+			_, err := s.c.InsertMany(ctx, docs)
+			u.OnFail("insert regions", func(ctx context.Context) error {
+				var first error
+				for _, r := range batch {
+					if _, err := s.c.DeleteOne(ctx, bson.M{"_id": r.ID}); err != nil && first == nil {
+						first = err
+					}
+				}
+				return first
+			})
+			if err != nil {
+				return err
+			}
+			return s.putInTree(ctx, u, batch...)
+		})
+		if store.IsDup(err) {
+			return server.Conflict("导入时区划已被别人修改（同一上级下出现了同名区域），请重新预览后再导入")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // cellReason is a cell refusal without its row number (the report has its own).

@@ -93,6 +93,27 @@ func TestImportPreviewAndCommit(t *testing.T) {
 	if n := countRegions(t, e); n != before+3 {
 		t.Fatalf("%d regions after the commit, want %d", n, before+3)
 	}
+	if drifted, err := e.Regions.RepairTree(e.Ctx); err != nil || drifted {
+		t.Fatalf("the tree's packs after an import differ from the regions: drifted=%v err=%v", drifted, err)
+	}
+	var newTwp string
+	for _, r := range e.Regions.Townships(e.Ctx) {
+		if r.Name == "新设镇" {
+			newTwp = r.ID
+		}
+	}
+	kids := 0
+	for _, v := range e.Regions.Villages(e.Ctx) {
+		if v.ParentID == newTwp && newTwp != "" {
+			kids++
+			if v.Name == "新设一村" && (!v.Poverty || e.Regions.TownshipOf(e.Ctx, v.ID) != newTwp) {
+				t.Fatalf("imported village %+v", v)
+			}
+		}
+	}
+	if kids != 2 {
+		t.Fatalf("the new township has %d villages, want 2", kids)
+	}
 	e.Upload(e.Admin, "/api/v1/regions/import", "区划.xlsx", data, nil).Want(t, 200).Decode(t, &got)
 	if got.Created != 0 || got.Kept != 4 || countRegions(t, e) != before+3 {
 		t.Fatalf("re-import %+v", got)
