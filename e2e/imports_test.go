@@ -80,6 +80,21 @@ func TestImportPages(t *testing.T) {
 			b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#tr-rep').scrollIntoView(); window.scrollBy(0, -60)`))
 			viewShot(b, "roster-result")
 
+			// A roster whose ID column Excel stored as numbers: the preview says so first.
+			numeric := filepath.Join(dir, "数字身份证.xlsx")
+			for i := range people {
+				people[i].IDNumber = sheetstest.ID(7000 + vi*100 + i)
+			}
+			if err := os.WriteFile(numeric, sheetstest.RosterXLSX(t, people, sheetstest.XLSXOptions{IDs: sheetstest.IDNumber}), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			b.do(chromedp.Click(chromedp.CSS(`#tr-rep button[data-imp=again]`)),
+				chromedp.SetUploadFiles(chromedp.CSS(`#tr-imp input[type=file]`), []string{numeric}),
+				chromedp.Click(chromedp.CSS(`#tr-imp button`)))
+			b.waitJS(`/存成了数字/.test(document.querySelector('#tr-rep').innerText)`, "the numeric-ID note")
+			b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#tr-rep').scrollIntoView(); window.scrollBy(0, -60)`))
+			viewShot(b, "roster-numeric-ids")
+
 			code := fmt.Sprintf("53032698%d", vi)
 			csv := "区划代码,名称,级别,上级代码,贫困村\r\n" + code + ",新设镇" + fmt.Sprint(vi) + ",乡镇,530326,\r\n" +
 				code + "001,新设一村,村," + code + ",是\r\n" + code + "002,新设二村,村," + code + ",\r\n" + code + "003,孤村,村,999,\r\n"
