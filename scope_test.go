@@ -129,6 +129,26 @@ func TestScopingAcrossTwoTownships(t *testing.T) {
 	if st, _, _ := o1.do("POST", "/api/v1/trainees", map[string]any{"name": "越界", "id_number": validID(33), "phone": "13800003333", "region_id": v2}); st != 400 && st != 403 {
 		t.Fatalf("officer registered a trainee in another township: %d", st)
 	}
+	// Imports: a roster row in another township is refused, in the preview,
+	// the commit and the refused-rows workbook alike, and never written.
+	for _, path := range []string{"/api/v1/trainees/import?preview=1", "/api/v1/trainees/import", "/api/v1/trainees/import/refused"} {
+		body, ct := multipartBody(t, 0, 0, []byte("姓名,身份证号,手机号,村\n越界导入,"+validID(34)+",13800003434,"+v2+"\n"))
+		req := httptest.NewRequest("POST", path, body)
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("Authorization", "Bearer "+o1.tok)
+		resp, err := app.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || (!strings.HasSuffix(path, "refused") && (!strings.Contains(string(b), "不在您负责的乡镇") || !strings.Contains(string(b), `"created":0`))) {
+			t.Fatalf("officer imported into another township via %s: %d %s", path, resp.StatusCode, b)
+		}
+	}
+	if raw, _ := json.Marshal(admin.must("GET", "/api/v1/trainees?q=%E8%B6%8A%E7%95%8C", nil, 200)); strings.Contains(string(raw), "越界导入") {
+		t.Fatalf("an officer's import wrote a trainee of another township: %s", raw)
+	}
 
 	// Progress and coverage: only their township's figures.
 	for _, path := range []string{"/api/v1/progress", "/api/v1/stations/coverage", "/api/v1/conversion"} {

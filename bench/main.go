@@ -101,6 +101,7 @@ var plan = []run{
 	{"./enrollment", "BenchmarkCheckins", "3000x"},
 	{"./enrollment", "BenchmarkProgress1k$|BenchmarkProgress50k", "300x"},
 	{"./enrollment", "BenchmarkRosterSearch", "300x"},
+	{"./enrollment", "BenchmarkImport5k", "1x"},
 	{"./certificates", "BenchmarkIssue10k", "1x"},
 	{"./certificates", "BenchmarkPDFFirst", "40x"},
 	{"./certificates", "BenchmarkPDFCached|BenchmarkVerify", "300x"},

@@ -89,6 +89,10 @@ var targets = []target{
 	{Figure: "GET /progress p50 at 50,000 records", Bench: "BenchmarkProgress50k", Metric: "p50-ms", Max: 5, DependsOn: "read", Latency: true},
 	{Figure: "GET /progress p50, 50,000 ÷ 1,000 records", Bench: "BenchmarkProgress50k", Over: "BenchmarkProgress1k", Metric: "p50-ms", Max: 1.5},
 	{Figure: "roll-call trainee search p50 (15,000 trainees)", Bench: "BenchmarkRosterSearch", Metric: "p50-ms", Max: 100, DependsOn: "read", Latency: true},
+	{Figure: "5,000-row roster import: preview", Bench: "BenchmarkImport5k/preview", Metric: "s/import", Max: 3},
+	{Figure: "5,000-row roster import: commit", Bench: "BenchmarkImport5k/commit", Metric: "s/import", Max: 10},
+	{Figure: "5,000-row roster import: peak Go heap (commit)", Bench: "BenchmarkImport5k/commit", Metric: "peakHeap-MiB", Max: 200},
+	{Figure: "5,000-row roster import: peak RSS", Bench: "BenchmarkImport5k/commit", Metric: "peakRSS-MiB", Max: 200},
 	// Issue 5: certificates.
 	{Figure: "issue to 10,000 eligible trainees", Bench: "BenchmarkIssue10k", Metric: "s/10k", Max: 15, DependsOn: "batch", OpsPer: 10000},
 	{Figure: "issue to 10,000: peak RSS", Bench: "BenchmarkIssue10k", Metric: "peakRSS-MiB", Max: 200},

@@ -1,21 +1,15 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 )
 
 func init() {
-	Commands["import-regions"] = Command{Usage: "FILE.csv|xlsx (columns code,name,level,parent_code,poverty)", Run: func(c *Client, args []string) error {
-		if len(args) != 1 {
-			return fmt.Errorf("usage: nongxun import-regions FILE.csv|xlsx")
+	Commands["import-regions"] = Command{Usage: "[--preview] [--refused OUT.xlsx] FILE.csv|xlsx (columns 区划代码,名称,级别,上级代码,贫困村 or code,name,level,parent_code,poverty)", Run: func(c *Client, args []string) error {
+		preview, refusedOut, file, err := importArgs(args)
+		if err != nil {
+			return fmt.Errorf("usage: nongxun import-regions [--preview] [--refused OUT.xlsx] FILE.csv|xlsx")
 		}
-		var out json.RawMessage
-		if err := c.Upload("/regions/import", args[0], nil, &out); err != nil {
-			return err
-		}
-		_, err := os.Stdout.Write(append(out, '\n'))
-		return err
+		return runImport(c, "/regions/import", file, preview, refusedOut)
 	}}
 }

@@ -1,70 +1,133 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
 	"os"
 	"path/filepath"
-
-	"nongxun/regions"
+	"strings"
 )
 
-// importChunk is how many roster rows go in one request, so the bar moves.
-const importChunk = 100
+// importArgs reads [--preview] [--refused OUT.xlsx] FILE.
+func importArgs(args []string) (preview bool, refused, file string, err error) {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--preview":
+			preview = true
+		case a == "--refused" && i+1 < len(args):
+			refused = args[i+1]
+			i++
+		case strings.HasPrefix(a, "--"), file != "":
+			return false, "", "", fmt.Errorf("bad arguments")
+		default:
+			file = a
+		}
+	}
+	if file == "" {
+		return false, "", "", fmt.Errorf("no file")
+	}
+	return preview, refused, file, nil
+}
 
-func init() {
-	Commands["import-trainees"] = Command{Usage: "FILE.xlsx|csv (columns 姓名,身份证号,手机号,乡镇,村,性别,人群类别)", Run: func(c *Client, args []string) error {
-		if len(args) != 1 {
-			return fmt.Errorf("usage: nongxun import-trainees FILE.xlsx|csv")
-		}
-		f, err := os.Open(args[0])
-		if err != nil {
-			return err
-		}
-		table, err := regions.ReadTable(f, filepath.Base(args[0]))
-		f.Close()
-		if err != nil {
-			return err
-		}
-		if len(table) < 2 {
-			return fmt.Errorf("%s: no rows under the header", args[0])
-		}
-		header, rows := table[0], table[1:]
-		type reason struct {
+// runImport uploads a file to an import route (the server reads it with
+// the sheets package: every sheet, title rows, GB18030 CSV), prints the
+// sheet notes and the refused rows on stderr and the answer on stdout,
+// and with refusedOut saves the refused rows as XLSX (path + "/refused").
+func runImport(c *Client, path, file string, preview bool, refusedOut string) error {
+	q := path
+	if preview {
+		q += "?preview=1"
+	}
+	var out struct {
+		Notes   []string `json:"notes"`
+		Refused []struct {
 			Row    int    `json:"row"`
 			Reason string `json:"reason"`
-		}
-		var total struct {
-			Total   int      `json:"total"`
-			Created int      `json:"created"`
-			Kept    int      `json:"kept"`
-			Refused []reason `json:"refused"`
-		}
-		total.Refused = []reason{}
-		for i := 0; i < len(rows); i += importChunk {
-			end := min(i+importChunk, len(rows))
-			var out struct {
-				Total   int      `json:"total"`
-				Created int      `json:"created"`
-				Kept    int      `json:"kept"`
-				Refused []reason `json:"refused"`
-			}
-			in := map[string]any{"header": header, "rows": rows[i:end], "first_row": i + 2}
-			if err := c.Call("POST", "/trainees/import", in, &out); err != nil {
-				return err
-			}
-			total.Total += out.Total
-			total.Created += out.Created
-			total.Kept += out.Kept
-			total.Refused = append(total.Refused, out.Refused...)
-			Progress("importing trainees", end, len(rows))
-		}
-		for _, r := range total.Refused {
-			fmt.Fprintf(os.Stderr, "row %d refused: %s\n", r.Row, r.Reason)
-		}
-		b, _ := json.MarshalIndent(total, "", "  ")
-		_, err = os.Stdout.Write(append(b, '\n'))
+		} `json:"refused"`
+	}
+	var raw json.RawMessage
+	if err := c.Upload(q, file, nil, &raw); err != nil {
 		return err
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return err
+	}
+	for _, n := range out.Notes {
+		fmt.Fprintln(os.Stderr, "note:", n)
+	}
+	for _, r := range out.Refused {
+		fmt.Fprintf(os.Stderr, "row %d refused: %s\n", r.Row, r.Reason)
+	}
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, raw, "", "  "); err != nil {
+		return err
+	}
+	if _, err := os.Stdout.Write(append(pretty.Bytes(), '\n')); err != nil {
+		return err
+	}
+	if refusedOut != "" {
+		return c.downloadPost(path+"/refused", file, refusedOut)
+	}
+	return nil
+}
+
+// downloadPost uploads file to path and saves the answer's body to out.
+func (c *Client) downloadPost(path, file, out string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	part, err := mw.CreateFormFile("file", filepath.Base(file))
+	if err == nil {
+		_, err = io.Copy(part, f)
+	}
+	if err == nil {
+		err = mw.Close()
+	}
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequest(http.MethodPost, c.base+"/api/v1"+path, &body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return apiError(resp)
+	}
+	w, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+func init() {
+	Commands["import-trainees"] = Command{Usage: "[--preview] FILE.xlsx|csv (columns 姓名,身份证号,手机号,乡镇,村,性别,人群类别; --preview writes nothing; --refused OUT.xlsx saves the rows not imported)", Run: func(c *Client, args []string) error {
+		preview, refusedOut, file, err := importArgs(args)
+		if err != nil {
+			return fmt.Errorf("usage: nongxun import-trainees [--preview] [--refused OUT.xlsx] FILE.xlsx|csv")
+		}
+		return runImport(c, "/trainees/import", file, preview, refusedOut)
 	}}
 	Commands["recount"] = Command{Usage: "[--check] (rebuild the person-time counters from the attendance records; report drift)", Run: func(c *Client, args []string) error {
 		fix := !(len(args) == 1 && args[0] == "--check")

@@ -21,6 +21,7 @@ func (s *Service) Register(api fiber.Router) {
 	api.Post("/trainees", staff, s.hCreateTrainee)
 	api.Get("/trainees", readers, s.hListTrainees)
 	api.Post("/trainees/import", staff, s.hImport)
+	api.Post("/trainees/import/refused", staff, s.hImportRefused)
 	api.Post("/trainees/merge", server.Require(server.RoleAdmin, server.RoleOfficer), s.hMerge)
 	api.Get("/trainees/:id", readers, s.hGetTrainee)
 	api.Patch("/trainees/:id", staff, s.hUpdateTrainee)

@@ -47,7 +47,7 @@ func (f *fixture) importSheet(t *testing.T, c *testkit.Caller, sess *courses.Ses
 	return &out
 }
 
-func statuses(res *SheetImport) string {
+func sheetStatuses(res *SheetImport) string {
 	var b strings.Builder
 	for _, r := range res.Rows {
 		b.WriteString(r.Status[:2])
@@ -77,7 +77,7 @@ func TestSheetImportXLSX(t *testing.T) {
 	before := f.progress(t)
 
 	res := f.importSheet(t, trainer, sess, "?preview=1", "签到表.xlsx", file, nil, 200)
-	if got := statuses(res); got != "pr ab pr pr re al un ab" {
+	if got := sheetStatuses(res); got != "pr ab pr pr re al un ab" {
 		t.Fatalf("preview statuses %s: %+v", got, res.Rows)
 	}
 	for i, r := range res.Rows {
@@ -99,7 +99,7 @@ func TestSheetImportXLSX(t *testing.T) {
 	f.Upload(trainer, "/api/v1/sessions/"+sess.ID+"/signin-photos", "sheet.png", png, nil).Want(t, 201)
 	photos, _ := f.s.SignInPhotos(f.Ctx, sess.ID)
 	res = f.importSheet(t, trainer, sess, "", "签到表.xlsx", file, map[string]string{"photo_id": photos[0]}, 200)
-	if got := statuses(res); got != "pr ab pr pr re al un ab" || res.Recorded != 3 {
+	if got := sheetStatuses(res); got != "pr ab pr pr re al un ab" || res.Recorded != 3 {
 		t.Fatalf("import %s recorded %d", got, res.Recorded)
 	}
 	after := f.progress(t)
@@ -113,7 +113,7 @@ func TestSheetImportXLSX(t *testing.T) {
 	f.noDrift(t)
 
 	res = f.importSheet(t, trainer, sess, "", "签到表.xlsx", file, nil, 200)
-	if got := statuses(res); got != "al ab al al re al un ab" || res.Recorded != 0 {
+	if got := sheetStatuses(res); got != "al ab al al re al un ab" || res.Recorded != 0 {
 		t.Fatalf("re-import %s recorded %d", got, res.Recorded)
 	}
 	if p := f.progress(t); p.PersonTimes != after.PersonTimes || p.Trainees != after.Trainees {
@@ -142,7 +142,7 @@ func TestSheetImportGB18030NamePhone(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := f.importSheet(t, trainer, sess, "", "签到表.csv", gb, nil, 200)
-	if got := statuses(res); got != "pr un un re re ab" || res.Recorded != 1 {
+	if got := sheetStatuses(res); got != "pr un un re re ab" || res.Recorded != 1 {
 		t.Fatalf("%s recorded %d: %+v", got, res.Recorded, res.Rows)
 	}
 	if res.Rows[0].Row != 3 || !strings.Contains(res.Rows[4].Reason, "科学计数法") || !strings.Contains(res.Rows[3].Reason, "手机号") {

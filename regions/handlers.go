@@ -1,10 +1,12 @@
 package regions
 
 import (
-	"io"
+	"bytes"
+	"net/url"
 
 	"github.com/gofiber/fiber/v2"
 	"nongxun/server"
+	"nongxun/sheets"
 )
 
 // Register adds the region routes to the authenticated API.
@@ -75,23 +77,53 @@ func (s *Service) RegisterAdmin(r fiber.Router) {
 		return c.JSON(fiber.Map{"created": n})
 	})
 	r.Post("/regions/import", server.Require(server.RoleAdmin), func(c *fiber.Ctx) error {
-		var rows [][]string
-		_, err := server.StreamUpload(c, "file", func(u server.Upload) error {
-			var err error
-			rows, err = ReadTable(io.LimitReader(u.Body, 16<<20), u.Filename)
-			if err != nil {
-				return server.Invalid("无法读取文件：请上传 CSV 或 XLSX 表格", "file", "应为 CSV 或 XLSX").Because(err)
-			}
-			return nil
-		})
+		t, err := ReadUpload(c, sheets.Regions, sheets.Options{MaxBytes: maxImportBytes})
 		if err != nil {
 			return err
 		}
-		res, err := s.Import(c.UserContext(), rows)
+		preview := c.QueryBool("preview")
+		res, err := s.ImportTable(c.UserContext(), t, preview)
 		if err != nil {
 			return err
 		}
-		s.Audit.Note(c.UserContext(), server.Who(c), "region.import", "regions", map[string]any{"created": res.Created, "kept": res.Kept, "refused": len(res.Refused)})
+		if !preview {
+			s.Audit.Note(c.UserContext(), server.Who(c), "region.import", "regions", map[string]any{"created": res.Created, "kept": res.Kept, "refused": len(res.Refused)})
+		}
 		return c.JSON(res)
 	})
+	// The refused rows of a region list, as an XLSX in the upload's layout
+	// with a 原因 column (docs/api.md, "Imports"). Nothing is written.
+	r.Post("/regions/import/refused", server.Require(server.RoleAdmin), func(c *fiber.Ctx) error {
+		t, err := ReadUpload(c, sheets.Regions, sheets.Options{MaxBytes: maxImportBytes, KeepRaw: true})
+		if err != nil {
+			return err
+		}
+		res, err := s.ImportTable(c.UserContext(), t, true)
+		if err != nil {
+			return err
+		}
+		why := map[int]string{}
+		for i, r := range res.Rows {
+			if r.Status == RowRefused {
+				why[i] = r.Reason
+			}
+		}
+		return SendRefused(c, t, "区划表：未通过的行（改正后可直接重新导入）", "区划未通过的行.xlsx", func(i int) string { return why[i] })
+	})
+}
+
+// maxImportBytes bounds an uploaded region list.
+const maxImportBytes = 16 << 20
+
+// SendRefused answers the rows of t that reason (by index into t.Rows)
+// refuses as an XLSX attachment named name (sheets.WriteRefused).
+func SendRefused(c *fiber.Ctx, t *sheets.Table, title, name string, reason func(i int) string) error {
+	var buf bytes.Buffer
+	if _, err := sheets.WriteRefused(&buf, t, title, reason); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	c.Set(fiber.HeaderContentDisposition, "attachment; filename*=UTF-8''"+url.PathEscape(name))
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Send(buf.Bytes())
 }

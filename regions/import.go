@@ -5,34 +5,76 @@ import (
 	"context"
 	_ "embed"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/xuri/excelize/v2"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"nongxun/server"
+	"nongxun/sheets"
 	"nongxun/store"
 )
 
 //go:embed huize-townships.csv
 var townshipsCSV []byte
 
-// ImportResult reports an import row by row.
+// ImportResult reports an import row by row. Row numbers are as the
+// spreadsheet program shows them (title and header rows count).
 type ImportResult struct {
 	Created int         `json:"created"`
 	Kept    int         `json:"kept"`
 	Refused []RowReason `json:"refused"`
+	// Total counts the data rows read.
+	Total int `json:"total"`
+	// Preview is true when nothing was written (?preview=1): Created then
+	// counts the regions that would be added.
+	Preview bool `json:"preview"`
+	// Skipped counts empty rows (or rows with only a 序号), all sheets together.
+	Skipped int `json:"skipped"`
+	// Notes are the file's remarks for the clerk.
+	Notes []string `json:"notes"`
+	// Sheets reports every sheet of the file: read, or skipped and why.
+	Sheets []sheets.SheetReport `json:"sheets"`
+	// Rows gives every data row's status.
+	Rows []ImportRow `json:"rows"`
 }
 
-// RowReason says why a row (1-based, header is row 1) was refused.
+// RowReason says why a row was refused; Row is as the spreadsheet shows it.
 type RowReason struct {
 	Row    int    `json:"row"`
 	Reason string `json:"reason"`
 }
 
+// Statuses of an import row.
+const (
+	RowNew     = "new"
+	RowKept    = "kept"
+	RowRefused = "refused"
+)
+
+// RowLabels are the statuses in Chinese.
+var RowLabels = map[string]string{RowNew: "新建", RowKept: "已有，不变", RowRefused: "未通过"}
+
+// ImportRow is one data row of a region import.
+type ImportRow struct {
+	Row        int    `json:"row"`
+	Sheet      string `json:"sheet,omitempty"`
+	Code       string `json:"code"`
+	Name       string `json:"name"`
+	Level      string `json:"level"` // county, township or village
+	ParentCode string `json:"parent_code,omitempty"`
+	Status     string `json:"status"`
+	Label      string `json:"label"`
+	Reason     string `json:"reason,omitempty"`
+}
+
 // ReadTable reads a CSV or the first sheet of an XLSX file into rows.
+//
+// Deprecated: read uploads with sheets.Read (see ReadUpload).
 func ReadTable(r io.Reader, name string) ([][]string, error) {
 	if strings.HasSuffix(strings.ToLower(name), ".xlsx") {
 		f, err := excelize.OpenReader(r)
@@ -52,68 +94,233 @@ func ReadTable(r io.Reader, name string) ([][]string, error) {
 	return cr.ReadAll()
 }
 
+// ReadUpload reads the multipart `file` of a request as a table with
+// schema sc through sheets.ReadBytes: a 400 with the reader's Chinese
+// message when the file cannot be read, a 413 when it is larger than
+// opt.MaxBytes (default 50 MiB). It returns the table.
+func ReadUpload(c *fiber.Ctx, sc *sheets.Schema, opt sheets.Options) (*sheets.Table, error) {
+	var t *sheets.Table
+	limit := opt.MaxBytes
+	if limit <= 0 {
+		limit = 50 << 20
+	}
+	_, err := server.StreamUpload(c, "file", func(u server.Upload) error {
+		opt.Name = u.Filename
+		data, err := io.ReadAll(io.LimitReader(u.Body, limit+1))
+		if err != nil {
+			return server.Invalid("上传中断，文件不完整；请重新上传", "file", "上传不完整")
+		}
+		if int64(len(data)) > limit {
+			return server.TooLarge(fmt.Sprintf("文件超过 %d MB，无法读取；请删去无关的工作表和图片，或分成几个文件上传", max(limit>>20, 1)))
+		}
+		t, err = sheets.ReadBytes(data, sc, opt)
+		return FileError(err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// FileError turns a refusal of the sheets reader into a 400 answer (other
+// errors pass through).
+func FileError(err error) error {
+	var fe *sheets.FileError
+	if errors.As(err, &fe) {
+		return server.Invalid(fe.Msg, "file", fe.Msg)
+	}
+	return err
+}
+
 // Import adds regions from rows with the header
-// code,name,level,parent_code,poverty (level: county|township|village or
-// 县|乡镇|村). A code already present is kept as is, so re-importing the
-// same file changes nothing.
+// code,name,level,parent_code,poverty (or their Chinese names; level:
+// county|township|village or 县|乡镇|村). rows[0] is the header.
 func (s *Service) Import(ctx context.Context, rows [][]string) (*ImportResult, error) {
-	res := &ImportResult{Refused: []RowReason{}}
 	if len(rows) == 0 {
-		return res, nil
+		return &ImportResult{Refused: []RowReason{}, Notes: []string{}, Rows: []ImportRow{}}, nil
 	}
-	col := map[string]int{}
-	for i, h := range rows[0] {
-		col[strings.ToLower(strings.TrimSpace(h))] = i
+	t, err := sheets.ReadRecords(rows, sheets.Regions, sheets.Options{})
+	if err != nil {
+		return nil, FileError(err)
 	}
-	for _, need := range []string{"code", "name", "level"} {
-		if _, ok := col[need]; !ok {
-			return nil, server.Invalid(fmt.Sprintf("表头缺少 %s 列（需要 code,name,level,parent_code,poverty）", need), "file", "表头缺少 "+need+" 列")
-		}
+	return s.ImportTable(ctx, t, false)
+}
+
+// ImportTable adds the regions of a table read with sheets.Regions, or with
+// preview only reports what it would do and writes nothing. A code
+// already present is kept as is, so re-importing the same file changes
+// nothing. Parents may come earlier in the same file.
+func (s *Service) ImportTable(ctx context.Context, t *sheets.Table, preview bool) (*ImportResult, error) {
+	res := &ImportResult{Refused: []RowReason{}, Preview: preview, Notes: t.Notes(), Sheets: t.Sheets, Rows: make([]ImportRow, 0, len(t.Rows))}
+	if res.Notes == nil {
+		res.Notes = []string{}
 	}
-	cell := func(row []string, name string) string {
-		if i, ok := col[name]; ok && i < len(row) {
-			return strings.TrimSpace(row[i])
-		}
-		return ""
+	for _, sh := range t.Sheets {
+		res.Skipped += sh.Skipped
 	}
 	byCode := map[string]string{}
-	for _, r := range s.All(ctx) {
+	levelOf := map[string]string{}
+	all := s.All(ctx)
+	codeOf := map[string]string{}
+	for _, r := range all {
+		codeOf[r.ID] = r.Code
 		if r.Code != "" {
 			byCode[r.Code] = r.ID
+			levelOf[r.Code] = r.Level
 		}
 	}
-	for i, row := range rows[1:] {
-		n := NewRegion{Name: cell(row, "name"), Level: normLevel(cell(row, "level")), Code: cell(row, "code")}
-		p := strings.ToLower(cell(row, "poverty"))
-		n.Poverty = p == "1" || p == "true" || p == "是" || p == "yes"
-		if n.Code == "" {
-			res.Refused = append(res.Refused, RowReason{i + 2, "缺少代码"})
-			continue
+	// named: "parent id/name" of every region, so that a second region of
+	// the same name under one parent is refused in a preview too.
+	named := map[string]bool{}
+	for _, r := range all {
+		named[r.ParentID+"/"+r.Name] = true
+	}
+	counties := len(s.ofLevel(ctx, LevelCounty))
+	now := time.Now().UTC()
+	var create []Region // the new regions, parents first
+	for _, row := range t.Rows {
+		res.Total++
+		ir := ImportRow{Row: row.Number, Sheet: row.Sheet, Name: row.Text("name")}
+		refuse := func(reason string) {
+			ir.Status, ir.Reason = RowRefused, reason
 		}
-		if _, ok := byCode[n.Code]; ok {
+		code, err := sheets.CodeCell(row.Cell("code"))
+		parent, perr := sheets.CodeCell(row.Cell("parent_code"))
+		ir.Code, ir.ParentCode = code, parent
+		n := NewRegion{Name: row.Text("name"), Level: normLevel(row.Text("level")), Code: code}
+		ir.Level = n.Level
+		p := strings.ToLower(row.Text("poverty"))
+		n.Poverty = p == "1" || p == "true" || p == "是" || p == "yes" || p == "√"
+		col := func(k string) string { return row.Cell(k).Column }
+		switch {
+		case err != nil:
+			refuse(cellReason(err))
+		case perr != nil:
+			refuse(cellReason(perr))
+		case code == "":
+			refuse(col("code") + "：请填写区划代码")
+		case byCode[code] != "":
+			ir.Status = RowKept
+		case n.Name == "":
+			refuse(col("name") + "：请填写名称")
+		case n.Level != LevelCounty && n.Level != LevelTownship && n.Level != LevelVillage:
+			refuse(col("level") + "：“" + row.Text("level") + "”看不懂，请填写 县、乡镇 或 村")
+		case n.Level != LevelCounty && parent == "":
+			refuse(col("parent_code") + "：请填写上级区划代码")
+		case n.Level != LevelCounty && byCode[parent] == "":
+			refuse(col("parent_code") + "：找不到上级代码 " + parent + "（上级要先导入，或写在本表前面的行）")
+		case n.Level == LevelTownship && levelOf[parent] != LevelCounty, n.Level == LevelVillage && levelOf[parent] != LevelTownship:
+			refuse(col("parent_code") + "：上级 " + parent + " 的级别不对（村的上级应是乡镇，乡镇的上级应是县）")
+		case n.Level == LevelCounty && counties > 0:
+			refuse(col("level") + "：已经有一个县，不能再导入县")
+		}
+		if ir.Status == "" {
+			if n.Level != LevelCounty {
+				n.ParentID = byCode[parent]
+			}
+			if err := n.Validate(); err != nil {
+				refuse(reason(err))
+			} else if named[n.ParentID+"/"+n.Name] {
+				refuse("同一上级下已有同名区域：" + n.Name)
+			}
+		}
+		if ir.Status == "" {
+			named[n.ParentID+"/"+n.Name] = true
+			r := Region{ID: store.NewID(), Name: n.Name, Level: n.Level, ParentID: n.ParentID, Poverty: n.Poverty, Code: n.Code, CreatedAt: now}
+			byCode[code], levelOf[code] = r.ID, r.Level // the rows below may name it as their parent
+			if n.Level == LevelCounty {
+				counties++
+			}
+			create = append(create, r)
+			ir.Status = RowNew
+		}
+		ir.Label = RowLabels[ir.Status]
+		switch ir.Status {
+		case RowNew:
+			res.Created++
+		case RowKept:
 			res.Kept++
-			continue
+		default:
+			res.Refused = append(res.Refused, RowReason{row.Number, ir.Reason})
 		}
-		if n.Level != LevelCounty {
-			pid, ok := byCode[cell(row, "parent_code")]
-			if !ok {
-				res.Refused = append(res.Refused, RowReason{i + 2, "上级代码不存在：" + cell(row, "parent_code")})
-				continue
-			}
-			n.ParentID = pid
+		res.Rows = append(res.Rows, ir)
+	}
+	if !preview {
+		if err := s.createMany(ctx, create); err != nil {
+			return nil, err
 		}
-		r, err := s.Create(ctx, n)
-		if err != nil {
-			if e := server.ToError(err); e.Code == server.CodeInternal {
-				return nil, err
-			}
-			res.Refused = append(res.Refused, RowReason{i + 2, reason(err)})
-			continue
-		}
-		byCode[r.Code] = r.ID
-		res.Created++
 	}
 	return res, nil
+}
+
+// importBatch is how many regions one unit of an import writes.
+const importBatch = 500
+
+// createMany writes regions checked by ImportTable (parents before their
+// children), importBatch to a unit: the county slot for a county, one
+// unordered insert, the tree's packs once (docs/design.md, "Units of
+// work"). A batch that fails is undone whole; a region of the same code
+// or name written meanwhile by someone else makes it a conflict.
+func (s *Service) createMany(ctx context.Context, list []Region) error {
+	defer s.forget("")
+	for lo := 0; lo < len(list); lo += importBatch {
+		batch := list[lo:min(lo+importBatch, len(list))]
+		docs := make([]any, len(batch))
+		for i := range batch {
+			docs[i] = batch[i]
+		}
+		err := s.st.Unit(ctx, "regions.import", func(u *store.Unit) error {
+			for _, r := range batch {
+				if r.Level != LevelCounty {
+					continue
+				}
+				if err := u.Do(ctx, "county slot", func(ctx context.Context) error {
+					ok, err := s.slots.InsertIfAbsent(ctx, bson.M{"_id": LevelCounty, "region_id": r.ID})
+					if err == nil && !ok {
+						return server.Conflict("已有县级区域")
+					}
+					return err
+				}, func(ctx context.Context) error {
+					_, err := s.slots.DeleteIf(ctx, LevelCounty, store.Cond{"region_id": r.ID})
+					return err
+				}); err != nil {
+					return err
+				}
+			}
+			// An unordered insert may write part of the batch before it
+			// fails: the undo is registered whatever it answered.
+			_, err := s.c.InsertMany(ctx, docs)
+			u.OnFail("insert regions", func(ctx context.Context) error {
+				var first error
+				for _, r := range batch {
+					if _, err := s.c.DeleteOne(ctx, bson.M{"_id": r.ID}); err != nil && first == nil {
+						first = err
+					}
+				}
+				return first
+			})
+			if err != nil {
+				return err
+			}
+			return s.putInTree(ctx, u, batch...)
+		})
+		if store.IsDup(err) {
+			return server.Conflict("导入时区划已被别人修改（同一上级下出现了同名区域），请重新预览后再导入")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cellReason is a cell refusal without its row number (the report has its own).
+func cellReason(err error) string {
+	var ce *sheets.CellError
+	if errors.As(err, &ce) {
+		return ce.Reason()
+	}
+	return err.Error()
 }
 
 // reason is a refusal in a person's words, with its field reasons.

@@ -93,6 +93,9 @@ func (b *builder) sheet(src sheetSource) error {
 		return nil
 	}
 	rep.HeaderRow = head[hi].num
+	if b.opt.KeepRaw {
+		rep.Header = rawTexts(head[hi].cells)
+	}
 	for _, f := range b.s.Fields {
 		if i, ok := have[f.Key]; ok {
 			rep.Columns = append(rep.Columns, Column{Field: f.Key, Header: headerDisplay(head[hi].cells[i].text), Index: i + 1, Letter: colLetter(i + 1)})
@@ -190,6 +193,9 @@ func (d *dataReader) add(r rawRow) bool {
 			d.lost[c.Field]++
 		}
 	}
+	if d.b.opt.KeepRaw {
+		row.Raw = rawTexts(r.cells)
+	}
 	d.rep.Rows++
 	d.b.t.Rows = append(d.b.t.Rows, row)
 	return true
@@ -227,6 +233,15 @@ func (b *builder) finish() (*Table, error) {
 		}
 	}
 	return b.t, nil
+}
+
+// rawTexts is a raw row's cells as text.
+func rawTexts(cells []rawCell) []string {
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		out[i] = c.text
+	}
+	return out
 }
 
 // colLetter is a 1-based column number as Excel names it (3 → "C").

@@ -53,6 +53,9 @@ type Row struct {
 	// Cells holds the row's cells by field key; a field whose column the
 	// file lacks has no entry (Cell still answers for it).
 	Cells map[string]Cell
+	// Raw is every cell of the row as the file holds it, in the file's
+	// column order (only with Options.KeepRaw).
+	Raw []string
 
 	showSheet bool
 	labels    map[string]string

@@ -28,6 +28,10 @@ type Options struct {
 	// HeaderRows is how many rows at the top of a sheet are searched for
 	// the header (default 20).
 	HeaderRows int
+	// KeepRaw keeps every cell of the header and data rows as the file
+	// holds them (SheetReport.Header, Row.Raw), columns the schema does not
+	// know included: for writing rows back in the upload's own layout.
+	KeepRaw bool
 }
 
 func (o Options) withDefaults() Options {
@@ -112,6 +116,9 @@ type SheetReport struct {
 	Notes []string `json:"notes,omitempty"`
 	// Problem says why the sheet was skipped ("" when it was read).
 	Problem string `json:"problem,omitempty"`
+	// Header is the header row's every cell as the file holds it (only
+	// with Options.KeepRaw).
+	Header []string `json:"-"`
 }
 
 // rawCell and rawRow are what a file kind's reader hands the table builder.

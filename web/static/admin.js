@@ -270,8 +270,8 @@
             '</ul></details></li>';
         }).join('') + '</ul></li></ul></div>' : '<p class="muted">还没有区域数据。</p>';
         el.innerHTML = '<h1>区域</h1>' + (county ? '<p class="muted">' + (kids[county.id] || []).length + ' 个乡镇 · ' + nv.length + ' 个行政村 · 其中贫困村 ' + np + ' 个</p>' : '') + tree +
-          (admin ? '<div class="card"><h2>导入区域</h2><p class="small muted">CSV 或 XLSX，表头为 code,name,level,parent_code,poverty（level 可写 县/乡镇/村；poverty 写 是 或 1）。已有代码的行保持不变，重复导入不会重复创建。</p>' +
-            '<form id="rg-import"><label>表格文件<input type="file" name="file" accept=".csv,.xlsx" required></label><button class="primary">导入</button></form><div id="rg-result" role="status"></div>' +
+          (admin ? '<div class="card"><h2>导入区域</h2><p class="small muted">XLSX 或 CSV，表头为 区划代码、名称、级别、上级代码、贫困村（也可写 code,name,level,parent_code,poverty；级别写 县/乡镇/村；贫困村写 是 或 1）。上级可写在同一个表的前面几行。先预览，确认无误后再导入；已有代码的行保持不变，重复导入不会重复创建。</p>' +
+            '<form id="rg-import"><label>表格文件<input type="file" name="file" accept=".csv,.xlsx,.txt" required></label><progress value="0" max="1" hidden></progress><button class="primary">预览</button></form><div id="rg-result" role="status"></div>' +
             (county ? '' : '<p><button id="rg-demo">载入演示县（会泽县 23 个乡镇）</button></p>') + '</div>' : '');
         var msg = function (t, cls) { var r = el.querySelector('#rg-result'); if (r) r.innerHTML = '<p class="' + (cls || '') + '">' + esc(t) + '</p>'; };
         if (!admin) return;
@@ -301,18 +301,14 @@
         });
         var demo = el.querySelector('#rg-demo');
         if (demo) demo.onclick = function () { demo.disabled = true; NX.post('/regions/demo').then(function () { NX.route(); }, function (er) { msg(NX.errText(er), 'error'); demo.disabled = false; }); };
-        el.querySelector('#rg-import').onsubmit = function (e) {
-          e.preventDefault();
-          var fd = new FormData(this); msg('正在导入…');
-          NX.upload('/regions/import', fd).then(function (r) {
-            var box = el.querySelector('#rg-result');
-            box.innerHTML = '<p class="ok">新建 ' + r.created + ' 个，已有未改 ' + r.kept + ' 个，未导入 ' + r.refused.length + ' 行。</p>' +
-              (r.refused.length ? '<table class="rows"><thead><tr><th>行号</th><th>原因</th></tr></thead><tbody>' + r.refused.map(function (x) {
-                return '<tr><td data-label="行号">第 ' + x.row + ' 行</td><td data-label="原因">' + esc(x.reason) + '</td></tr>';
-              }).join('') + '</tbody></table>' : '') + '<p><button id="rg-reload" class="small">刷新区域树</button></p>';
-            box.querySelector('#rg-reload').onclick = function () { NX.route(); };
-          }, function (er) { msg(NX.errText(er), 'error'); });
-        };
+        NX.importFlow(el.querySelector('#rg-import'), el.querySelector('#rg-result'), {
+          path: '/regions/import', refusedName: '区划未通过的行.xlsx', what: '区域',
+          cols: [['代码', function (r) { return r.code; }, true], ['名称', function (r) { return r.name; }], ['级别', function (r) { return LEVEL[r.level] || r.level; }], ['上级代码', function (r) { return r.parent_code; }, true]],
+          done: function () {
+            var box = el.querySelector('#rg-result'), p = document.createElement('p');
+            p.innerHTML = '<button type="button" class="small">刷新区域树</button>'; p.firstChild.onclick = function () { NX.route(); }; box.insertBefore(p, box.firstChild.nextSibling);
+          }
+        });
       });
     }
   });

@@ -450,8 +450,8 @@
           '<label>姓名<input name="name" required maxlength="30"></label><label>身份证号<input name="id_number" required maxlength="18" autocomplete="off"></label>' +
           '<label>手机号（没有可不填；填了会开通登录账号）<input name="phone" inputmode="numeric" maxlength="11"></label><div id="tr-v"></div>' + groupBoxes([]) +
           '<button class="primary">登记</button><p id="tr-msg" role="status"></p></form></details>' +
-          '<details class="card"><summary>导入名册（XLSX/CSV）</summary><p class="muted small">表头：姓名、身份证号、手机号、乡镇、村、性别、人群类别。重复导入不会重复登记。</p>' +
-          '<form id="tr-imp"><input type="file" name="file" accept=".xlsx,.csv"><progress value="0" max="1" hidden></progress><button>导入</button></form><div id="tr-rep"></div></details>' : '');
+          '<details class="card" id="tr-impbox"><summary>导入名册（XLSX/CSV）</summary><p class="muted small">表头：姓名、身份证号、手机号、乡镇、村（可选 性别、人群类别），表头上面的标题行不影响。身份证号一列请设为“文本”格式。先预览，确认无误后再导入；重复导入不会重复登记。</p>' +
+          '<form id="tr-imp"><label>名册文件<input type="file" name="file" accept=".xlsx,.csv,.txt" required></label><progress value="0" max="1" hidden></progress><button class="primary">预览</button></form><div id="tr-rep" role="status"></div></details>' : '');
       var listBox = el.querySelector('#tr-list');
       function list(q) {
         listBox.innerHTML = '<p class="muted small">正在查找…</p>';
@@ -491,16 +491,11 @@
           e.target.reset(); list(t.name);
         }).catch(function (x) { say(m, 'error', NX.errText(x)); });
       };
-      el.querySelector('#tr-imp').onsubmit = function (e) {
-        e.preventDefault();
-        var f = e.target, bar = f.querySelector('progress'), rep = el.querySelector('#tr-rep');
-        if (!f.file.files.length) return;
-        var fd = new FormData(); fd.append('file', f.file.files[0]); bar.hidden = false;
-        NX.upload('/trainees/import', fd, function (p) { bar.value = p; }).then(function (r) {
-          rep.innerHTML = '<p>共 ' + r.total + ' 行：新登记 ' + r.created + '，已存在 ' + r.kept + '，未导入 ' + r.refused.length + '</p>' +
-            (r.refused.length ? '<table class="rows"><thead><tr><th>行</th><th>原因</th></tr></thead><tbody>' + r.refused.map(function (x) { return '<tr><td data-label="行">' + x.row + '</td><td data-label="原因">' + esc(x.reason) + '</td></tr>'; }).join('') + '</tbody></table>' : '');
-        }).catch(function (x) { rep.innerHTML = '<p class="error">' + esc(NX.errText(x)) + '</p>'; }).then(function () { bar.hidden = true; });
-      };
+      NX.importFlow(el.querySelector('#tr-imp'), el.querySelector('#tr-rep'), {
+        path: '/trainees/import', refusedName: '花名册未通过的行.xlsx', what: '学员',
+        cols: [['姓名', function (r) { return r.name; }], ['身份证号', function (r) { return r.id_number; }, true], ['村', function (r) { return (r.township ? r.township + ' ' : '') + r.village; }]],
+        done: function () { list(''); }
+      });
     }
   });
 
