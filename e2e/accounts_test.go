@@ -31,7 +31,7 @@ func TestAccountsJourney(t *testing.T) {
 
 	// Create a trainer, an officer (township picked by search) and a station account.
 	create := func(role, username, name string, pick func()) string {
-		b.do(chromedp.Navigate(a.base+"/#/accounts"), chromedp.WaitVisible(chromedp.CSS(`#acc-new`)), chromedp.Click(chromedp.CSS(`#acc-new`)),
+		b.do(hashNav(a.base+"/#/accounts"), chromedp.WaitVisible(chromedp.CSS(`#acc-new`)), chromedp.Click(chromedp.CSS(`#acc-new`)),
 			chromedp.WaitVisible(chromedp.CSS(`#acc-form select[name=role]`)),
 			chromedp.SetValue(chromedp.CSS(`#acc-form select[name=role]`), role))
 		b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#acc-form select[name=role]').dispatchEvent(new Event('change'))`),
@@ -64,7 +64,7 @@ func TestAccountsJourney(t *testing.T) {
 	}
 
 	// Reset the trainee's password: the temporary one is shown once.
-	b.do(chromedp.Navigate(a.base+"/#/accounts"), chromedp.WaitVisible(chromedp.CSS(`#acc-filter input[name=q]`)),
+	b.do(hashNav(a.base+"/#/accounts"), chromedp.WaitVisible(chromedp.CSS(`#acc-filter input[name=q]`)),
 		chromedp.SendKeys(chromedp.CSS(`#acc-filter input[name=q]`), w.traineePhone))
 	b.waitJS(`document.querySelectorAll('#acc-table tbody tr').length === 1`, "the trainee found")
 	if w := eval[float64](b, `document.documentElement.scrollWidth`); w > float64(vp.w)+1 {
@@ -89,7 +89,7 @@ func TestAccountsJourney(t *testing.T) {
 	// Disable the new trainer: their next request is refused.
 	trainerTok := a.login(t, fmt.Sprintf("newtrainer%d", n), userPassword)
 	a.must(t, trainerTok, "GET", "/api/v1/me", nil, nil, 200)
-	b.do(chromedp.Navigate(a.base+"/#/account/"+trainerID), chromedp.WaitVisible(chromedp.CSS(`#acc-disable`)), chromedp.Click(chromedp.CSS(`#acc-disable`)),
+	b.do(hashNav(a.base+"/#/account/"+trainerID), chromedp.WaitVisible(chromedp.CSS(`#acc-disable`)), chromedp.Click(chromedp.CSS(`#acc-disable`)),
 		chromedp.WaitVisible(chromedp.CSS(`dialog [data-yes]`)), chromedp.Click(chromedp.CSS(`dialog [data-yes]`)))
 	b.waitJS(`!!document.getElementById('acc-enable')`, "the account shown disabled")
 	if st, _ := a.call(trainerTok, "GET", "/api/v1/me", nil, nil); st != 401 {
@@ -122,7 +122,7 @@ func TestAccountsJourney(t *testing.T) {
 	a.must(t, a.admin, "POST", "/api/v1/users", map[string]any{"username": audLogin, "password": userPassword, "role": "auditor", "name": "纪检组"}, nil, 201)
 	ab := newBrowser(t, vp)
 	ab.loginUI(a.base, audLogin, userPassword)
-	ab.do(chromedp.Navigate(a.base + "/#/audit"))
+	ab.do(hashNav(a.base + "/#/audit"))
 	ab.waitJS(`document.querySelectorAll('#au-table tbody tr').length > 0`, "audit entries")
 	txt := eval[string](ab, `document.getElementById('au-table').innerText`)
 	for _, want := range []string{"新建账号", "重置密码", "停用账号", "修改密码"} {
@@ -150,7 +150,7 @@ func TestRegionsTree(t *testing.T) {
 	a := startApp(t)
 	b := newBrowser(t, viewports[0])
 	b.loginUI(a.base, "admin", adminPassword)
-	b.do(chromedp.Navigate(a.base + "/#/regions"))
+	b.do(hashNav(a.base + "/#/regions"))
 	b.waitJS(`document.querySelectorAll('#rg-tree details').length >= 23`, "23 townships")
 	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#rg-tree details').open = true`))
 	b.shot("regions")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -111,7 +112,10 @@ func (b *browser) addErr(s string) {
 // do runs actions and fails the test on error.
 func (b *browser) do(actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	if err := chromedp.Do(b.ctx, actions...); err != nil {
+	// Within 40 s, so a failure leaves time for the screenshot of the page as it was.
+	ctx, cancel := context.WithTimeout(b.ctx, 40*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
 		b.shot("failed")
 		b.t.Fatalf("browser: %v", err)
 	}
@@ -163,6 +167,13 @@ func (b *browser) noConsoleErrors() {
 	}
 }
 
+// hashNav opens a view of the page already loaded by setting its address:
+// a change of the fragment is a same-document navigation, which never
+// fires the load event chromedp.Navigate waits for (it hung now and then).
+func hashNav(url string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void]("location.href = " + strconv.Quote(url))
+}
+
 // loginUI logs in through the shell's form and waits for the menu.
 func (b *browser) loginUI(base, login, password string) {
 	b.t.Helper()
@@ -170,8 +181,12 @@ func (b *browser) loginUI(base, login, password string) {
 		chromedp.WaitVisible(chromedp.CSS(`#login-form input[name=login]`)),
 		chromedp.SendKeys(chromedp.CSS(`#login-form input[name=login]`), login),
 		chromedp.SendKeys(chromedp.CSS(`#login-form input[name=password]`), password),
-		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#menu a`)))
+		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)))
+	b.waitJS(`!!document.querySelector('#menu a') || !!document.getElementById('login-error').textContent`, "the menu after logging in")
+	if msg := eval[string](b, `document.querySelector('#menu a') ? '' : document.getElementById('login-error').textContent`); msg != "" {
+		b.shot("login-refused")
+		b.t.Fatalf("logging in as %s: %s", login, msg)
+	}
 }
 
 // hasView reports whether the shell registered a view (a feature's page has landed).
@@ -211,7 +226,7 @@ func TestOfficeDashboard(t *testing.T) {
 	a := startApp(t)
 	forEachViewport(t, func(t *testing.T, b *browser, vp viewport) {
 		b.loginUI(a.base, "admin", adminPassword)
-		b.do(chromedp.Navigate(a.base + "/#/dashboard"))
+		b.do(hashNav(a.base + "/#/dashboard"))
 		b.waitJS(`document.querySelectorAll('#charts img[data-loaded="1"]').length >= 9`, "nine charts")
 		b.waitJS(`Array.from(document.querySelectorAll('#charts img')).every(function(i){return i.complete && i.naturalWidth > 0})`, "charts decoded")
 		rows := eval[int](b, `document.querySelectorAll('#kpi-table tbody tr').length`)
@@ -222,7 +237,7 @@ func TestOfficeDashboard(t *testing.T) {
 			t.Errorf("dashboard is %v px wide at a %d px viewport", w, vp.w)
 		}
 		b.shot("dashboard")
-		b.do(chromedp.Navigate(a.base + "/#/monthly"))
+		b.do(hashNav(a.base + "/#/monthly"))
 		b.waitJS(`!!document.querySelector('#monthly-table tbody tr') && !!document.querySelector('#written-table')`, "monthly report table")
 		b.shot("monthly")
 	})
@@ -240,7 +255,7 @@ func TestTraineeChecksIn(t *testing.T) {
 			Digits string `json:"digits"`
 		}
 		a.must(t, w.trainer, "GET", "/api/v1/sessions/"+w.sessionID+"/checkin-code", nil, &c, 200)
-		b.do(chromedp.Navigate(a.base+"/#/checkin/"+w.sessionID),
+		b.do(hashNav(a.base+"/#/checkin/"+w.sessionID),
 			chromedp.WaitVisible(chromedp.CSS(`#ck-form input[name=code]`)),
 			chromedp.SendKeys(chromedp.CSS(`#ck-form input[name=code]`), c.Digits),
 			chromedp.Click(chromedp.CSS(`#ck-form button`)))
@@ -257,7 +272,7 @@ func TestTrainerShowsQR(t *testing.T) {
 	forEachViewport(t, func(t *testing.T, b *browser, vp viewport) {
 		w := seed(t, a)
 		b.loginUI(a.base, w.trainerLogin, userPassword)
-		b.do(chromedp.Navigate(a.base + "/#/session-checkin/" + w.sessionID))
+		b.do(hashNav(a.base + "/#/session-checkin/" + w.sessionID))
 		b.waitJS(`(function(i){return !!i && i.complete && i.naturalWidth > 0})(document.getElementById('sc-qr'))`, "the QR image")
 		b.waitJS(`/^\d{6}$/.test(document.getElementById('sc-digits').textContent)`, "the 6 digits")
 		b.shot("session-qr")
@@ -306,7 +321,7 @@ func TestOfficerFilesMonthlyReport(t *testing.T) {
 		a.must(t, a.admin, "POST", "/api/v1/users", map[string]any{"username": login, "password": userPassword, "role": "officer", "name": "联络员", "township_id": w.township.ID}, nil, 201)
 		b.loginUI(a.base, login, userPassword)
 		month := shanghaiMonth()
-		b.do(chromedp.Navigate(a.base+"/#/monthly/"+month),
+		b.do(hashNav(a.base+"/#/monthly/"+month),
 			chromedp.WaitVisible(chromedp.CSS(`#written-form textarea`)),
 			chromedp.SetValue(chromedp.CSS(`#written-form textarea`), "本月开展电商培训（"+vp.name+"）。"),
 			chromedp.Click(chromedp.CSS(`#written-form button[type=submit]`)))
@@ -330,7 +345,7 @@ func TestOfficerFilesMonthlyReport(t *testing.T) {
 		}
 		b.shot("monthly-submitted")
 		// the officer's dashboard is their township's: no township chart, their name in the title
-		b.do(chromedp.Navigate(a.base + "/#/dashboard"))
+		b.do(hashNav(a.base + "/#/dashboard"))
 		b.waitJS(`document.querySelectorAll('#charts img[data-loaded="1"]').length >= 8`, "the officer's charts")
 		if eval[int](b, `document.querySelectorAll('#charts img[data-chart="by_township"]').length`) != 0 ||
 			!strings.Contains(eval[string](b, `document.querySelector('#view h1').innerText`), w.township.Name) {

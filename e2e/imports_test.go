@@ -35,16 +35,18 @@ func TestImportPages(t *testing.T) {
 	}
 	for vi, vp := range importViewports {
 		t.Run(vp.name, func(t *testing.T) {
+			// Its own people and codes each run, so the test repeats on one app.
+			run := vi + 2*int(seq.Add(1))
 			dir := t.TempDir()
 			var people []sheetstest.Trainee
 			for i := 0; i < 12; i++ {
-				id := sheetstest.ID(5000 + vi*100 + i)
+				id := sheetstest.ID(5000 + run*100 + i)
 				g := "男"
 				if (id[16]-'0')%2 == 0 {
 					g = "女"
 				}
-				people = append(people, sheetstest.Trainee{Name: []string{"张建华", "李秀英", "王国强", "赵丽"}[i%4] + fmt.Sprint(vi*100+i), IDNumber: id,
-					Phone: fmt.Sprintf("139%08d", 10000+vi*100+i), Township: twp.Name, Village: villages[i%3].Name, Gender: g})
+				people = append(people, sheetstest.Trainee{Name: []string{"张建华", "李秀英", "王国强", "赵丽"}[i%4] + fmt.Sprint(run*100+i), IDNumber: id,
+					Phone: fmt.Sprintf("139%08d", 10000+run*100+i), Township: twp.Name, Village: villages[i%3].Name, Gender: g})
 			}
 			people[3].Phone = "1390000"
 			people[7].Village = "没有这个村"
@@ -54,7 +56,7 @@ func TestImportPages(t *testing.T) {
 			}
 			b := newBrowser(t, vp)
 			b.loginUI(a.base, "admin", adminPassword)
-			b.do(chromedp.Navigate(a.base+"/#/trainees"),
+			b.do(hashNav(a.base+"/#/trainees"),
 				chromedp.WaitVisible(chromedp.CSS(`#tr-impbox summary`)),
 				chromedp.Evaluate[chromedp.Void](`document.querySelector('#tr-impbox').open = true`),
 				chromedp.SetUploadFiles(chromedp.CSS(`#tr-imp input[type=file]`), []string{roster}),
@@ -83,7 +85,7 @@ func TestImportPages(t *testing.T) {
 			// A roster whose ID column Excel stored as numbers: the preview says so first.
 			numeric := filepath.Join(dir, "数字身份证.xlsx")
 			for i := range people {
-				people[i].IDNumber = sheetstest.ID(7000 + vi*100 + i)
+				people[i].IDNumber = sheetstest.ID(70000 + run*100 + i)
 			}
 			if err := os.WriteFile(numeric, sheetstest.RosterXLSX(t, people, sheetstest.XLSXOptions{IDs: sheetstest.IDNumber}), 0o644); err != nil {
 				t.Fatal(err)
@@ -95,14 +97,14 @@ func TestImportPages(t *testing.T) {
 			b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#tr-rep').scrollIntoView(); window.scrollBy(0, -60)`))
 			viewShot(b, "roster-numeric-ids")
 
-			code := fmt.Sprintf("53032698%d", vi)
-			csv := "区划代码,名称,级别,上级代码,贫困村\r\n" + code + ",新设镇" + fmt.Sprint(vi) + ",乡镇,530326,\r\n" +
+			code := fmt.Sprintf("5303269%02d", run%100)
+			csv := "区划代码,名称,级别,上级代码,贫困村\r\n" + code + ",新设镇" + fmt.Sprint(run) + ",乡镇,530326,\r\n" +
 				code + "001,新设一村,村," + code + ",是\r\n" + code + "002,新设二村,村," + code + ",\r\n" + code + "003,孤村,村,999,\r\n"
 			regionsFile := filepath.Join(dir, "区划.csv")
 			if err := os.WriteFile(regionsFile, []byte(csv), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			b.do(chromedp.Navigate(a.base+"/#/regions"),
+			b.do(hashNav(a.base+"/#/regions"),
 				chromedp.WaitVisible(chromedp.CSS(`#rg-import input[type=file]`)),
 				chromedp.SetUploadFiles(chromedp.CSS(`#rg-import input[type=file]`), []string{regionsFile}),
 				chromedp.Click(chromedp.CSS(`#rg-import button`)))

@@ -43,7 +43,7 @@ func TestTrainerAddsPhonelessWalkIn(t *testing.T) {
 		id := idNumber(n)
 		a.must(t, a.admin, "POST", "/api/v1/trainees", map[string]any{"name": name, "id_number": id, "region_id": w.village.ID}, nil, 201)
 		b.loginUI(a.base, w.trainerLogin, userPassword)
-		b.do(chromedp.Navigate(a.base+"/#/session-checkin/"+w.sessionID),
+		b.do(hashNav(a.base+"/#/session-checkin/"+w.sessionID),
 			chromedp.WaitVisible(chromedp.CSS(`#sc-find input[name=q]`)),
 			chromedp.SendKeys(chromedp.CSS(`#sc-find input[name=q]`), id[len(id)-4:]),
 			chromedp.Click(chromedp.CSS(`#sc-find button`)))
@@ -105,7 +105,7 @@ func TestTraineeEnrolsAndTypesCode(t *testing.T) {
 			t.Fatal("报名课程 (#/enrol) is not in the trainee's menu")
 		}
 		card := fmt.Sprintf(`[data-course="%s"]`, c.ID)
-		b.do(chromedp.Navigate(a.base + "/#/enrol"))
+		b.do(hashNav(a.base + "/#/enrol"))
 		b.waitJS(fmt.Sprintf(`!!document.querySelector('%s button[data-act=enrol]')`, card), "the 报名 button")
 		b.do(chromedp.Click(chromedp.CSS(card + ` button[data-act=enrol]`)))
 		b.waitJS(fmt.Sprintf(`(document.querySelector('%s .tag.good') || {}).innerText === '已报名'`, card), "已报名")
@@ -115,7 +115,7 @@ func TestTraineeEnrolsAndTypesCode(t *testing.T) {
 			Digits string `json:"digits"`
 		}
 		a.must(t, trainer, "GET", "/api/v1/sessions/"+s.ID+"/checkin-code", nil, &code, 200)
-		b.do(chromedp.Navigate(a.base+"/#/checkin"),
+		b.do(hashNav(a.base+"/#/checkin"),
 			chromedp.WaitVisible(chromedp.CSS(`#ck-form input[name=code]`)),
 			chromedp.SendKeys(chromedp.CSS(`#ck-form input[name=code]`), code.Digits),
 			chromedp.Click(chromedp.CSS(`#ck-form button`)))

@@ -27,7 +27,7 @@ func TestTrainerImportsSignInSheet(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.loginUI(a.base, w.trainerLogin, userPassword)
-		b.do(chromedp.Navigate(a.base+"/#/session-checkin/"+w.sessionID),
+		b.do(hashNav(a.base+"/#/session-checkin/"+w.sessionID),
 			chromedp.WaitVisible(chromedp.CSS(`#si-open`)),
 			chromedp.Click(chromedp.CSS(`#si-open`)),
 			chromedp.WaitVisible(chromedp.CSS(`#si-form`)),

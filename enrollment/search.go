@@ -21,8 +21,8 @@ import (
 //	q/p4/<last4> the phone's last 4 digits (text: the phone)
 //	q/i/<last4>  the ID number's last 4 characters (text: "")
 //
-// and, for the roster pages (List), v/<village>: the ids of the trainees
-// of a village.
+// and, for the roster pages (List), v/<village> and t/<township>: the ids
+// of the trainees of a village and of a township.
 //
 // A name query reads the bucket of its last letter (given names spread
 // over more letters than surnames) and keeps names containing the query.
@@ -67,8 +67,11 @@ func searchBuckets(t *Trainee) [][2]string {
 	if l := last4(t.IDMasked); l != "" {
 		out = append(out, [2]string{"q/i/" + l, member(t, "")})
 	}
-	return append(out, [2]string{villageList(t.RegionID), t.ID})
+	return append(out, [2]string{villageList(t.RegionID), t.ID}, [2]string{townshipList(t.TownshipID), t.ID})
 }
+
+// townshipList is the list of a township's trainees (ids).
+func townshipList(townshipID string) string { return "t/" + key(townshipID) }
 
 // villageList is the list of a village's trainees (ids).
 func villageList(regionID string) string { return "v/" + key(regionID) }

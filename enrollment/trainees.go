@@ -166,8 +166,8 @@ type ListFilter struct {
 }
 
 // List returns trainees (masked), newest first, merged records left out,
-// without a scan: the ids come from the villages' roster lists (v/<village>,
-// one _id read a village: all of the county's, a township's or one), are
+// without a scan: the ids come from the roster lists (search.go: one
+// village's, one township's, or every township's, each one _id read), are
 // ordered newest first by id (ids begin with their creation time), and
 // only the page's records are read, by _id. A group filter reads records
 // a chunk at a time until the page is full.
@@ -176,14 +176,16 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Trainee, error) {
 		f.Limit = 100
 	}
 	var lists []string
-	if f.RegionID != "" {
+	switch {
+	case f.RegionID != "":
 		lists = []string{villageList(f.RegionID)}
-	} else {
-		for _, v := range s.d.Regions.Villages(ctx) {
-			if f.TownshipID == "" || v.ParentID == f.TownshipID {
-				lists = append(lists, villageList(v.ID))
-			}
+	case f.TownshipID != "":
+		lists = []string{townshipList(f.TownshipID)}
+	default:
+		for _, t := range s.d.Regions.Townships(ctx) {
+			lists = append(lists, townshipList(t.ID))
 		}
+		lists = append(lists, townshipList(""))
 	}
 	out := []Trainee{}
 	if len(lists) == 0 {

@@ -135,6 +135,7 @@
         Object.keys(f).forEach(function (k) { q.push(k + '=' + encodeURIComponent(f[k])); });
         box.innerHTML = '<p class="muted">加载中…</p>';
         NX.get('/users?' + q.join('&')).then(function (r) {
+          if (!document.body.contains(box)) return; // the page was left meanwhile
           var items = r.items || [];
           el.querySelector('#acc-prev').hidden = state.offset === 0;
           el.querySelector('#acc-next').hidden = !r.more;

@@ -160,10 +160,15 @@
     }).join('');
     var on = menu.querySelector('a.on');
     if (on && on.scrollIntoView) on.scrollIntoView({ block: 'nearest', inline: 'center' });
-    var el = document.getElementById('view');
+    /* Each visit renders into a fresh element: a slower render of a page
+       left meanwhile writes into its own detached element, never over the
+       page now shown. */
+    var host = document.getElementById('view'), el = document.createElement('div');
+    host.innerHTML = '';
+    host.appendChild(el);
     el.innerHTML = '<p class="muted">加载中…</p>';
     document.title = v.title + ' · 农训';
-    (forced ? Promise.resolve() : NX.labels()).then(function () { return v.render(el, parts.slice(1)); }).catch(function (err) {
+    (forced ? Promise.resolve() : NX.labels()).then(function () { if (host.contains(el)) return v.render(el, parts.slice(1)); }).catch(function (err) {
       el.innerHTML = '<p class="error">' + NX.esc(NX.errText(err)) + '</p>';
     });
   }
