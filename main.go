@@ -256,7 +256,7 @@ func serve(cfg server.Config, log *slog.Logger) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listen(fmt.Sprintf(":%d", cfg.Port)) }()
-	log.Info("serving", "port", cfg.Port, "embedded", st.Embedded(), "data_dir", cfg.DataDir)
+	log.Info("serving", "port", cfg.Port, "mongodb", cfg.MongoURI != "", "data_dir", cfg.DataDir)
 	select {
 	case err := <-errc:
 		return err
