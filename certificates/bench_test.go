@@ -19,8 +19,8 @@ import (
 )
 
 // seedCourse stores n trainees enrolled in c and present at every one of
-// its sessions, straight into the enrollment collections in batches (the
-// enrollment package has no seeding helper), and returns their ids.
+// its sessions, straight into the enrollment collections in batches, has
+// enrollment rebuild its lists and counters from them, and returns their ids.
 func seedCourse(b *testing.B, f *fixture, c *courses.Course, ss []courses.Session, n int) []string {
 	b.Helper()
 	type traineeDoc struct {
@@ -50,6 +50,11 @@ func seedCourse(b *testing.B, f *fixture, c *courses.Course, ss []courses.Sessio
 			}
 			docs = docs[k:]
 		}
+	}
+	// The enrolment lists and counters the roster reads, built from the
+	// records as the enrollment package's repair does.
+	if _, err := f.enroll.Recount(f.Ctx, true); err != nil {
+		b.Fatal(err)
 	}
 	return ids
 }
