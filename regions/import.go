@@ -274,16 +274,7 @@ func (s *Service) createMany(ctx context.Context, list []Region) error {
 				if r.Level != LevelCounty {
 					continue
 				}
-				if err := u.Do(ctx, "county slot", func(ctx context.Context) error {
-					ok, err := s.slots.InsertIfAbsent(ctx, bson.M{"_id": LevelCounty, "region_id": r.ID})
-					if err == nil && !ok {
-						return server.Conflict("已有县级区域")
-					}
-					return err
-				}, func(ctx context.Context) error {
-					_, err := s.slots.DeleteIf(ctx, LevelCounty, store.Cond{"region_id": r.ID})
-					return err
-				}); err != nil {
+				if err := s.claimCounty(ctx, u, r.ID); err != nil {
 					return err
 				}
 			}

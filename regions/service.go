@@ -179,16 +179,7 @@ func (s *Service) Create(ctx context.Context, n NewRegion) (*Region, error) {
 	}
 	err := s.st.Unit(ctx, "region.create", func(u *store.Unit) error {
 		if n.Level == LevelCounty {
-			if err := u.Do(ctx, "county slot", func(ctx context.Context) error {
-				ok, err := s.slots.InsertIfAbsent(ctx, bson.M{"_id": LevelCounty, "region_id": r.ID})
-				if err == nil && !ok {
-					return server.Conflict("已有县级区域")
-				}
-				return err
-			}, func(ctx context.Context) error {
-				_, err := s.slots.DeleteIf(ctx, LevelCounty, store.Cond{"region_id": r.ID})
-				return err
-			}); err != nil {
+			if err := s.claimCounty(ctx, u, r.ID); err != nil {
 				return err
 			}
 		}
@@ -263,4 +254,19 @@ func (s *Service) Update(ctx context.Context, id string, name *string, poverty *
 		return nil, err
 	}
 	return &r, nil
+}
+
+// claimCounty takes the one county slot for region id as a step of u (a
+// second county is refused; the undo frees the slot).
+func (s *Service) claimCounty(ctx context.Context, u *store.Unit, id string) error {
+	return u.Do(ctx, "county slot", func(ctx context.Context) error {
+		ok, err := s.slots.InsertIfAbsent(ctx, bson.M{"_id": LevelCounty, "region_id": id})
+		if err == nil && !ok {
+			return server.Conflict("已有县级区域")
+		}
+		return err
+	}, func(ctx context.Context) error {
+		_, err := s.slots.DeleteIf(ctx, LevelCounty, store.Cond{"region_id": id})
+		return err
+	})
 }
