@@ -24,9 +24,6 @@ var (
 // binary builds nongxun once per test run.
 func binary(t *testing.T) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and starts the binary")
-	}
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "nxbin")
 		if err != nil {

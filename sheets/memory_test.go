@@ -119,9 +119,6 @@ func (c *counter) Write(p []byte) (int, error) { c.n += int64(len(p)); return le
 
 // TestWrite50000Streams writes 50,000 rows in bounded memory.
 func TestWrite50000Streams(t *testing.T) {
-	if testing.Short() {
-		t.Skip("50,000 rows")
-	}
 	var out counter
 	start := time.Now()
 	heap := peakHeap(func() {

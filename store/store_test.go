@@ -93,36 +93,6 @@ func TestCountersNestedFields(t *testing.T) {
 	}
 }
 
-// WithWritesHeld holds every other write of this process (the embedded
-// engine's lane; a backup's consistent moment).
-func TestWritesHeldSerialisesThisProcess(t *testing.T) {
-	s := MustOpenTest(t)
-	if !s.Embedded() {
-		t.Skip("on MongoDB other writes go on (docs/design.md, \"The write lane\")")
-	}
-	ctx := context.Background()
-	c := s.C("seats")
-	const capacity = 5
-	var wg sync.WaitGroup
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = s.WithWritesHeld(ctx, func(ctx context.Context) error {
-				n, err := c.Count(ctx, bson.M{})
-				if err != nil || n >= capacity {
-					return err
-				}
-				return c.InsertOne(ctx, bson.M{"_id": NewID()})
-			})
-		}()
-	}
-	wg.Wait()
-	if n, _ := c.Count(ctx, bson.M{}); n != capacity {
-		t.Fatalf("seats taken = %d, want %d", n, capacity)
-	}
-}
-
 func TestUniqueIndexAndDup(t *testing.T) {
 	s := MustOpenTest(t)
 	ctx := context.Background()
