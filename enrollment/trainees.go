@@ -201,16 +201,14 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Trainee, error) {
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(ids)))
 	skip := f.Skip
+	if f.Group == "" {
+		// Every listed record is kept: skip by position.
+		ids, skip = ids[min(int(skip), len(ids)):], 0
+	}
 	for len(ids) > 0 && int64(len(out)) < f.Limit {
 		n := int(f.Limit - int64(len(out)))
-		if f.Group != "" || skip > 0 {
+		if f.Group != "" {
 			n = max(n, 200)
-		}
-		if f.Group == "" && skip > 0 {
-			// Without a group every listed record is kept: skip by position.
-			k := min(int(skip), len(ids))
-			ids, skip = ids[k:], skip-int64(k)
-			continue
 		}
 		chunk := ids[:min(n, len(ids))]
 		ids = ids[len(chunk):]
@@ -220,8 +218,7 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Trainee, error) {
 		}
 		for _, id := range chunk {
 			t, ok := got[id]
-			if !ok || t.Status == StatusMerged || (f.Group != "" && !t.HasGroup(f.Group)) ||
-				(f.TownshipID != "" && t.TownshipID != f.TownshipID) {
+			if !ok || t.Status == StatusMerged || (f.Group != "" && !t.HasGroup(f.Group)) {
 				continue
 			}
 			if skip > 0 {
